@@ -1,0 +1,112 @@
+"""Command line: parse arguments, run one command, turn errors into exit codes.
+
+Exit codes: 0 success · 1 refused · 2 usage or unreadable input · 3 target
+unreachable or rejected · 130 interrupted. Errors go to stderr as one line,
+``error: FILE:LINE:COL: message (hint: …)``; a traceback only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from promoter.errors import PromoterError
+
+FORMATS = ("text", "json", "sarif", "github")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"error: {message} (hint: see '{self.prog} --help')\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="promoter", description=__doc__.splitlines()[0])
+    parser.add_argument("-C", "--project", type=Path, default=Path("."), metavar="DIR",
+                        help="the config repo (default: the current directory)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    check = sub.add_parser("check", help="compile and gate environments")
+    check.add_argument("envs", nargs="*", metavar="ENV", help="default: every environment")
+    check.add_argument("--format", choices=FORMATS, default="text")
+    check.add_argument("--require-secrets", action="store_true",
+                       help="an absent secret store is a deny, not a warning")
+
+    compile_ = sub.add_parser("compile", help="render one environment's external.email.json")
+    compile_.add_argument("env", metavar="ENV")
+    compile_.add_argument("-o", "--output", type=Path, metavar="FILE",
+                          help="write the real file (secret values included), atomically")
+
+    schema = sub.add_parser("schema", help="print or write the JSON Schemas")
+    mode = schema.add_mutually_exclusive_group()
+    mode.add_argument("--write", action="store_true", help="write schemas/*.schema.json")
+    mode.add_argument("--check", action="store_true", help="exit 1 when schemas/ is stale")
+
+    promote = sub.add_parser("promote", help="promote SRC's validated config to the next stage")
+    _promote_arguments(promote)
+    return parser
+
+
+def _promote_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("src", metavar="SRC")
+    parser.add_argument("dst", metavar="DST")
+    parser.add_argument("--dry-run", action="store_true", help="write nothing")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return _run(args)
+
+
+def promote_main(argv: Sequence[str] | None = None) -> int:
+    """The ``promote`` console script: ``promote SRC DST`` is ``promoter promote SRC DST``."""
+    return main(["promote", *(sys.argv[1:] if argv is None else argv)])
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        return _dispatch(args)
+    except PromoterError as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: one line, never the message (it could hold a value)
+        if args.debug:
+            raise
+        print(
+            f"error: internal error ({type(exc).__name__}); rerun with --debug for details",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    root = args.project.resolve()
+    if args.command == "check":
+        from promoter.commands.check import run_check
+
+        return run_check(root, args.envs, fmt=args.format, require_secrets=args.require_secrets)
+    if args.command == "compile":
+        from promoter.commands.compile import run_compile
+
+        return run_compile(root, args.env, output=args.output)
+    if args.command == "schema":
+        from promoter.commands.schema import run_schema
+
+        return run_schema(root, write=args.write, check=args.check)
+    if args.command == "promote":
+        from promoter.commands.promote import run_promote
+
+        return run_promote(root, args.src, args.dst, dry_run=args.dry_run)
+    raise AssertionError(args.command)  # pragma: no cover - argparse guards this
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

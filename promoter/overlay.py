@@ -1,0 +1,136 @@
+"""Merge overlays (base, then the environment's) keeping each value's provenance.
+
+Mappings merge key by key, a key set to ``null`` is deleted, lists and scalars
+replace. ``{"$purpose": ...}`` and ``{"$crypto": ...}`` objects are values, not
+mappings to merge. ``smtpProperties`` may be a mapping (merged by key) or IDM's
+list of ``"key=value"`` strings (replaces); it is held as a mapping until render.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from promoter.errors import InputError, Location, RefusedError
+from promoter.yamlfile import Doc, escape
+
+SMTP_PROPERTIES = "smtpProperties"
+_ATOMIC_KEYS = ("$purpose", "$crypto")
+
+
+class _ListProperties(dict[str, Any]):
+    """smtpProperties authored as a list: replaces rather than merges."""
+
+
+def compose(docs: Sequence[Doc]) -> Doc:
+    """Merge ``docs`` in order (later wins) into one document."""
+    result = Doc(data={}, file=docs[-1].file if docs else "")
+    for doc in docs:
+        result = merge(result, _normalised(doc))
+    props = result.data.get(SMTP_PROPERTIES)
+    if isinstance(props, _ListProperties):
+        result.data[SMTP_PROPERTIES] = dict(props)
+    return result
+
+
+def merge(base: Doc, over: Doc) -> Doc:
+    replaced: list[str] = []
+    deleted: list[str] = []
+    data = _merge(base.data, over.data, "", replaced, deleted)
+    locs = {p: loc for p, loc in base.locs.items() if not _under(p, replaced)}
+    locs.update((p, loc) for p, loc in over.locs.items() if not _under(p, deleted))
+    return Doc(data=data, locs=locs, file=over.file)
+
+
+def _under(pointer: str, prefixes: list[str]) -> bool:
+    return any(pointer == p or pointer.startswith(p + "/") for p in prefixes)
+
+
+def is_atomic(value: Any) -> bool:
+    return isinstance(value, dict) and any(key in value for key in _ATOMIC_KEYS)
+
+
+def _merge(
+    dst: dict[str, Any], src: dict[str, Any], ptr: str, replaced: list[str], deleted: list[str]
+) -> dict[str, Any]:
+    out = dict(dst)
+    for key, value in src.items():
+        pointer = f"{ptr}/{escape(key)}"
+        old = out.get(key)
+        if value is None:
+            deleted.append(pointer)
+            if key in out:
+                del out[key]
+                replaced.append(pointer)
+        elif _mergeable(old) and _mergeable(value) and not isinstance(value, _ListProperties):
+            out[key] = _merge(old, value, pointer, replaced, deleted)
+        else:
+            if key in out:
+                replaced.append(pointer)
+            out[key] = _merge(type(value)(), value, pointer, [], deleted) if _mergeable(value) else value
+    return out
+
+
+def _mergeable(value: Any) -> bool:
+    return isinstance(value, dict) and not is_atomic(value)
+
+
+def _normalised(doc: Doc) -> Doc:
+    """Check the overlay is a mapping and bring smtpProperties to mapping form."""
+    if doc.data is None:
+        return Doc(data={}, locs=doc.locs, file=doc.file)
+    if not isinstance(doc.data, dict):
+        raise InputError(
+            "an overlay must be a mapping of external.email properties",
+            location=Location(doc.file, 1, 1),
+        )
+    props = doc.data.get(SMTP_PROPERTIES)
+    if props is None:
+        return doc
+    data = dict(doc.data)
+    locs = dict(doc.locs)
+    base = f"/{SMTP_PROPERTIES}"
+    if isinstance(props, list):
+        data[SMTP_PROPERTIES] = _from_list(props, doc, locs)
+    elif isinstance(props, dict):
+        data[SMTP_PROPERTIES] = {
+            key: _property_value(value, doc.loc(f"{base}/{escape(key)}"))
+            for key, value in props.items()
+        }
+    else:
+        raise RefusedError(
+            "smtpProperties must be a mapping or a list of 'key=value' strings",
+            location=doc.loc(base),
+        )
+    return Doc(data=data, locs=locs, file=doc.file)
+
+
+def _from_list(items: list[Any], doc: Doc, locs: dict[str, Location]) -> _ListProperties:
+    out = _ListProperties()
+    base = f"/{SMTP_PROPERTIES}"
+    for index, item in enumerate(items):
+        loc = doc.loc(f"{base}/{index}")
+        locs.pop(f"{base}/{index}", None)
+        if not isinstance(item, str) or "=" not in item:
+            raise RefusedError(
+                "smtpProperties items must be 'key=value' strings",
+                location=loc,
+                hint="or write smtpProperties as a mapping: 'mail.smtp.ssl.protocols: TLSv1.2'",
+            )
+        key, _, value = item.partition("=")
+        key = key.strip()
+        if key in out:
+            raise RefusedError(f"smtpProperties sets '{key}' twice", location=loc)
+        out[key] = value.strip()
+        locs[f"{base}/{escape(key)}"] = loc
+    return out
+
+
+def _property_value(value: Any, loc: Location) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | str):
+        return str(value)
+    raise RefusedError("smtpProperties values must be scalars", location=loc)

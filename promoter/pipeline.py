@@ -1,0 +1,154 @@
+"""Compile one environment: load → merge → resolve → validate → gate → render."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from promoter.errors import Location
+from promoter.findings import CONFIG_RULE, Finding
+from promoter.overlay import compose
+from promoter.project import Environment, Project
+from promoter.references import Resolved, resolve
+from promoter.render import (
+    canonical_json,
+    literal_secrets,
+    output_pointer,
+    replace_at,
+    sha256_hex,
+    to_idm,
+)
+from promoter.secretstore import SecretStore
+from promoter.yamlfile import Doc, load_yaml
+
+
+@dataclass(slots=True)
+class Compiled:
+    env: Environment
+    merged: Doc
+    findings: list[Finding] = field(default_factory=list)
+    text: str | None = None  # exactly what a target receives
+    masked: str | None = None  # safe to show: no secret value
+    sha256: str | None = None
+    secrets: tuple[Resolved, ...] = ()
+    holds_secrets: bool = False
+    output: dict[str, Any] | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.text is not None
+
+    @property
+    def blocked(self) -> bool:
+        return not self.valid or any(f.blocking for f in self.findings)
+
+    def secret_values(self) -> list[str]:
+        values = [s.value for s in self.secrets]
+        values.extend(literal_secrets(self.merged.data).values())
+        return values
+
+
+class Compiler:
+    """Compiles environments of one project; each file is read and parsed once."""
+
+    def __init__(
+        self, project: Project, *, store_optional: bool = False, today: date | None = None
+    ) -> None:
+        self.project = project
+        self.store_optional = store_optional
+        self.today = today or date.today()
+        self._docs: dict[Path, Doc] = {}
+
+    def load(self, path: Path) -> Doc:
+        doc = self._docs.get(path)
+        if doc is None:
+            doc = self._docs[path] = load_yaml(path, self.project.display(path))
+        return doc
+
+    def base_path(self, env: Environment) -> Path | None:
+        return self.project.base
+
+    def compile(self, name: str, *, base: Path | None | bool = True) -> Compiled:
+        """Compile ``name``; ``base`` overrides the base file (False: none)."""
+        env = self.project.env(name)
+        base_path = self.base_path(env) if base is True else (base or None)
+        docs = [self.load(base_path)] if base_path is not None else []
+        docs.append(self.load(env.overlay))
+        return self.compile_doc(env, compose(docs))
+
+    def compile_doc(self, env: Environment, merged: Doc) -> Compiled:
+        from promoter.model import VARIANTS
+        from promoter.validation import validate
+
+        result = Compiled(env=env, merged=merged)
+        config, problems = validate(_email_adapter(), merged.data, VARIANTS)
+        if problems:
+            result.findings = [
+                Finding(
+                    CONFIG_RULE,
+                    "deny",
+                    env.name,
+                    output_pointer(p.pointer, merged.data),
+                    merged.loc(p.pointer),
+                    p.message,
+                    p.hint,
+                )
+                for p in problems
+            ]
+            return result
+        store = SecretStore(env.store)
+        resolution = resolve(merged.data, store, declared_esvs=env.esvs)
+        result.findings = self._gate(env, config, merged, resolution.unresolved)
+        result.secrets = tuple(resolution.resolved)
+        written = resolution.data if env.render == "resolved" else merged.data
+        result.output = to_idm(written)
+        result.text = canonical_json(result.output)
+        result.sha256 = sha256_hex(result.text)
+        masks: dict[str, str] = {}
+        if env.render == "resolved":
+            masks = {s.pointer: f"<secret {s.purpose}{_suffix(s)}>" for s in resolution.resolved}
+        masks.update({p: "<plaintext secret>" for p in literal_secrets(merged.data)})
+        result.masked = canonical_json(to_idm(replace_at(written, masks)))
+        result.holds_secrets = bool(literal_secrets(merged.data)) or (
+            env.render == "resolved" and bool(resolution.resolved)
+        )
+        return result
+
+    def _gate(self, env: Environment, config: Any, merged: Doc, unresolved: Any) -> list[Finding]:
+        from promoter.gates import GateInput, run_gates
+
+        gate = GateInput(
+            env=env.name,
+            tier=env.tier,
+            config=config,
+            data=merged.data,
+            unresolved=tuple(unresolved),
+            store_optional=self.store_optional,
+        )
+
+        def locate(pointer: str) -> tuple[str, Location | None]:
+            return output_pointer(pointer, merged.data), merged.loc(pointer)
+
+        return run_gates(gate, locate, self.project.waivers, self.today)
+
+
+def _suffix(secret: Resolved) -> str:
+    pointer = f"#{secret.json_pointer.lstrip('/')}" if secret.json_pointer else ""
+    version = f" v{secret.version}" if secret.version is not None else ""
+    return pointer + version
+
+
+_ADAPTER: Any = None
+
+
+def _email_adapter() -> Any:
+    global _ADAPTER
+    if _ADAPTER is None:
+        from pydantic import TypeAdapter
+
+        from promoter.model import EmailConfig
+
+        _ADAPTER = TypeAdapter(EmailConfig)
+    return _ADAPTER

@@ -1,0 +1,97 @@
+"""Validate plain data against a pydantic model; errors become located messages."""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from promoter.suggest import did_you_mean
+from promoter.yamlfile import escape
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    pointer: str
+    message: str
+    hint: str | None = None
+
+
+def validate(
+    adapter: TypeAdapter[Any], data: Any, root: type[BaseModel] | dict[str, type[BaseModel]]
+) -> tuple[Any, list[Problem]]:
+    """Validate ``data``; return the model, or ``None`` and every problem found."""
+    try:
+        return adapter.validate_python(data), []
+    except ValidationError as exc:
+        return None, [_problem(err, root) for err in exc.errors(include_url=False)]
+
+
+def _problem(err: Any, root: type[BaseModel] | dict[str, type[BaseModel]]) -> Problem:
+    loc = list(err["loc"])
+    cls: type[BaseModel] | None
+    if isinstance(root, dict):
+        cls = root.get(str(loc.pop(0))) if loc and str(loc[0]) in root else None
+    else:
+        cls = root
+    # Discriminated unions inside a field add their tag ("<literal>") to loc; drop it.
+    loc = [part for part in loc if not (isinstance(part, str) and part.startswith("<"))]
+    pointer = "".join(f"/{escape(str(part))}" for part in loc)
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        fields = _fields_at(cls, loc[:-1]) if cls else set()
+        return Problem(pointer, f"unknown property '{key}'", did_you_mean(key, fields))
+    if kind == "invalid_type" and not loc:  # the root discriminator: bad 'type'
+        return Problem("/type", _message(err))
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        return Problem(pointer, "should be a mapping")
+    if kind == "missing":
+        return Problem(pointer.rsplit("/", 1)[0], f"missing required property '{loc[-1]}'")
+    return Problem(pointer, _message(err))
+
+
+def _message(err: Any) -> str:
+    message = str(err["msg"])
+    message = message.removeprefix("Value error, ")
+    if err["type"] in ("literal_error", "enum"):
+        return message.replace("Input should be", "must be")
+    return message.replace("Input should be", "should be")
+
+
+def _fields_at(cls: type[BaseModel], path: list[Any]) -> set[str]:
+    current: Any = cls
+    for part in path:
+        if isinstance(part, int):
+            continue
+        field = _model_fields(current).get(str(part))
+        if field is None:
+            return set()
+        current = field
+    return set(_model_fields(current))
+
+
+def _model_fields(annotation: Any) -> dict[str, Any]:
+    """Property name -> annotation, for every model class ``annotation`` may hold."""
+    out: dict[str, Any] = {}
+    for model in _models_in(annotation):
+        for name, info in model.model_fields.items():
+            out[info.alias or name] = info.annotation
+    return out
+
+
+def _models_in(annotation: Any) -> Iterator[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        yield annotation
+        return
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        yield from _models_in(typing.get_args(annotation)[0])
+    elif origin in (typing.Union, types.UnionType, list, dict):
+        for arg in typing.get_args(annotation):
+            yield from _models_in(arg)
+

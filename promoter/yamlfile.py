@@ -1,0 +1,244 @@
+"""Load one YAML file into plain data plus the location of every value.
+
+Uses ruamel.yaml's C composer (line and column survive) and builds the Python
+values itself, which is where the input rules live: one document, no duplicate
+keys, no tabs, UTF-8 only, string keys, and a cap on alias expansion.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from promoter.errors import InputError, Location
+
+MAX_FILE_BYTES = 1024 * 1024
+MAX_NODES = 10_000  # after alias expansion: stops "billion laughs" documents
+
+_TAG = "tag:yaml.org,2002:"
+
+
+@dataclass(slots=True)
+class Doc:
+    """Plain JSON-like data and ``pointer -> Location`` of each key or item."""
+
+    data: Any
+    locs: dict[str, Location] = field(default_factory=dict)
+    file: str = ""
+
+    def loc(self, pointer: str) -> Location:
+        """The location of ``pointer``, or of its nearest located ancestor."""
+        probe = pointer
+        while True:
+            found = self.locs.get(probe)
+            if found is not None:
+                return found
+            if not probe:
+                return Location(self.file, 1, 1)
+            probe = probe.rsplit("/", 1)[0]
+
+
+def escape(token: str) -> str:
+    """Escape one JSON Pointer reference token (RFC 6901)."""
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+def read_text(path: Path, display: str) -> str:
+    """Read a UTF-8 text file; any failure is an InputError naming the file."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError("no such file", location=Location(display)) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", location=Location(display)) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise InputError("file is larger than 1 MiB", location=Location(display))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line, col = _line_col(raw[: exc.start].decode("utf-8", "replace"))
+        raise InputError(
+            "not valid UTF-8",
+            location=Location(display, line, col),
+            hint="save the file as UTF-8",
+        ) from None
+    return text.removeprefix("\ufeff")
+
+
+def _line_col(prefix: str) -> tuple[int, int]:
+    line = prefix.count("\n") + 1
+    return line, len(prefix) - (prefix.rfind("\n") + 1) + 1
+
+
+def load_yaml(path: Path, display: str) -> Doc:
+    """Load ``path``; ``display`` is the name used in messages (repo-relative)."""
+    return parse_yaml(read_text(path, display), display)
+
+
+def parse_yaml(text: str, display: str) -> Doc:
+    tab = text.find("\t")
+    if tab >= 0:
+        line, col = _line_col(text[:tab])
+        raise InputError(
+            "tab character", location=Location(display, line, col), hint="indent with spaces"
+        )
+    node = _compose(text, display)
+    doc = Doc(data=None, file=display)
+    if node is not None:
+        doc.data = _Builder(display, doc.locs).build(node, "")
+    return doc
+
+
+def _compose(text: str, display: str) -> Any:
+    from ruamel.yaml.error import MarkedYAMLError
+
+    loader = _composer_class()(text)
+    try:
+        return loader.get_single_node()
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = Location(display, mark.line + 1, mark.column + 1) if mark else Location(display)
+        problem = exc.problem or exc.context or "invalid YAML"
+        if "another document" in problem:
+            problem, hint = "more than one YAML document", "keep one document per file"
+        else:
+            hint = None
+        raise InputError(f"invalid YAML: {problem}", location=where, hint=hint) from None
+    finally:
+        loader.dispose()
+
+
+_COMPOSER: Any = None
+
+
+def _composer_class() -> Any:
+    """CParser + resolver, built once (ruamel.yaml builds a class per call)."""
+    global _COMPOSER
+    if _COMPOSER is None:
+        from ruamel.yaml.resolver import VersionedResolver
+
+        try:
+            from ruamel.yaml.cyaml import CParser as parser_class
+        except ImportError:  # pragma: no cover - ruamel.yaml.clib is a dependency
+            parser_class = None
+
+        if parser_class is None:  # pragma: no cover
+            from ruamel.yaml import YAML
+
+            class _Pure:
+                def __init__(self, stream: str) -> None:
+                    self._yaml = YAML(typ="safe", pure=True)
+                    self._stream = stream
+
+                def get_single_node(self) -> Any:
+                    return self._yaml.compose(self._stream)
+
+                def dispose(self) -> None:
+                    pass
+
+            _COMPOSER = _Pure
+        else:
+
+            class _CComposer(parser_class, VersionedResolver):  # type: ignore[misc,valid-type]
+                def __init__(self, stream: str) -> None:
+                    parser_class.__init__(self, stream)
+                    VersionedResolver.__init__(self, version=None, loadumper=self)
+
+            _COMPOSER = _CComposer
+    return _COMPOSER
+
+
+class _Builder:
+    def __init__(self, display: str, locs: dict[str, Location]) -> None:
+        self.display = display
+        self.locs = locs
+        self.count = 0
+        self.active: set[int] = set()
+
+    def where(self, node: Any) -> Location:
+        mark = node.start_mark
+        return Location(self.display, mark.line + 1, mark.column + 1)
+
+    def fail(self, node: Any, message: str, hint: str | None = None) -> InputError:
+        return InputError(message, location=self.where(node), hint=hint)
+
+    def build(self, node: Any, pointer: str) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise self.fail(node, "YAML aliases expand beyond 10,000 values", "avoid anchors")
+        if id(node) in self.active:
+            raise self.fail(node, "recursive YAML alias")
+        kind = node.id
+        if kind == "scalar":
+            return self.scalar(node)
+        self.active.add(id(node))
+        try:
+            if kind == "mapping":
+                return self.mapping(node, pointer)
+            return self.sequence(node, pointer)
+        finally:
+            self.active.discard(id(node))
+
+    def mapping(self, node: Any, pointer: str) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _TAG + "merge":
+                raise self.fail(key_node, "YAML merge keys ('<<') are not supported")
+            if key_node.id != "scalar" or key_node.tag == _TAG + "null":
+                raise self.fail(key_node, "mapping keys must be strings")
+            key = str(key_node.value)
+            if key in out:
+                first = self.locs.get(f"{pointer}/{escape(key)}")
+                raise self.fail(
+                    key_node,
+                    f"duplicate key '{key}'",
+                    f"first defined at line {first.line}" if first else None,
+                )
+            child = f"{pointer}/{escape(key)}"
+            self.locs[child] = self.where(key_node)
+            out[key] = self.build(value_node, child)
+        return out
+
+    def sequence(self, node: Any, pointer: str) -> list[Any]:
+        out = []
+        for index, item in enumerate(node.value):
+            child = f"{pointer}/{index}"
+            self.locs[child] = self.where(item)
+            out.append(self.build(item, child))
+        return out
+
+    def scalar(self, node: Any) -> Any:
+        tag, value = node.tag, node.value
+        if not tag.startswith(_TAG):
+            raise self.fail(node, f"unsupported YAML tag '{tag}'")
+        kind = tag[len(_TAG) :]
+        if kind in ("str", "timestamp"):
+            return value
+        if kind == "null":
+            return None
+        if kind == "bool":
+            return value.lower() == "true"
+        if kind == "int":
+            return _to_int(value)
+        if kind == "float":
+            return _to_float(value)
+        raise self.fail(node, f"unsupported YAML tag '!!{kind}'")
+
+
+def _to_int(text: str) -> int:
+    digits = text.replace("_", "")
+    try:
+        return int(digits, 0)
+    except ValueError:
+        return int(digits, 10)
+
+
+def _to_float(text: str) -> float:
+    lowered = text.replace("_", "").lower()
+    if lowered.endswith(".inf"):
+        return -math.inf if lowered.startswith("-") else math.inf
+    if lowered.endswith(".nan"):
+        return math.nan
+    return float(lowered)
