@@ -24,21 +24,35 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="promoter", description=__doc__.splitlines()[0])
-    parser.add_argument("-C", "--project", type=Path, default=Path("."), metavar="DIR",
-                        help="the config repo (default: the current directory)")
+    parser.add_argument(
+        "-C",
+        "--project",
+        type=Path,
+        default=Path("."),
+        metavar="DIR",
+        help="the config repo (default: the current directory)",
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     check = sub.add_parser("check", help="compile and gate environments")
     check.add_argument("envs", nargs="*", metavar="ENV", help="default: every environment")
     check.add_argument("--format", choices=FORMATS, default="text")
-    check.add_argument("--require-secrets", action="store_true",
-                       help="an absent secret store is a deny, not a warning")
+    check.add_argument(
+        "--require-secrets",
+        action="store_true",
+        help="an absent secret store is a deny, not a warning",
+    )
 
     compile_ = sub.add_parser("compile", help="render one environment's external.email.json")
     compile_.add_argument("env", metavar="ENV")
-    compile_.add_argument("-o", "--output", type=Path, metavar="FILE",
-                          help="write the real file (secret values included), atomically")
+    compile_.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="FILE",
+        help="write the real file (secret values included), atomically",
+    )
 
     schema = sub.add_parser("schema", help="print or write the JSON Schemas")
     mode = schema.add_mutually_exclusive_group()

@@ -90,7 +90,9 @@ def run_gates(
     return apply_waivers(findings, waivers, today or date.today())
 
 
-def apply_waivers(findings: list[Finding], waivers: tuple[Waiver, ...], today: date) -> list[Finding]:
+def apply_waivers(
+    findings: list[Finding], waivers: tuple[Waiver, ...], today: date
+) -> list[Finding]:
     out = []
     for finding in findings:
         waiver = next((w for w in waivers if (w.rule, w.env) == (finding.rule, finding.env)), None)
@@ -203,9 +205,7 @@ def email006_port_25(gate: GateInput) -> Iterator[Hit]:
     """EMAIL006: many ISPs flag mail from port 25 as spam."""
     smtp = _external_smtp(gate)
     if smtp is not None and smtp.port == 25:
-        yield Hit(
-            "EMAIL006", "/port", "port 25: many ISPs flag its mail as spam", "use 587 or 465"
-        )
+        yield Hit("EMAIL006", "/port", "port 25: many ISPs flag its mail as spam", "use 587 or 465")
 
 
 def email007_international(gate: GateInput) -> Iterator[Hit]:
@@ -226,7 +226,9 @@ def email007_international(gate: GateInput) -> Iterator[Hit]:
             "EMAIL007",
             "/from",
             "'from' has a non-ASCII local part"
-            + (": msgraph does not support it" if graph else " but mail.mime.allowutf8 is not true"),
+            + (
+                ": msgraph does not support it" if graph else " but mail.mime.allowutf8 is not true"
+            ),
             None if graph else "add 'mail.mime.allowutf8=true' if your SMTP server supports it",
         )
 
@@ -275,9 +277,7 @@ def email012_tls_port_mismatch(gate: GateInput) -> Iterator[Hit]:
     if smtp is None:
         return
     if smtp.ssl.enable and smtp.starttls.enable:
-        yield Hit(
-            "EMAIL012", "/ssl/enable", "ssl and starttls are both enabled", "enable only one"
-        )
+        yield Hit("EMAIL012", "/ssl/enable", "ssl and starttls are both enabled", "enable only one")
     if smtp.port == 465 and not smtp.ssl.enable:
         yield Hit("EMAIL012", "/port", "port 465 expects SSL, but ssl.enable is not true")
     if smtp.port == 587 and smtp.ssl.enable:

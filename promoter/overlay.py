@@ -27,9 +27,6 @@ def compose(docs: Sequence[Doc]) -> Doc:
     result = Doc(data={}, file=docs[-1].file if docs else "")
     for doc in docs:
         result = merge(result, _normalised(doc))
-    props = result.data.get(SMTP_PROPERTIES)
-    if isinstance(props, _ListProperties):
-        result.data[SMTP_PROPERTIES] = dict(props)
     return result
 
 
@@ -62,17 +59,26 @@ def _merge(
             if key in out:
                 del out[key]
                 replaced.append(pointer)
-        elif _mergeable(old) and _mergeable(value) and not isinstance(value, _ListProperties):
+        elif isinstance(old, dict) and _mergeable(old) and _mergeable(value):
             out[key] = _merge(old, value, pointer, replaced, deleted)
         else:
             if key in out:
                 replaced.append(pointer)
-            out[key] = _merge(type(value)(), value, pointer, [], deleted) if _mergeable(value) else value
+            out[key] = _fresh(value, pointer, deleted)
     return out
 
 
+def _fresh(value: Any, pointer: str, deleted: list[str]) -> Any:
+    """A value that replaces: plain dict for list-form properties, nulls dropped."""
+    if isinstance(value, _ListProperties):
+        return dict(value)
+    return _merge({}, value, pointer, [], deleted) if _mergeable(value) else value
+
+
 def _mergeable(value: Any) -> bool:
-    return isinstance(value, dict) and not is_atomic(value)
+    return (
+        isinstance(value, dict) and not is_atomic(value) and not isinstance(value, _ListProperties)
+    )
 
 
 def _normalised(doc: Doc) -> Doc:

@@ -91,7 +91,11 @@ def _walk(
 
 
 def _resolve_one(
-    original: dict[str, Any], spec: dict[str, Any], pointer: str, store: SecretStore, out: Resolution
+    original: dict[str, Any],
+    spec: dict[str, Any],
+    pointer: str,
+    store: SecretStore,
+    out: Resolution,
 ) -> Any:
     name = str(spec.get("name", ""))
     json_pointer = spec.get("jsonPointer")

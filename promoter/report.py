@@ -115,7 +115,9 @@ def sarif(results: list[EnvResult]) -> str:
         "version": "2.1.0",
         "runs": [
             {
-                "tool": {"driver": {"name": "promoter", "informationUri": TOOL_URI, "rules": rules}},
+                "tool": {
+                    "driver": {"name": "promoter", "informationUri": TOOL_URI, "rules": rules}
+                },
                 "results": out,
             }
         ],
@@ -138,7 +140,9 @@ def _sarif_result(f: Finding) -> dict[str, object]:
         "ruleId": f.rule,
         "level": "error" if f.severity == "deny" else "warning",
         "message": {"text": f"[{f.env}] {f.message}" + (f" (hint: {f.hint})" if f.hint else "")},
-        "locations": _sarif_location(loc.file if loc else None, loc.line if loc else 0, loc.col if loc else 0),
+        "locations": _sarif_location(
+            loc.file if loc else None, loc.line if loc else 0, loc.col if loc else 0
+        ),
         "properties": {"env": f.env, "pointer": f.pointer},
     }
     if f.waived:
@@ -153,7 +157,9 @@ def _sarif_error(r: EnvResult) -> dict[str, object]:
         "ruleId": CONFIG_RULE,
         "level": "error",
         "message": {"text": f"[{r.env}] {r.error.message}"},
-        "locations": _sarif_location(loc.file if loc else None, loc.line if loc else 0, loc.col if loc else 0),
+        "locations": _sarif_location(
+            loc.file if loc else None, loc.line if loc else 0, loc.col if loc else 0
+        ),
         "properties": {"env": r.env},
     }
 

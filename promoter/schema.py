@@ -19,6 +19,12 @@ _PROPERTY_LIST = {
     "description": "JavaMail properties as 'key=value' strings",
 }
 
+_PROPERTY_MAP = {
+    "type": "object",
+    "additionalProperties": {"type": ["string", "boolean", "number", "null"]},
+    "description": "JavaMail properties as a mapping; merged by key, null deletes",
+}
+
 
 def generate() -> dict[str, dict[str, Any]]:
     from pydantic import TypeAdapter
@@ -28,8 +34,7 @@ def generate() -> dict[str, dict[str, Any]]:
 
     email = TypeAdapter(EmailConfig).json_schema(by_alias=True)
     output = _with_properties(email, _PROPERTY_LIST)
-    overlay = _partial(_with_properties(email, {"anyOf": [email["$defs"]["SmtpConfig"][
-        "properties"]["smtpProperties"], _PROPERTY_LIST]}))
+    overlay = _partial(_with_properties(email, {"anyOf": [_PROPERTY_MAP, _PROPERTY_LIST]}))
     project = TypeAdapter(ProjectSettings).json_schema(by_alias=True)
     return {
         "external.email.schema.json": _header(output, "IDM external.email.json"),

@@ -94,4 +94,3 @@ def _models_in(annotation: Any) -> Iterator[type[BaseModel]]:
     elif origin in (typing.Union, types.UnionType, list, dict):
         for arg in typing.get_args(annotation):
             yield from _models_in(arg)
-

@@ -120,7 +120,7 @@ def _composer_class() -> Any:
         from ruamel.yaml.resolver import VersionedResolver
 
         try:
-            from ruamel.yaml.cyaml import CParser as parser_class
+            from ruamel.yaml.cyaml import CParser as parser_class  # type: ignore[attr-defined]
         except ImportError:  # pragma: no cover - ruamel.yaml.clib is a dependency
             parser_class = None
 
@@ -141,7 +141,7 @@ def _composer_class() -> Any:
             _COMPOSER = _Pure
         else:
 
-            class _CComposer(parser_class, VersionedResolver):  # type: ignore[misc,valid-type]
+            class _CComposer(parser_class, VersionedResolver):  # type: ignore[misc]
                 def __init__(self, stream: str) -> None:
                     parser_class.__init__(self, stream)
                     VersionedResolver.__init__(self, version=None, loadumper=self)
@@ -167,7 +167,13 @@ class _Builder:
     def build(self, node: Any, pointer: str) -> Any:
         self.count += 1
         if self.count > MAX_NODES:
-            raise self.fail(node, "YAML aliases expand beyond 10,000 values", "avoid anchors")
+            # An alias node carries its anchor's position; the key being built shows the use.
+            top = "/" + pointer.split("/")[1] if pointer else ""
+            raise InputError(
+                "YAML aliases expand beyond 10,000 values",
+                location=self.locs.get(top) or self.where(node),
+                hint="write the values out instead of nesting anchors",
+            )
         if id(node) in self.active:
             raise self.fail(node, "recursive YAML alias")
         kind = node.id

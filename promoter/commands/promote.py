@@ -29,19 +29,23 @@ def run_promote(root: Path, src: str, dst: str, *, dry_run: bool) -> int:
     print_findings(result.findings)
     dst_env = result.dst.env
     if result.refused or result.dst.text is None:
-        print(f"refused: {dst} ({dst_env.tier}) does not pass its gates; nothing written",
-              file=sys.stderr)
+        print(
+            f"refused: {dst} ({dst_env.tier}) does not pass its gates; nothing written",
+            file=sys.stderr,
+        )
         return 1
     target = dst_env.target
     if not isinstance(target, FileTarget):
-        raise InputError(f"{dst}: IDM delivery is not available in this version",
-                         hint="use a file target")
+        raise InputError(
+            f"{dst}: IDM delivery is not available in this version", hint="use a file target"
+        )
     warnings = sum(1 for f in result.findings if not f.blocking)
     summary = f"{src} → {dst}: {target.display} sha256 {result.dst.sha256} ({warnings} warning(s))"
     if dry_run:
         print(f"dry run, nothing written: {summary}")
         return 0
-    write_atomic(target.path, result.dst.text, secret=result.dst.holds_secrets,
-                 display=target.display)
+    write_atomic(
+        target.path, result.dst.text, secret=result.dst.holds_secrets, display=target.display
+    )
     print(f"promoted {summary}")
     return 0

@@ -15,14 +15,18 @@ def run_schema(root: Path, *, write: bool, check: bool) -> int:
         from promoter.targets import write_atomic
 
         for name, text in schemas.items():
-            write_atomic(directory / name, text, secret=False, display=f"{SCHEMA_DIR}/{name}", backup=False)
+            write_atomic(
+                directory / name, text, secret=False, display=f"{SCHEMA_DIR}/{name}", backup=False
+            )
             print(f"wrote {SCHEMA_DIR}/{name}", file=sys.stderr)
         return 0
     if check:
         stale = [n for n, t in schemas.items() if _read(directory / n) != t]
         for name in stale:
-            print(f"error: {SCHEMA_DIR}/{name}: out of date (hint: run 'promoter schema --write')",
-                  file=sys.stderr)
+            print(
+                f"error: {SCHEMA_DIR}/{name}: out of date (hint: run 'promoter schema --write')",
+                file=sys.stderr,
+            )
         return 1 if stale else 0
     sys.stdout.write(schemas["external.email.schema.json"])
     return 0

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE_PARTS = ("promoter.yaml", "environments", "secrets", "schemas")
+BIN = Path(sys.executable).parent
+
+
+@dataclass(frozen=True)
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+def make_example(dest: Path) -> Path:
+    """A copy of the shipped example config repo in ``dest``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for part in EXAMPLE_PARTS:
+        source = REPO / part
+        if source.is_dir():
+            shutil.copytree(source, dest / part)
+        else:
+            shutil.copy2(source, dest / part)
+    return dest
+
+
+@pytest.fixture
+def example(tmp_path: Path) -> Path:
+    return make_example(tmp_path / "repo")
+
+
+def cli(*args: str, cwd: Path, script: str = "promoter", env: dict[str, str] | None = None) -> Run:
+    """Run a console script as a user would, in a subprocess."""
+    exe = BIN / script
+    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "promoter.cli"]
+    proc = subprocess.run(
+        [*command, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+    )
+    return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
