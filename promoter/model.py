@@ -18,7 +18,7 @@ _ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True, defer_build=True)
 
 
 class PurposeSpec(_Strict):

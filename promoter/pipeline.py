@@ -30,11 +30,19 @@ class Compiled:
     merged: Doc
     findings: list[Finding] = field(default_factory=list)
     text: str | None = None  # exactly what a target receives
-    masked: str | None = None  # safe to show: no secret value
     sha256: str | None = None
     secrets: tuple[Resolved, ...] = ()
     holds_secrets: bool = False
     output: dict[str, Any] | None = None
+    masks: dict[str, str] = field(default_factory=dict)  # pointer -> label, for display
+    written: Any = None
+
+    @property
+    def masked(self) -> str | None:
+        """The output with every secret value replaced by a label: safe to show."""
+        if self.text is None:
+            return None
+        return canonical_json(to_idm(replace_at(self.written, self.masks)))
 
     @property
     def valid(self) -> bool:
@@ -106,11 +114,12 @@ class Compiler:
         result.output = to_idm(written)
         result.text = canonical_json(result.output)
         result.sha256 = sha256_hex(result.text)
-        masks: dict[str, str] = {}
         if env.render == "resolved":
-            masks = {s.pointer: f"<secret {s.purpose}{_suffix(s)}>" for s in resolution.resolved}
-        masks.update({p: "<plaintext secret>" for p in literal_secrets(merged.data)})
-        result.masked = canonical_json(to_idm(replace_at(written, masks)))
+            result.masks = {
+                s.pointer: f"<secret {s.purpose}{_suffix(s)}>" for s in resolution.resolved
+            }
+        result.masks.update({p: "<plaintext secret>" for p in literal_secrets(merged.data)})
+        result.written = written
         result.holds_secrets = bool(literal_secrets(merged.data)) or (
             env.render == "resolved" and bool(resolution.resolved)
         )

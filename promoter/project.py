@@ -23,7 +23,7 @@ TIER_BY_NAME: dict[str, Tier] = {"dev": "development", "staging": "staging", "pr
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
 
 class StoreSettings(_Strict):

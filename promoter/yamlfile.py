@@ -114,40 +114,75 @@ _COMPOSER: Any = None
 
 
 def _composer_class() -> Any:
-    """CParser + resolver, built once (ruamel.yaml builds a class per call)."""
+    """ruamel.yaml's C parser with a lean YAML 1.2 resolver, built once.
+
+    ruamel.yaml builds a loader class per call and resolves each scalar through
+    a version lookup; both dominate when loading hundreds of small overlays.
+    """
     global _COMPOSER
     if _COMPOSER is None:
-        from ruamel.yaml.resolver import VersionedResolver
+        from ruamel.yaml.cyaml import CParser  # type: ignore[attr-defined]
 
-        try:
-            from ruamel.yaml.cyaml import CParser as parser_class  # type: ignore[attr-defined]
-        except ImportError:  # pragma: no cover - ruamel.yaml.clib is a dependency
-            parser_class = None
-
-        if parser_class is None:  # pragma: no cover
-            from ruamel.yaml import YAML
-
-            class _Pure:
-                def __init__(self, stream: str) -> None:
-                    self._yaml = YAML(typ="safe", pure=True)
-                    self._stream = stream
-
-                def get_single_node(self) -> Any:
-                    return self._yaml.compose(self._stream)
-
-                def dispose(self) -> None:
-                    pass
-
-            _COMPOSER = _Pure
-        else:
-
-            class _CComposer(parser_class, VersionedResolver):  # type: ignore[misc]
-                def __init__(self, stream: str) -> None:
-                    parser_class.__init__(self, stream)
-                    VersionedResolver.__init__(self, version=None, loadumper=self)
-
-            _COMPOSER = _CComposer
+        _COMPOSER = type("_Composer", (CParser, _Resolver12), {"__init__": _composer_init})
     return _COMPOSER
+
+
+def _composer_init(self: Any, stream: str) -> None:
+    from ruamel.yaml.cyaml import CParser  # type: ignore[attr-defined]
+
+    CParser.__init__(self, stream)
+
+
+class _Resolver12:
+    """Implicit tags of the YAML 1.2 core schema, the rules ruamel.yaml applies by default."""
+
+    _by_first: dict[str | None, list[tuple[Any, Any]]] | None = None
+    _tags: dict[str, Any] = {}  # shared Tag objects: each decodes its name once
+
+    def descend_resolver(self, parent: Any, index: Any) -> None:
+        pass
+
+    def ascend_resolver(self) -> None:
+        pass
+
+    def resolve(self, kind: Any, value: str, implicit: Any) -> Any:
+        from ruamel.yaml.nodes import ScalarNode, SequenceNode
+
+        table = self._table()
+        if kind is ScalarNode:
+            if implicit[0]:
+                for tag, regexp in table.get(value[:1], table[None]):
+                    if regexp.match(value):
+                        return tag
+            return self._tags["str"]
+        return self._tags["seq" if kind is SequenceNode else "map"]
+
+    @classmethod
+    def _table(cls) -> dict[str | None, list[tuple[Any, Any]]]:
+        """First character -> (tag, regexp) rules to try; ``None``: rules for any character."""
+        if cls._by_first is None:
+            from ruamel.yaml.resolver import implicit_resolvers
+
+            rules = [
+                (tag, rx, first)
+                for versions, tag, rx, first in implicit_resolvers
+                if (1, 2) in versions
+            ]
+            from ruamel.yaml.tag import Tag
+
+            cls._tags = {k: Tag(suffix=_TAG + k) for k in ("str", "seq", "map")}
+            shared = {tag: Tag(suffix=tag) for tag, _, _ in rules}
+            rules = [(shared[tag], rx, first) for tag, rx, first in rules]
+            anywhere = [(tag, rx) for tag, rx, first in rules if first is None]
+            table: dict[str | None, list[tuple[Any, Any]]] = {None: anywhere}
+            for tag, regexp, first in rules:
+                for char in first or ():
+                    table.setdefault(char, []).append((tag, regexp))
+            for char in table:
+                if char is not None:
+                    table[char] += anywhere
+            cls._by_first = table
+        return cls._by_first
 
 
 class _Builder:
