@@ -43,6 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="an absent secret store is a deny, not a warning",
     )
+    check.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="neither replay nor record the result (or set PROMOTER_NO_CACHE=1)",
+    )
 
     compile_ = sub.add_parser("compile", help="render one environment's external.email.json")
     compile_.add_argument("env", metavar="ENV")
@@ -106,7 +111,13 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "check":
         from promoter.commands.check import run_check
 
-        return run_check(root, args.envs, fmt=args.format, require_secrets=args.require_secrets)
+        return run_check(
+            root,
+            args.envs,
+            fmt=args.format,
+            require_secrets=args.require_secrets,
+            use_cache=not args.no_cache,
+        )
     if args.command == "compile":
         from promoter.commands.compile import run_compile
 

@@ -75,6 +75,10 @@ class Compiler:
             doc = self._docs[path] = load_yaml(path, self.project.display(path))
         return doc
 
+    def loaded(self) -> list[Path]:
+        """Every file parsed so far."""
+        return list(self._docs)
+
     def base_path(self, env: Environment) -> Path | None:
         return self.project.base
 

@@ -162,17 +162,15 @@ class _Resolver12:
         """First character -> (tag, regexp) rules to try; ``None``: rules for any character."""
         if cls._by_first is None:
             from ruamel.yaml.resolver import implicit_resolvers
-
-            rules = [
-                (tag, rx, first)
-                for versions, tag, rx, first in implicit_resolvers
-                if (1, 2) in versions
-            ]
             from ruamel.yaml.tag import Tag
 
             cls._tags = {k: Tag(suffix=_TAG + k) for k in ("str", "seq", "map")}
-            shared = {tag: Tag(suffix=tag) for tag, _, _ in rules}
-            rules = [(shared[tag], rx, first) for tag, rx, first in rules]
+            shared: dict[str, Any] = {}
+            rules: list[tuple[Any, Any, Any]] = [
+                (shared.setdefault(tag, Tag(suffix=tag)), rx, first)
+                for versions, tag, rx, first in implicit_resolvers
+                if (1, 2) in versions
+            ]
             anywhere = [(tag, rx) for tag, rx, first in rules if first is None]
             table: dict[str | None, list[tuple[Any, Any]]] = {None: anywhere}
             for tag, regexp, first in rules:

@@ -1,4 +1,8 @@
-"""``promoter check``: compile and gate environments, report every finding."""
+"""``promoter check``: compile and gate environments, report every finding.
+
+An unchanged repo replays the previous run's result from ``checkcache`` without
+importing the compiler at all.
+"""
 
 from __future__ import annotations
 
@@ -6,34 +10,20 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from promoter.errors import PromoterError
-from promoter.pipeline import Compiler
-from promoter.project import load_project
-from promoter.report import REPORTERS, EnvResult, exit_code
+from promoter import checkcache
 
 
-def run_check(root: Path, envs: Sequence[str], *, fmt: str, require_secrets: bool) -> int:
-    project = load_project(root)
-    names = list(envs) or list(project.environments)
-    for name in names:
-        project.env(name)  # unknown names are a usage error before any work
-    compiler = Compiler(project, store_optional=not require_secrets)
-    results = [check_one(compiler, name) for name in names]
-    sys.stdout.write(REPORTERS[fmt](results))
-    for result in results:
-        if result.error is not None:
-            print(f"error: {result.error}", file=sys.stderr)
-    return exit_code(results)
+def run_check(
+    root: Path, envs: Sequence[str], *, fmt: str, require_secrets: bool, use_cache: bool = True
+) -> int:
+    argv_key = ["check", fmt, str(require_secrets), *envs]
+    replay = checkcache.lookup(root, argv_key) if use_cache else None
+    if replay is None:
+        from promoter.checker import check_envs
 
-
-def check_one(compiler: Compiler, name: str) -> EnvResult:
-    env = compiler.project.env(name)
-    result = EnvResult(env=name, tier=env.tier)
-    try:
-        compiled = compiler.compile(name)
-    except PromoterError as exc:
-        result.error = exc
-        return result
-    result.findings = compiled.findings
-    result.sha256 = compiled.sha256
-    return result
+        replay, files, stores = check_envs(root, envs, fmt=fmt, require_secrets=require_secrets)
+        if use_cache and replay.code != 2:
+            checkcache.store(root, argv_key, files, stores, replay)
+    sys.stdout.write(replay.out)
+    sys.stderr.write(replay.err)
+    return replay.code
