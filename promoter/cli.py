@@ -11,6 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from promoter.errors import PromoterError
 
@@ -66,13 +67,48 @@ def build_parser() -> argparse.ArgumentParser:
 
     promote = sub.add_parser("promote", help="promote SRC's validated config to the next stage")
     _promote_arguments(promote)
+    _more_commands(sub)
     return parser
 
 
 def _promote_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("src", metavar="SRC")
     parser.add_argument("dst", metavar="DST")
-    parser.add_argument("--dry-run", action="store_true", help="write nothing")
+    _writing_arguments(parser)
+
+
+def _writing_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dry-run", action="store_true", help="show the diff, write nothing")
+    parser.add_argument("--apply", action="store_true", help="also deliver to the IDM target")
+    parser.add_argument("--commit", action="store_true", help="git commit the pin and ledger")
+    parser.add_argument("--yes", action="store_true", help="do not ask before --apply")
+    parser.add_argument(
+        "--lock-wait",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="how long to wait for another promotion (default 10)",
+    )
+
+
+def _more_commands(sub: Any) -> None:
+    rollback = sub.add_parser("rollback", help="restore an earlier pin of ENV, gated again")
+    rollback.add_argument("env", metavar="ENV")
+    rollback.add_argument(
+        "--to", type=int, metavar="N", help="history entry N (default: the previous pin)"
+    )
+    _writing_arguments(rollback)
+
+    history = sub.add_parser("history", help="the ledger entries of ENV")
+    history.add_argument("env", metavar="ENV")
+    history.add_argument("--format", choices=("text", "json"), default="text")
+
+    deliver = sub.add_parser("deliver", help="compile, gate and deliver ENV to its target")
+    deliver.add_argument("env", metavar="ENV")
+
+    diff = sub.add_parser("diff", help="redacted diff between ENV's target and the repo")
+    diff.add_argument("env", metavar="ENV")
+    diff.add_argument("--exit-code", action="store_true", help="exit 1 when they differ")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -129,8 +165,34 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "promote":
         from promoter.commands.promote import run_promote
 
-        return run_promote(root, args.src, args.dst, dry_run=args.dry_run)
+        return run_promote(root, args.src, args.dst, **_writing_flags(args))
+    if args.command == "rollback":
+        from promoter.commands.promote import run_rollback
+
+        return run_rollback(root, args.env, to=args.to, **_writing_flags(args))
+    if args.command == "history":
+        from promoter.commands.history import run_history
+
+        return run_history(root, args.env, fmt=args.format)
+    if args.command == "deliver":
+        from promoter.commands.deliver import run_deliver
+
+        return run_deliver(root, args.env)
+    if args.command == "diff":
+        from promoter.commands.deliver import run_diff
+
+        return run_diff(root, args.env, exit_code=args.exit_code)
     raise AssertionError(args.command)  # pragma: no cover - argparse guards this
+
+
+def _writing_flags(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "dry_run": args.dry_run,
+        "apply": args.apply,
+        "commit": args.commit,
+        "yes": args.yes,
+        "lock_wait": args.lock_wait,
+    }
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -80,13 +80,20 @@ class Compiler:
         return list(self._docs)
 
     def base_path(self, env: Environment) -> Path | None:
-        return self.project.base
+        """The working base for the first stage, the pin for later ones."""
+        from promoter.pins import base_for
 
-    def compile(self, name: str, *, base: Path | None | bool = True) -> Compiled:
-        """Compile ``name``; ``base`` overrides the base file (False: none)."""
+        return base_for(self.project, env)
+
+    def compile(self, name: str, *, base: Path | Doc | None | bool = True) -> Compiled:
+        """Compile ``name``; ``base`` overrides its base (a file, a parsed pin, or False: none)."""
         env = self.project.env(name)
-        base_path = self.base_path(env) if base is True else (base or None)
-        docs = [self.load(base_path)] if base_path is not None else []
+        chosen = self.base_path(env) if base is True else base
+        docs = []
+        if isinstance(chosen, Doc):
+            docs.append(chosen)
+        elif isinstance(chosen, Path):
+            docs.append(self.load(chosen))
         docs.append(self.load(env.overlay))
         return self.compile_doc(env, compose(docs))
 

@@ -1,24 +1,50 @@
-"""Promotion: SRC's validated configuration moves to the next stage, DST, only."""
+"""Promotion and rollback: a pinned base moves one stage, gated, diffed and recorded.
+
+``promote SRC DST`` compiles DST with SRC's base pinned (what reaches staging is
+exactly what was validated in dev), gates it at DST's tier, shows a redacted
+diff, then writes the pin, the rendered output and a ledger entry. ``rollback``
+restores an earlier pin the same way.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
-from promoter.errors import InputError
+from promoter import diff as diffs
+from promoter import ledger, pins
+from promoter.errors import InputError, PromoterError, RefusedError
 from promoter.findings import Finding
 from promoter.pipeline import Compiled, Compiler
-from promoter.project import Project
+from promoter.project import Environment, FileTarget, IdmTarget, Project
+from promoter.targets import deliver, write_atomic
+from promoter.yamlfile import parse_yaml
 
 
 @dataclass(slots=True)
-class Plan:
-    src: Compiled
-    dst: Compiled
-    findings: list[Finding]  # EMAIL013 plus DST's gates
+class Change:
+    """A new pin for one environment, compiled and gated, not yet written."""
+
+    env: Environment
+    pin_text: str
+    compiled: Compiled
+    previous: Compiled | None
+    source: str | None = None
+    changes: list[diffs.Change] = field(default_factory=list)
+
+    @property
+    def pin_sha256(self) -> str:
+        return pins.sha256_of(self.pin_text)
 
     @property
     def refused(self) -> bool:
-        return self.src.blocked or self.dst.blocked or any(f.blocking for f in self.findings)
+        return self.compiled.blocked
+
+    def diff_text(self) -> str:
+        redact = self.compiled.secret_values()
+        if self.previous is not None:
+            redact += self.previous.secret_values()
+        return diffs.render(self.changes, redact=redact)
 
 
 def adjacency(project: Project, src: str, dst: str) -> Finding | None:
@@ -34,7 +60,7 @@ def adjacency(project: Project, src: str, dst: str) -> Finding | None:
     if order.index(dst) == order.index(src) + 1:
         return None
     direction = "goes backwards" if order.index(dst) <= order.index(src) else "skips a stage"
-    expected = order[order.index(src) + 1] if order.index(src) + 1 < len(order) else None
+    following = order.index(src) + 1
     return Finding(
         "EMAIL013",
         "deny",
@@ -42,15 +68,132 @@ def adjacency(project: Project, src: str, dst: str) -> Finding | None:
         "",
         None,
         f"promotion {src} → {dst} {direction}; the path is {' → '.join(order)}",
-        f"promote {src} {expected}" if expected else f"{src} is the last stage",
+        f"promote {src} {order[following]}" if following < len(order) else f"{src} is last",
     )
 
 
-def plan(compiler: Compiler, src: str, dst: str) -> Plan | Finding:
-    """Compile SRC with its own gates, and DST at DST's tier; or the EMAIL013 refusal."""
-    refusal = adjacency(compiler.project, src, dst)
-    if refusal is not None:
-        return refusal
+def prepare_promotion(compiler: Compiler, src: str, dst: str) -> tuple[Compiled, Change]:
+    """Compile SRC as it is and DST with SRC's base pinned."""
+    project = compiler.project
     source = compiler.compile(src)
-    target = compiler.compile(dst, base=compiler.base_path(compiler.project.env(src)))
-    return Plan(src=source, dst=target, findings=list(target.findings))
+    text = pins.pin_text(project, dst, compiler.base_path(project.env(src)))
+    return source, prepare_pin(compiler, dst, text, source=src)
+
+
+def prepare_pin(compiler: Compiler, name: str, text: str, *, source: str | None) -> Change:
+    project = compiler.project
+    env = project.env(name)
+    pin_doc = parse_yaml(text, project.display(pins.pin_path(project, name)))
+    compiled = compiler.compile(name, base=pin_doc)
+    try:
+        previous: Compiled | None = compiler.compile(name)
+    except PromoterError:
+        previous = None  # the current state does not even compile: show everything as new
+    change = Change(env, text, compiled, previous, source)
+    if compiled.output is not None:
+        old = previous.output if previous is not None else None
+        secret = set(compiled.masks) | (set(previous.masks) if previous else set())
+        change.changes = diffs.diff(
+            old,
+            compiled.output,
+            secret_pointers=secret,
+            labels=compiled.masks,
+            locate=compiled.merged.loc,
+        )
+    return change
+
+
+def rendered_path(project: Project, env: Environment) -> Path:
+    if isinstance(env.target, FileTarget):
+        return env.target.path
+    return project.root / "build" / env.name / "conf" / "external.email.json"
+
+
+def write_change(
+    project: Project, change: Change, *, action: str, apply: bool, commit: bool
+) -> ledger.Entry:
+    """Deliver (with ``apply``), then write pin, rendered output and ledger entry."""
+    from promoter import gitrepo
+
+    compiled = change.compiled
+    if compiled.blocked or compiled.text is None or compiled.output is None:
+        raise RefusedError(f"{change.env.name} does not pass its gates")
+    result = "promoted" if action == "promote" else "rolled-back"
+    if apply and isinstance(change.env.target, IdmTarget):
+        deliver(
+            change.env.target,
+            compiled.text,
+            compiled.output,
+            secret=compiled.holds_secrets,
+            secret_pointers=set(compiled.masks),
+        )
+        result = "applied"
+    pin_file = pins.pin_path(project, change.env.name)
+    write_atomic(
+        pin_file, change.pin_text, secret=False, display=project.display(pin_file), backup=False
+    )
+    ledger.archive_pin(project.root, change.pin_sha256, change.pin_text)
+    out = rendered_path(project, change.env)
+    write_atomic(out, compiled.text, secret=compiled.holds_secrets, display=project.display(out))
+    entry = ledger.new_entry(
+        action=action,
+        env=change.env.name,
+        result=result,
+        source=change.source,
+        pin_sha256=change.pin_sha256,
+        output_sha256=compiled.sha256,
+        git_commit=gitrepo.head(project.root),
+        gates=gate_summary(compiled.findings),
+        detail={"changed": [c.pointer for c in change.changes]},
+    )
+    ledger.append(project.root, entry)
+    if commit:
+        archived = ledger.PIN_ARCHIVE / f"{change.pin_sha256}.yaml"
+        paths = [pin_file.relative_to(project.root), ledger.LEDGER, archived]
+        gitrepo.commit(project.root, paths, commit_message(change, action))
+    return entry
+
+
+def gate_summary(findings: list[Finding]) -> dict[str, int]:
+    return {
+        "deny": sum(f.severity == "deny" and not f.waived for f in findings),
+        "warn": sum(f.severity == "warn" and not f.waived for f in findings),
+        "waived": sum(f.waived is not None for f in findings),
+    }
+
+
+def commit_message(change: Change, action: str) -> str:
+    env = change.env.name
+    title = f"promote {change.source} → {env}" if action == "promote" else f"rollback {env}"
+    gates = gate_summary(change.compiled.findings)
+    changed = ", ".join(c.pointer for c in change.changes) or "no output change"
+    return (
+        f"{title}\n\n"
+        f"pin {change.pin_sha256[:12]}, output sha256 {change.compiled.sha256}\n"
+        f"gates: {gates['deny']} deny, {gates['warn']} warn, {gates['waived']} waived\n"
+        f"changed: {changed}\n"
+    )
+
+
+def prepare_rollback(compiler: Compiler, name: str, to: int | None) -> Change:
+    """The pin of history entry ``to`` (1-based), or the one before the current pin."""
+    root = compiler.project.root
+    entries = ledger.history(root, name)
+    if to is not None:
+        if not 1 <= to <= len(entries) or not entries[to - 1].pin_sha256:
+            raise InputError(
+                f"{name} has no history entry {to} with a pin",
+                hint=f"see 'promoter history {name}'",
+            )
+        sha = entries[to - 1].pin_sha256
+    else:
+        current_file = pins.pin_path(compiler.project, name)
+        current = pins.sha256_of(current_file.read_text()) if current_file.is_file() else None
+        earlier = [e.pin_sha256 for e in entries if e.pin_sha256 and e.pin_sha256 != current]
+        if not earlier:
+            raise RefusedError(
+                f"{name} has no earlier pin to roll back to", hint=f"see 'promoter history {name}'"
+            )
+        sha = earlier[-1]
+    assert sha is not None
+    return prepare_pin(compiler, name, ledger.archived_pin(root, sha), source=None)

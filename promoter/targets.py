@@ -57,3 +57,36 @@ def _fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def deliver(
+    target: object, text: str, config: dict[str, object], *, secret: bool, secret_pointers: set[str]
+) -> str:
+    """Deliver to a file or IDM and read it back; return a one-line summary."""
+    from promoter.project import FileTarget, IdmTarget
+
+    if isinstance(target, FileTarget):
+        write_atomic(target.path, text, secret=secret, display=target.display)
+        if target.path.read_text(encoding="utf-8") != text:
+            raise TargetError(
+                "read-back differs from what was written", location=Location(target.display)
+            )
+        return f"wrote {target.display}"
+    assert isinstance(target, IdmTarget)
+    from promoter.idm import IdmClient
+
+    client = IdmClient(target)
+    client.put_config(config)
+    held = client.get_config()
+    mismatch = read_back_mismatch(config, held, secret_pointers)
+    if mismatch:
+        raise TargetError(f"read-back from {target.url} differs at {', '.join(mismatch)}")
+    return f"delivered to {target.url}/config/external.email (read back: non-secret fields match)"
+
+
+def read_back_mismatch(sent: object, held: object, secret_pointers: set[str]) -> list[str]:
+    """Pointers whose non-secret values differ (IDM stores secrets encrypted)."""
+    from promoter.diff import diff
+
+    changes = diff(held, sent, secret_pointers=secret_pointers, skip_secrets=True)
+    return [c.pointer for c in changes]

@@ -13,7 +13,8 @@ STAGING_OUT = Path("build/staging/conf/external.email.json")
 def test_promote_dev_staging_on_the_shipped_example(example: Path) -> None:
     run = cli("dev", "staging", cwd=example, script="promote")
     assert run.code == 0, run.err
-    assert run.out.startswith("promoted dev → staging: build/staging/conf/external.email.json")
+    last = run.out.splitlines()[-1]
+    assert last.startswith("promoted dev → staging: build/staging/conf/external.email.json sha256")
     out = example / STAGING_OUT
     data = json.loads(out.read_text())
     assert data["host"] == "smtp.staging.example.com"
@@ -45,7 +46,7 @@ def test_non_adjacent_and_backwards_promotions_are_refused(example: Path) -> Non
 
 def test_dry_run_writes_nothing(example: Path) -> None:
     run = cli("promote", "dev", "staging", "--dry-run", cwd=example)
-    assert run.code == 0 and run.out.startswith("dry run, nothing written")
+    assert run.code == 0 and run.out.splitlines()[-1].startswith("dry run, nothing written")
     assert not (example / "build").exists()
 
 

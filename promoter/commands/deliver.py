@@ -1,0 +1,90 @@
+"""``promoter deliver ENV`` and ``promoter diff ENV``: push to, or compare with, the target."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from promoter import diff as diffs
+from promoter import ledger
+from promoter.commands.compile import print_findings
+from promoter.errors import InputError, Location
+from promoter.pipeline import Compiled, Compiler
+from promoter.project import FileTarget, IdmTarget, load_project
+
+
+def _compile(root: Path, env: str) -> Compiled:
+    return Compiler(load_project(root)).compile(env)
+
+
+def run_deliver(root: Path, env: str) -> int:
+    from promoter import gitrepo
+    from promoter.promote import gate_summary
+    from promoter.targets import deliver
+
+    compiled = _compile(root, env)
+    print_findings(compiled.findings)
+    if compiled.blocked or compiled.text is None or compiled.output is None:
+        print(f"refused: {env} does not pass its gates; nothing delivered", file=sys.stderr)
+        return 1
+    summary = deliver(
+        compiled.env.target,
+        compiled.text,
+        compiled.output,
+        secret=compiled.holds_secrets,
+        secret_pointers=set(compiled.masks),
+    )
+    ledger.append(
+        root,
+        ledger.new_entry(
+            action="deliver",
+            env=env,
+            result="delivered",
+            output_sha256=compiled.sha256,
+            git_commit=gitrepo.head(root),
+            gates=gate_summary(compiled.findings),
+        ),
+    )
+    print(f"{env}: {summary} (sha256 {compiled.sha256})")
+    return 0
+
+
+def run_diff(root: Path, env: str, *, exit_code: bool) -> int:
+    compiled = _compile(root, env)
+    if compiled.output is None:
+        print_findings(compiled.findings)
+        return 1
+    target = compiled.env.target
+    held = _held(target)
+    changes = diffs.diff(
+        held,
+        compiled.output,
+        secret_pointers=set(compiled.masks),
+        labels=compiled.masks,
+        locate=compiled.merged.loc,
+        skip_secrets=isinstance(target, IdmTarget),
+    )
+    where = target.display if isinstance(target, FileTarget) else target.url
+    if not changes:
+        print(f"{env}: {where} holds what the repo compiles to")
+        return 0
+    print(f"{env}: {where} differs from the repo ({len(changes)} change(s), target → repo)")
+    sys.stdout.write(diffs.render(changes, redact=compiled.secret_values()))
+    return 1 if exit_code else 0
+
+
+def _held(target: FileTarget | IdmTarget) -> Any:
+    if isinstance(target, IdmTarget):
+        from promoter.idm import IdmClient
+
+        return IdmClient(target).get_config()
+    try:
+        return json.loads(target.path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        raise InputError(
+            "target file is not readable JSON", location=Location(target.display)
+        ) from None

@@ -1,0 +1,35 @@
+"""``promoter history ENV``: the ledger entries of one environment."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from promoter import ledger
+
+
+def run_history(root: Path, env: str, *, fmt: str) -> int:
+    from promoter.project import load_project
+
+    load_project(root).env(env)
+    entries = ledger.history(root, env)
+    if fmt == "json":
+        sys.stdout.write(json.dumps([asdict(e) for e in entries], indent=2) + "\n")
+        return 0
+    if not entries:
+        print(f"{env}: no promotions recorded in {ledger.LEDGER}")
+        return 0
+    print(
+        f"{'#':>3}  {'time':<20}  {'action':<8}  {'from':<8}  {'pin':<12}  "
+        f"{'output':<12}  {'gates':<15}  {'result':<11}  user"
+    )
+    for number, e in enumerate(entries, 1):
+        gates = f"{e.gates.get('deny', 0)}d {e.gates.get('warn', 0)}w {e.gates.get('waived', 0)}x"
+        print(
+            f"{number:>3}  {e.time:<20}  {e.action:<8}  {e.source or '-':<8}  "
+            f"{(e.pin_sha256 or '-')[:12]:<12}  {(e.output_sha256 or '-')[:12]:<12}  "
+            f"{gates:<15}  {e.result:<11}  {e.user}"
+        )
+    return 0

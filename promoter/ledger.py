@@ -1,0 +1,104 @@
+"""The promotion ledger: JSON lines in the repo, and the pins it refers to.
+
+``ledger/promotions.jsonl`` has one entry per promotion, rollback, delivery or
+verification; ``ledger/pins/<sha256>.yaml`` keeps every pin ever written, so a
+rollback can restore one. Entries never contain a secret value.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from promoter.errors import InputError, Location
+
+LEDGER = Path("ledger") / "promotions.jsonl"
+PIN_ARCHIVE = Path("ledger") / "pins"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    action: str  # promote | rollback | deliver | verify
+    env: str
+    result: str  # promoted | applied | rolled-back | delivered | verified
+    source: str | None = None  # the stage promoted from
+    pin_sha256: str | None = None
+    output_sha256: str | None = None
+    git_commit: str | None = None
+    gates: dict[str, int] = field(default_factory=dict)
+    user: str = ""
+    time: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def new_entry(**values: Any) -> Entry:
+    stamp = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return Entry(user=current_user(), time=stamp, **values)
+
+
+def current_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def append(root: Path, entry: Entry) -> None:
+    """Append one line with a single write, flushed to disk."""
+    path = root / LEDGER
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps({k: v for k, v in asdict(entry).items() if v not in (None, {}, "")})
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, (line + "\n").encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read(root: Path) -> list[Entry]:
+    path = root / LEDGER
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", location=Location(str(LEDGER))) from None
+    entries = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            entries.append(Entry(**json.loads(line)))
+        except (ValueError, TypeError):
+            raise InputError(
+                "not a ledger entry", location=Location(str(LEDGER), number, 1)
+            ) from None
+    return entries
+
+
+def history(root: Path, env: str) -> list[Entry]:
+    return [e for e in read(root) if e.env == env]
+
+
+def archive_pin(root: Path, sha256: str, text: str) -> None:
+    path = root / PIN_ARCHIVE / f"{sha256}.yaml"
+    if not path.exists():
+        from promoter.targets import write_atomic
+
+        write_atomic(path, text, secret=False, display=str(PIN_ARCHIVE / path.name), backup=False)
+
+
+def archived_pin(root: Path, sha256: str) -> str:
+    path = root / PIN_ARCHIVE / f"{sha256}.yaml"
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        raise InputError(
+            f"pin {sha256[:12]} is not in {PIN_ARCHIVE}/", hint="restore it from git history"
+        ) from None
