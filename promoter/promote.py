@@ -83,12 +83,15 @@ def prepare_promotion(compiler: Compiler, src: str, dst: str) -> tuple[Compiled,
 def prepare_pin(compiler: Compiler, name: str, text: str, *, source: str | None) -> Change:
     project = compiler.project
     env = project.env(name)
-    pin_doc = parse_yaml(text, project.display(pins.pin_path(project, name)))
+    pin_file = pins.pin_path(project, name)
+    pin_doc = parse_yaml(text, project.display(pin_file))
     compiled = compiler.compile(name, base=pin_doc)
-    try:
-        previous: Compiled | None = compiler.compile(name)
-    except PromoterError:
-        previous = None  # the current state does not even compile: show everything as new
+    previous: Compiled | None = None  # never promoted: all of the output is new
+    if pin_file.is_file() or pins.is_first_stage(project, env):
+        try:
+            previous = compiler.compile(name)
+        except PromoterError:
+            previous = None  # the current state does not compile: show everything as new
     change = Change(env, text, compiled, previous, source)
     if compiled.output is not None:
         old = previous.output if previous is not None else None
