@@ -8,16 +8,33 @@ from pathlib import Path
 from promoter.checkcache import Replay
 from promoter.errors import PromoterError
 from promoter.pipeline import Compiler
-from promoter.project import load_project
+from promoter.project import PROJECT_FILE, load_project
 from promoter.report import REPORTERS, EnvResult, exit_code
 
 
 def check_envs(
-    root: Path, envs: Sequence[str], *, fmt: str, require_secrets: bool
+    root: Path,
+    envs: Sequence[str],
+    *,
+    fmt: str,
+    require_secrets: bool,
+    changed: Sequence[str] | None = None,
 ) -> tuple[Replay, list[Path], list[Path]]:
-    """The report, and the files and secret stores it read (for the cache)."""
+    """The report, and the files and secret stores it read (for the cache).
+
+    ``changed``: check only the environments these repo-relative files affect.
+    """
     project = load_project(root)
     names = list(envs) or list(project.environments)
+    if changed is not None:
+        from promoter.affected import affected
+
+        hit = set(affected(project, changed))
+        names = [n for n in names if n in hit]
+        if not names:
+            note = "no environment is affected by the changed files\n"
+            out = note if fmt == "text" else REPORTERS[fmt]([])
+            return Replay(out, "", 0), [Path(PROJECT_FILE)], []
     for name in names:
         project.env(name)  # unknown names are a usage error before any work
     compiler = Compiler(project, store_optional=not require_secrets)

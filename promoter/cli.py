@@ -44,6 +44,19 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="an absent secret store is a deny, not a warning",
     )
+    scope = check.add_mutually_exclusive_group()
+    scope.add_argument(
+        "--files",
+        nargs="*",
+        metavar="FILE",
+        help="check only the environments these changed files affect",
+    )
+    scope.add_argument(
+        "--staged",
+        action="store_true",
+        help="check only the environments git's staged files affect",
+    )
+    scope.add_argument("--all", action="store_true", help="check every environment (default)")
     check.add_argument(
         "--no-cache",
         action="store_true",
@@ -110,6 +123,15 @@ def _more_commands(sub: Any) -> None:
     diff.add_argument("env", metavar="ENV")
     diff.add_argument("--exit-code", action="store_true", help="exit 1 when they differ")
 
+    scan = sub.add_parser("scan", help="find plaintext secrets before git records them")
+    scan.add_argument("paths", nargs="*", metavar="PATH", help="default: overlays and stores")
+    scan.add_argument("--staged", action="store_true", help="scan what git is about to commit")
+    scan.add_argument("--format", choices=FORMATS, default="text")
+
+    install = sub.add_parser("install-hook", help="install a git pre-commit hook")
+    install.add_argument("--force", action="store_true", help="replace a different hook")
+    sub.add_parser("uninstall-hook", help="remove promoter's git pre-commit hook")
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
@@ -153,6 +175,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             fmt=args.format,
             require_secrets=args.require_secrets,
             use_cache=not args.no_cache,
+            files=None if args.all else args.files,
+            staged=args.staged,
         )
     if args.command == "compile":
         from promoter.commands.compile import run_compile
@@ -178,6 +202,18 @@ def _dispatch(args: argparse.Namespace) -> int:
         from promoter.commands.deliver import run_deliver
 
         return run_deliver(root, args.env)
+    if args.command == "scan":
+        from promoter.commands.scan import run_scan
+
+        return run_scan(root, args.paths, staged=args.staged, fmt=args.format)
+    if args.command == "install-hook":
+        from promoter.commands.hooks import run_install
+
+        return run_install(root, force=args.force)
+    if args.command == "uninstall-hook":
+        from promoter.commands.hooks import run_uninstall
+
+        return run_uninstall(root)
     if args.command == "diff":
         from promoter.commands.deliver import run_diff
 

@@ -73,11 +73,24 @@ class WaiverSettings(_Strict):
     expires: Annotated[date, Field(strict=False)]
 
 
+class AllowSettings(_Strict):
+    fingerprint: str = Field(pattern=r"^fp:[0-9a-f]{16}$", description="from the scan finding")
+    reason: str = Field(min_length=1)
+
+
+class ScanSettings(_Strict):
+    examples: list[str] = Field(
+        default_factory=list, description="store paths holding fake values that git may track"
+    )
+    allow: list[AllowSettings] = Field(default_factory=list)
+
+
 class ProjectSettings(_Strict):
     order: list[str] | None = None
     base: str | None = None
     environments: dict[str, EnvSettings] = Field(default_factory=dict)
     waivers: list[WaiverSettings] = Field(default_factory=list)
+    scan: ScanSettings = Field(default_factory=ScanSettings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +140,8 @@ class Project:
     base_display: str
     environments: dict[str, Environment]
     waivers: tuple[Waiver, ...]
+    scan_examples: tuple[str, ...] = ()
+    scan_allow: tuple[tuple[str, str], ...] = ()  # (fingerprint, reason)
 
     def env(self, name: str) -> Environment:
         found = self.environments.get(name)
@@ -214,6 +229,8 @@ def _build(root: Path, settings: ProjectSettings, doc: Doc) -> Project:
         base_display=base_rel,
         environments=environments,
         waivers=waivers,
+        scan_examples=tuple(settings.scan.examples),
+        scan_allow=tuple((a.fingerprint, a.reason) for a in settings.scan.allow),
     )
 
 

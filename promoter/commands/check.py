@@ -1,7 +1,8 @@
 """``promoter check``: compile and gate environments, report every finding.
 
-An unchanged repo replays the previous run's result from ``checkcache`` without
-importing the compiler at all.
+With ``--files``/``--staged`` only the environments the changed files affect are
+checked. An unchanged repo replays the previous result from ``checkcache``
+without importing the compiler at all.
 """
 
 from __future__ import annotations
@@ -14,16 +15,31 @@ from promoter import checkcache
 
 
 def run_check(
-    root: Path, envs: Sequence[str], *, fmt: str, require_secrets: bool, use_cache: bool = True
+    root: Path,
+    envs: Sequence[str],
+    *,
+    fmt: str,
+    require_secrets: bool,
+    use_cache: bool = True,
+    files: Sequence[str] | None = None,
+    staged: bool = False,
 ) -> int:
+    if staged:
+        from promoter.gitfiles import staged as staged_files
+
+        files = staged_files(root)
     argv_key = ["check", fmt, str(require_secrets), *envs]
+    if files is not None:
+        argv_key += ["--files", *sorted(files)]
     replay = checkcache.lookup(root, argv_key) if use_cache else None
     if replay is None:
         from promoter.checker import check_envs
 
-        replay, files, stores = check_envs(root, envs, fmt=fmt, require_secrets=require_secrets)
+        replay, read, stores = check_envs(
+            root, envs, fmt=fmt, require_secrets=require_secrets, changed=files
+        )
         if use_cache and replay.code != 2:
-            checkcache.store(root, argv_key, files, stores, replay)
+            checkcache.store(root, argv_key, read, stores, replay)
     sys.stdout.write(replay.out)
     sys.stderr.write(replay.err)
     return replay.code
