@@ -20,7 +20,11 @@ GIT_ENV = {
 
 def git(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["git", *args], cwd=root, capture_output=True, text=True, check=check,
+        ["git", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=check,
         env={**os.environ, **GIT_ENV},
     )
 
@@ -50,10 +54,12 @@ def test_installed_hook_refuses_built_in_smtp_in_staging(config_repo: Path) -> N
 def test_installed_hook_refuses_a_plaintext_prod_password(config_repo: Path) -> None:
     assert cli("install-hook", cwd=config_repo).code == 0
     overlay = config_repo / "environments/prod.yaml"
-    overlay.write_text(overlay.read_text().replace(
-        "  clientSecret: {$purpose: {name: idm.email.msgraph.credentials, jsonPointer: clientSecret}}",
-        "  clientSecret: Zq8~hunter2-Plaintext-Secret-0042",
-    ))
+    overlay.write_text(
+        overlay.read_text().replace(
+            "  clientSecret: {$purpose: {name: idm.email.msgraph.credentials, jsonPointer: clientSecret}}",
+            "  clientSecret: Zq8~hunter2-Plaintext-Secret-0042",
+        )
+    )
     git(config_repo, "add", "-A")
     commit = git(config_repo, "commit", "-qm", "leak", check=False)
     assert commit.returncode == 1
@@ -112,9 +118,13 @@ def test_affected_environments(example: Path) -> None:
 
 def test_scan_findings_and_allowlist(example: Path) -> None:
     overlay = example / "environments/staging.yaml"
-    overlay.write_text(overlay.read_text().replace(
-        "  password: {$purpose: {name: idm.email.smtp.password}}", "  password: S3cr3t-Value-123"
-    ) + "fromName: aZ9xQ2mN7pL4kR8vT1wY6bC3\n")
+    overlay.write_text(
+        overlay.read_text().replace(
+            "  password: {$purpose: {name: idm.email.smtp.password}}",
+            "  password: S3cr3t-Value-123",
+        )
+        + "fromName: aZ9xQ2mN7pL4kR8vT1wY6bC3\n"
+    )
     run = cli("scan", cwd=example)
     assert run.code == 1
     assert "environments/staging.yaml:10:3: deny SECRET001 plaintext secret" in run.out
@@ -123,9 +133,11 @@ def test_scan_findings_and_allowlist(example: Path) -> None:
     fp = run.out.split("SECRET002")[1].split("fingerprint ")[1].split(" ")[0]
     assert fp.startswith("fp:") and len(fp) == 19
     promoter_yaml = example / "promoter.yaml"
-    promoter_yaml.write_text(promoter_yaml.read_text().replace(
-        "scan:\n", f"scan:\n  allow: [{{fingerprint: '{fp}', reason: display name}}]\n"
-    ))
+    promoter_yaml.write_text(
+        promoter_yaml.read_text().replace(
+            "scan:\n", f"scan:\n  allow: [{{fingerprint: '{fp}', reason: display name}}]\n"
+        )
+    )
     again = cli("scan", cwd=example)
     assert "deny (waived: display name) SECRET002" in again.out
     assert "SECRET001" in again.out and again.code == 1
@@ -138,13 +150,28 @@ def test_pre_commit_framework_runs_the_hooks(config_repo: Path, tmp_path: Path) 
     git(config_repo, "add", "-A")
     env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home")}
     proc = subprocess.run(
-        [pre_commit, "try-repo", str(REPO), "promoter-check", "--files", "environments/staging.yaml"],
-        cwd=config_repo, capture_output=True, text=True, env=env, timeout=900,
+        [
+            pre_commit,
+            "try-repo",
+            str(REPO),
+            "promoter-check",
+            "--files",
+            "environments/staging.yaml",
+        ],
+        cwd=config_repo,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
     )
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "EMAIL001" in proc.stdout
     proc = subprocess.run(
         [pre_commit, "try-repo", str(REPO), "promoter-secrets", "--all-files"],
-        cwd=config_repo, capture_output=True, text=True, env=env, timeout=900,
+        cwd=config_repo,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
