@@ -56,8 +56,8 @@ def test_installed_hook_refuses_a_plaintext_prod_password(config_repo: Path) -> 
     overlay = config_repo / "environments/prod.yaml"
     overlay.write_text(
         overlay.read_text().replace(
-            "  clientSecret: {$purpose: {name: idm.email.msgraph.credentials, jsonPointer: clientSecret}}",
-            "  clientSecret: Zq8~hunter2-Plaintext-Secret-0042",
+            "{$purpose: {name: idm.email.msgraph.credentials, jsonPointer: clientSecret}}",
+            "Zq8~hunter2-Plaintext-Secret-0042",
         )
     )
     git(config_repo, "add", "-A")
