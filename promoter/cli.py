@@ -128,6 +128,18 @@ def _more_commands(sub: Any) -> None:
     scan.add_argument("--staged", action="store_true", help="scan what git is about to commit")
     scan.add_argument("--format", choices=FORMATS, default="text")
 
+    verify = sub.add_parser("verify", help="send a test email with ENV's configuration")
+    verify.add_argument("env", metavar="ENV")
+    verify.add_argument("--to", required=True, metavar="ADDRESS")
+    verify.add_argument("--via", choices=("direct", "idm"), default="direct")
+    verify.add_argument("--subject", metavar="S")
+    verify.add_argument("--ca-file", type=Path, metavar="F", help="CA bundle to trust (PEM)")
+
+    dev_smtp = sub.add_parser("dev-smtp", help="a local SMTP sink for development")
+    dev_smtp.add_argument("--listen", default="127.0.0.1:2525", metavar="HOST:PORT")
+    dev_smtp.add_argument("--maildir", type=Path, default=Path("build/dev/mail"), metavar="DIR")
+    dev_smtp.add_argument("--tls", action="store_true", help="offer STARTTLS (self-signed)")
+
     install = sub.add_parser("install-hook", help="install a git pre-commit hook")
     install.add_argument("--force", action="store_true", help="replace a different hook")
     sub.add_parser("uninstall-hook", help="remove promoter's git pre-commit hook")
@@ -202,6 +214,18 @@ def _dispatch(args: argparse.Namespace) -> int:
         from promoter.commands.deliver import run_deliver
 
         return run_deliver(root, args.env)
+    if args.command == "verify":
+        from promoter.commands.verify import run_verify
+
+        ca_file = args.ca_file.resolve() if args.ca_file else None
+        return run_verify(
+            root, args.env, to=args.to, via=args.via, subject=args.subject, ca_file=ca_file
+        )
+    if args.command == "dev-smtp":
+        from promoter.devsmtp import run_dev_smtp
+
+        maildir = args.maildir if args.maildir.is_absolute() else root / args.maildir
+        return run_dev_smtp(args.listen, maildir, tls=args.tls)
     if args.command == "scan":
         from promoter.commands.scan import run_scan
 

@@ -8,6 +8,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 
 from promoter.commands.compile import print_findings
+from promoter.commands.verify import is_verified, print_unverified
 from promoter.lock import repo_lock
 from promoter.pipeline import Compiler
 from promoter.project import IdmTarget, Project, load_project
@@ -43,6 +44,10 @@ def run_promote(
         if source.blocked:
             print_findings(source.findings)
             print(f"refused: {src} does not pass its own gates", file=sys.stderr)
+            return 1
+        needs_proof = project.env(src).require_verified or project.env(dst).require_verified
+        if needs_proof and not is_verified(root, src, source.sha256):
+            print_unverified(src)
             return 1
         flags = {"dry_run": dry_run, "apply": apply, "commit": commit, "yes": yes}
         return _finish(project, change, f"{src} → {dst}", "promote", **flags)

@@ -1,0 +1,103 @@
+"""``promoter verify ENV --to ADDRESS``: send a test email and record the success."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from promoter import ledger
+from promoter.commands.compile import print_findings
+from promoter.errors import InputError, RefusedError
+from promoter.model import MsGraphConfig, SmtpConfig
+from promoter.pipeline import Compiled, Compiler
+from promoter.project import IdmTarget, load_project
+from promoter.verify import Message
+
+
+def run_verify(
+    root: Path, env: str, *, to: str, via: str, subject: str | None, ca_file: Path | None
+) -> int:
+    from promoter import gitrepo
+
+    compiled = Compiler(load_project(root)).compile(env)
+    print_findings(compiled.findings)
+    config = _sendable(compiled)
+    sender = config.from_
+    if not sender:
+        raise RefusedError(f"{env} has no 'from' address to send from", hint="set from:")
+    message = Message(
+        sender=sender,
+        to=to,
+        subject=subject or f"promoter test email ({env})",
+        body=f"Test email from `promoter verify {env}`.\nConfiguration sha256: {compiled.sha256}\n",
+    )
+    summary = _send(compiled, config, message, via=via, ca_file=ca_file)
+    ledger.append(
+        root,
+        ledger.new_entry(
+            action="verify",
+            env=env,
+            result="verified",
+            output_sha256=compiled.sha256,
+            git_commit=gitrepo.head(root),
+            detail={"via": via, "to_domain": to.rsplit("@", 1)[-1]},
+        ),
+    )
+    print(f"verified {env}: {summary} (output sha256 {compiled.sha256})")
+    return 0
+
+
+def _sendable(compiled: Compiled) -> SmtpConfig | MsGraphConfig:
+    from promoter.pipeline import email_adapter
+
+    unresolved = [f for f in compiled.findings if f.rule in ("CONFIG", "EMAIL009") and f.blocking]
+    if compiled.resolved is None or unresolved:
+        raise RefusedError(f"{compiled.env.name}: the configuration cannot be used to send")
+    config: SmtpConfig | MsGraphConfig = email_adapter().validate_python(compiled.resolved)
+    return config
+
+
+def _send(
+    compiled: Compiled,
+    config: SmtpConfig | MsGraphConfig,
+    message: Message,
+    *,
+    via: str,
+    ca_file: Path | None,
+) -> str:
+    from promoter.verify import send_graph, send_smtp
+
+    if via == "idm":
+        target = compiled.env.target
+        if not isinstance(target, IdmTarget):
+            raise InputError(f"--via idm needs an IDM target for {compiled.env.name}")
+        from promoter.idm import IdmClient
+
+        IdmClient(target).send(
+            {
+                "from": message.sender,
+                "to": message.to,
+                "subject": message.subject,
+                "type": "text/plain",
+                "body": message.body,
+            }
+        )
+        return f"sent through {target.url}/external/email"
+    if isinstance(config, SmtpConfig):
+        return send_smtp(config, message, ca_file=ca_file)
+    return send_graph(config, message, ca_file=ca_file)
+
+
+def is_verified(root: Path, env: str, sha256: str | None) -> bool:
+    return any(
+        e.action == "verify" and e.result == "verified" and e.output_sha256 == sha256
+        for e in ledger.history(root, env)
+    )
+
+
+def print_unverified(env: str) -> None:
+    print(
+        f"refused: {env}'s current output has no successful verification "
+        f"(hint: promoter verify {env} --to you@example.com)",
+        file=sys.stderr,
+    )

@@ -1,0 +1,122 @@
+"""``promoter dev-smtp``: a local SMTP sink for development (a minimal Mailpit).
+
+Accepts any AUTH, stores every message as an .eml file and prints one line per
+message. ``--tls`` offers STARTTLS with a self-signed certificate made at start.
+"""
+
+from __future__ import annotations
+
+import itertools
+import signal
+import ssl
+import sys
+import tempfile
+import threading
+import time
+from email import message_from_bytes, policy
+from pathlib import Path
+from typing import Any
+
+
+class _Sink:
+    def __init__(self, maildir: Path) -> None:
+        self.maildir = maildir
+        self.counter = itertools.count(1)
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        content: bytes = envelope.original_content or envelope.content
+        with self.lock:
+            number = next(self.counter)
+        name = f"{time.strftime('%Y%m%dT%H%M%S')}-{number:04d}.eml"
+        (self.maildir / name).write_bytes(content)
+        parsed = message_from_bytes(content, policy=policy.default)
+        subject = parsed.get("Subject", "")
+        print(
+            f"{envelope.mail_from} → {', '.join(envelope.rcpt_tos)}: {subject} ({name})", flush=True
+        )
+        return "250 Message accepted for delivery"
+
+
+def _accept_any(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
+    from aiosmtpd.smtp import AuthResult
+
+    return AuthResult(success=True)
+
+
+def self_signed_context(directory: Path) -> ssl.SSLContext:
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "promoter dev-smtp")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=7))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    return context
+
+
+def _free_port(host: str) -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def run_dev_smtp(listen: str, maildir: Path, *, tls: bool) -> int:
+    from aiosmtpd.controller import Controller
+
+    from promoter.errors import InputError
+
+    host, _, port_text = listen.rpartition(":")
+    if not host or not port_text.isdigit():
+        raise InputError(f"--listen {listen!r} is not HOST:PORT", hint="e.g. 127.0.0.1:2525")
+    port = int(port_text) or _free_port(host)  # aiosmtpd's ready check needs a real port
+    maildir.mkdir(parents=True, exist_ok=True)
+    stop = threading.Event()
+    with tempfile.TemporaryDirectory() as tmp:
+        kwargs: dict[str, Any] = {
+            "authenticator": _accept_any,
+            "auth_require_tls": False,
+            "enable_SMTPUTF8": True,
+        }
+        if tls:
+            kwargs["tls_context"] = self_signed_context(Path(tmp))
+        controller = Controller(_Sink(maildir), hostname=host, port=port, server_kwargs=kwargs)
+        controller.start()
+        try:
+            extra = " with STARTTLS" if tls else ""
+            print(f"dev-smtp listening on {host}:{port}{extra}, saving to {maildir}", flush=True)
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, lambda *_: stop.set())
+            stop.wait()
+        finally:
+            controller.stop()
+    print("dev-smtp stopped", file=sys.stderr)
+    return 0
