@@ -140,6 +140,22 @@ def _more_commands(sub: Any) -> None:
     dev_smtp.add_argument("--maildir", type=Path, default=Path("build/dev/mail"), metavar="DIR")
     dev_smtp.add_argument("--tls", action="store_true", help="offer STARTTLS (self-signed)")
 
+    watch = sub.add_parser("watch", help="hot-swap rotated credentials (a daemon)")
+    watch.add_argument("env", metavar="ENV")
+    watch.add_argument("--once", action="store_true", help="one re-check, then exit")
+    watch.add_argument("--debounce-ms", type=int, default=200, metavar="N")
+    watch.add_argument("--resync-s", type=float, default=300.0, metavar="N")
+    watch.add_argument("--health", metavar="HOST:PORT", help="serve /healthz /readyz /metrics")
+    watch.add_argument("--poll", action="store_true", help="poll (NFS) instead of inotify")
+    watch.add_argument("--ca-file", type=Path, metavar="F", help="CA bundle for probes")
+    watch.add_argument(
+        "--probe-patience-s",
+        type=float,
+        default=30.0,
+        metavar="N",
+        help="how long to retry a new Azure secret while it propagates",
+    )
+
     install = sub.add_parser("install-hook", help="install a git pre-commit hook")
     install.add_argument("--force", action="store_true", help="replace a different hook")
     sub.add_parser("uninstall-hook", help="remove promoter's git pre-commit hook")
@@ -226,6 +242,19 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         maildir = args.maildir if args.maildir.is_absolute() else root / args.maildir
         return run_dev_smtp(args.listen, maildir, tls=args.tls)
+    if args.command == "watch":
+        from promoter.watch import WatchOptions, run_watch
+
+        options = WatchOptions(
+            env=args.env,
+            debounce_s=args.debounce_ms / 1000,
+            resync_s=args.resync_s,
+            poll=args.poll,
+            health=args.health,
+            ca_file=args.ca_file.resolve() if args.ca_file else None,
+            probe_patience_s=args.probe_patience_s,
+        )
+        return run_watch(root, options, once=args.once)
     if args.command == "scan":
         from promoter.commands.scan import run_scan
 

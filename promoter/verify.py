@@ -56,6 +56,21 @@ def send_smtp(config: SmtpConfig, message: Message, *, ca_file: Path | None) -> 
             "a non-ASCII local part needs mail.mime.allowutf8=true (nothing was sent)",
             hint="add it to smtpProperties if your SMTP server supports SMTPUTF8",
         )
+    where = f"{(config.host or '').strip()}:{config.port}"
+
+    def deliver(client: smtplib.SMTP) -> None:
+        options = ["SMTPUTF8"] if utf8 and not all(a.isascii() for a in addresses) else []
+        if options and not client.has_extn("smtputf8"):
+            raise VerifyError(f"{where} does not offer SMTPUTF8; the address needs it")
+        client.send_message(_email(config, message), mail_options=options)
+
+    smtp_session(config, ca_file=ca_file, then=deliver)
+    return f"sent over SMTP to {where}"
+
+
+def smtp_session(config: SmtpConfig, *, ca_file: Path | None, then: Any = None) -> None:
+    """Connect, secure (SSL/STARTTLS), log in, run ``then(client)``, quit: errors translated."""
+    props = {k: v.strip().lower() for k, v in config.smtpProperties.items()}
     host = (config.host or "").strip()
     if not host:
         raise VerifyError("no host: the built-in SMTP server cannot be reached from here")
@@ -65,10 +80,8 @@ def send_smtp(config: SmtpConfig, message: Message, *, ca_file: Path | None) -> 
         client = _connect(config, host, context)
         try:
             _secure_and_login(client, config, props, context, where)
-            options = ["SMTPUTF8"] if utf8 and not all(a.isascii() for a in addresses) else []
-            if options and not client.has_extn("smtputf8"):
-                raise VerifyError(f"{where} does not offer SMTPUTF8; the address needs it")
-            client.send_message(_email(config, message), mail_options=options)
+            if then is not None:
+                then(client)
         finally:
             _quit(client)
     except VerifyError:
@@ -100,7 +113,6 @@ def send_smtp(config: SmtpConfig, message: Message, *, ca_file: Path | None) -> 
         raise VerifyError(f"connection refused by {where}", hint="check host and port") from None
     except (OSError, smtplib.SMTPException) as exc:
         raise VerifyError(f"SMTP with {where} failed: {type(exc).__name__}: {exc}") from None
-    return f"sent over SMTP to {where}"
 
 
 def _connect(config: SmtpConfig, host: str, context: ssl.SSLContext) -> smtplib.SMTP:
