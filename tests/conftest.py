@@ -6,6 +6,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,3 +58,24 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from tests.support.certs import make_tls
+
+    return make_tls(tmp_path_factory.mktemp("tls"))
+
+
+def set_target(repo: Path, env: str, target: str, extra: str = "") -> None:
+    """Point ``env`` at a target in promoter.yaml (flow-style YAML mapping text)."""
+    text = (repo / "promoter.yaml").read_text()
+    marker = f"  {env}:\n"
+    assert marker in text, f"{env} not in promoter.yaml"
+    text = text.replace(marker, f"{marker}    target: {target}\n{extra}", 1)
+    lines = [
+        line
+        for line in text.splitlines(True)
+        if not (line.startswith("    target: {file:") and f"build/{env}/" in line)
+    ]
+    (repo / "promoter.yaml").write_text("".join(lines))
