@@ -108,7 +108,7 @@ def run_dev_smtp(listen: str, maildir: Path, *, tls: bool) -> int:
         }
         if tls:
             kwargs["tls_context"] = self_signed_context(Path(tmp))
-        controller = Controller(_Sink(maildir), hostname=host, port=port, server_kwargs=kwargs)
+        controller = Controller(_Sink(maildir), hostname=host, port=port, **kwargs)
         controller.start()
         try:
             extra = " with STARTTLS" if tls else ""

@@ -85,7 +85,10 @@ class IdmClient:
         import httpx
 
         url = self.target.url + path
-        verify: Any = str(self.target.ca_file) if self.target.ca_file else True
+        import ssl
+
+        ca_file = str(self.target.ca_file) if self.target.ca_file else None
+        verify = ssl.create_default_context(cafile=ca_file)
         attempts = 1 + (self.target.retries if retry else 0)
         timeout = httpx.Timeout(self.target.timeout, connect=min(self.target.timeout, 10.0))
         problem = ""

@@ -196,9 +196,7 @@ def token(config: MsGraphConfig, *, ca_file: Path | None, client: Any = None) ->
         "scope": auth.scopeDelimiter.join(auth.scope),
         "grant_type": auth.grantType,
     }
-    http = client or httpx.Client(
-        verify=str(ca_file) if ca_file else True, timeout=_timeout(config)
-    )
+    http = client or httpx.Client(verify=_tls_context(ca_file), timeout=_timeout(config))
     try:
         response = http.post(auth.tokenEndpoint, data=form)
     except httpx.HTTPError as exc:
@@ -246,7 +244,7 @@ def send_graph(config: MsGraphConfig, message: Message, *, ca_file: Path | None)
         },
         "saveToSentItems": False,
     }
-    with httpx.Client(verify=str(ca_file) if ca_file else True, timeout=_timeout(config)) as http:
+    with httpx.Client(verify=_tls_context(ca_file), timeout=_timeout(config)) as http:
         bearer = token(config, ca_file=ca_file, client=http)
         waited = 0.0
         while True:

@@ -45,8 +45,7 @@ def run_promote(
             print_findings(source.findings)
             print(f"refused: {src} does not pass its own gates", file=sys.stderr)
             return 1
-        needs_proof = project.env(src).require_verified or project.env(dst).require_verified
-        if needs_proof and not is_verified(root, src, source.sha256):
+        if project.env(src).require_verified and not is_verified(root, src, source.sha256):
             print_unverified(src)
             return 1
         flags = {"dry_run": dry_run, "apply": apply, "commit": commit, "yes": yes}

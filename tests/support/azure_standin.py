@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import ssl
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -28,8 +29,8 @@ def aad_error(status: int, error: str, code: int, text: str) -> Response:
 
 
 class TokenStandin(HttpStandin):
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, tls_context: ssl.SSLContext | None = None) -> None:
+        super().__init__(tls_context)
         self.valid: dict[str, set[str]] = {}
         self.expired: dict[str, set[str]] = {}
         self.tokens: dict[str, str] = {}  # access token -> client_id
@@ -87,8 +88,8 @@ class TokenStandin(HttpStandin):
 
 
 class GraphStandin(HttpStandin):
-    def __init__(self, tokens: TokenStandin) -> None:
-        super().__init__()
+    def __init__(self, tokens: TokenStandin, tls_context: ssl.SSLContext | None = None) -> None:
+        super().__init__(tls_context)
         self.token_standin = tokens
         self.sent: list[dict[str, Any]] = []
 

@@ -95,7 +95,7 @@ class IdmStandin(HttpStandin):
                 self._send_smtp(resolved, message)
         except Exception as exc:  # the stand-in reports any failure as IDM does: a 500
             with self.lock:
-                self.send_failures.append(type(exc).__name__)
+                self.send_failures.append(f"{type(exc).__name__}: {exc}")
             return Response(500, {"code": 500, "message": f"send failed: {type(exc).__name__}"})
         with self.lock:
             self.sent += 1
@@ -147,7 +147,8 @@ class IdmStandin(HttpStandin):
             "scope": auth.get("scopeDelimiter", " ").join(auth["scope"]),
             "grant_type": "client_credentials",
         }
-        with httpx.Client(timeout=10) as http:
+        verify = ssl.create_default_context(cafile=str(self.ca_file) if self.ca_file else None)
+        with httpx.Client(timeout=10, verify=verify) as http:
             answer = http.post(auth["tokenEndpoint"], data=form)
             answer.raise_for_status()
             bearer = answer.json()["access_token"]

@@ -54,9 +54,7 @@ class SmtpStandin:
         }
         if tls is not None and starttls:
             kwargs.update(tls_context=tls.server_context(), require_starttls=True)
-        self._controller = Controller(
-            self, hostname=self.host, port=self.port, server_kwargs=kwargs
-        )
+        self._controller = Controller(self, hostname=self.host, port=self.port, **kwargs)
 
     def set_password(self, user: str, password: str) -> None:
         with self._lock:
