@@ -44,8 +44,10 @@ def _accept_any(server: Any, session: Any, envelope: Any, mechanism: str, data: 
     return AuthResult(success=True)
 
 
-def self_signed_context(directory: Path) -> ssl.SSLContext:
+def self_signed_context(directory: Path, cert_copy: Path) -> ssl.SSLContext:
+    """A fresh self-signed certificate; a copy goes to ``cert_copy`` for --ca-file."""
     import datetime
+    import ipaddress
 
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
@@ -63,7 +65,12 @@ def self_signed_context(directory: Path) -> ssl.SSLContext:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=7))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
         .sign(key, hashes.SHA256())
     )
     cert_file, key_file = directory / "cert.pem", directory / "key.pem"
@@ -75,6 +82,7 @@ def self_signed_context(directory: Path) -> ssl.SSLContext:
             serialization.NoEncryption(),
         )
     )
+    cert_copy.write_bytes(cert_file.read_bytes())
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert_file, key_file)
     return context
@@ -106,12 +114,13 @@ def run_dev_smtp(listen: str, maildir: Path, *, tls: bool) -> int:
             "auth_require_tls": False,
             "enable_SMTPUTF8": True,
         }
+        cert_copy = maildir.parent / "dev-smtp-cert.pem"
         if tls:
-            kwargs["tls_context"] = self_signed_context(Path(tmp))
+            kwargs["tls_context"] = self_signed_context(Path(tmp), cert_copy)
         controller = Controller(_Sink(maildir), hostname=host, port=port, **kwargs)
         controller.start()
         try:
-            extra = " with STARTTLS" if tls else ""
+            extra = f" with STARTTLS (trust {cert_copy})" if tls else ""
             print(f"dev-smtp listening on {host}:{port}{extra}, saving to {maildir}", flush=True)
             for signum in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(signum, lambda *_: stop.set())

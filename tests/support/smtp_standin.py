@@ -41,7 +41,7 @@ class SmtpStandin:
         starttls: bool = True,
         refuse: frozenset[str] = frozenset(),
     ) -> None:
-        self.users = dict(users or {})
+        self.users = {user: {password} for user, password in (users or {}).items()}
         self.refuse = refuse
         self._messages: list[Received] = []
         self._lock = threading.Lock()
@@ -58,7 +58,16 @@ class SmtpStandin:
 
     def set_password(self, user: str, password: str) -> None:
         with self._lock:
-            self.users[user] = password
+            self.users[user] = {password}
+
+    def add_password(self, user: str, password: str) -> None:
+        """Accept another password (a rotation's overlap window)."""
+        with self._lock:
+            self.users.setdefault(user, set()).add(password)
+
+    def revoke_password(self, user: str, password: str) -> None:
+        with self._lock:
+            self.users.get(user, set()).discard(password)
 
     def _authenticate(
         self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any
@@ -66,7 +75,7 @@ class SmtpStandin:
         if isinstance(data, LoginPassword):
             user, password = data.login.decode(), data.password.decode()
             with self._lock:
-                if self.users.get(user) == password:
+                if password in self.users.get(user, set()):
                     return AuthResult(success=True, auth_data=user)
         return AuthResult(success=False, handled=False)
 
