@@ -219,7 +219,11 @@ class Watcher:
         signal.signal(signal.SIGHUP, hup)
 
     def _observe(self) -> Any:
-        from watchdog.events import FileSystemEventHandler
+        from watchdog.events import (
+            EVENT_TYPE_CLOSED_NO_WRITE,
+            EVENT_TYPE_OPENED,
+            FileSystemEventHandler,
+        )
         from watchdog.observers import Observer
         from watchdog.observers.polling import PollingObserver
 
@@ -228,9 +232,12 @@ class Watcher:
         store = load_project(self.root).env(self.options.env).store.directory
         watcher = self
 
+        reads = {EVENT_TYPE_OPENED, EVENT_TYPE_CLOSED_NO_WRITE}  # our own reads make these
+
         class Handler(FileSystemEventHandler):
             def on_any_event(self, event: Any) -> None:
-                watcher.trigger.set()
+                if event.event_type not in reads:
+                    watcher.trigger.set()
 
         observer = PollingObserver(timeout=0.1) if self.options.poll else Observer()
         for directory in {store, store.parent}:

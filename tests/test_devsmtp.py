@@ -13,7 +13,10 @@ from tests.conftest import cli
 def start(repo: Path, *args: str) -> tuple[subprocess.Popen[str], int]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "promoter.cli", "dev-smtp", "--listen", "127.0.0.1:0", *args],
-        cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert proc.stdout is not None
     first = proc.stdout.readline()
@@ -32,13 +35,16 @@ def stop(proc: subprocess.Popen[str]) -> str:
 def test_sink_stores_each_message_and_prints_a_line(example: Path) -> None:
     proc, port = start(example, "--tls")
     try:
-        context = ssl.create_default_context(
-            cafile=str(example / "build/dev/dev-smtp-cert.pem"))
+        context = ssl.create_default_context(cafile=str(example / "build/dev/dev-smtp-cert.pem"))
         with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
             client.starttls(context=context)
             client.login("anyone", "anything")
-            client.sendmail("a@example.com", ["zoë@example.com"],
-                            "Subject: héllo\r\n\r\nbody\r\n".encode(), mail_options=["SMTPUTF8"])
+            client.sendmail(
+                "a@example.com",
+                ["zoë@example.com"],
+                "Subject: héllo\r\n\r\nbody\r\n".encode(),
+                mail_options=["SMTPUTF8"],
+            )
     finally:
         out = stop(proc)
     assert "a@example.com → zoë@example.com: héllo" in out

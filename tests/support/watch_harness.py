@@ -1,0 +1,175 @@
+"""Run `promoter watch` as a real daemon process and drive the world around it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.support.smtp_standin import free_port
+
+
+class Daemon:
+    def __init__(self, repo: Path, env: str, *args: str, environ: dict[str, str] | None = None):
+        self.health = free_port()
+        command = [
+            sys.executable,
+            "-m",
+            "promoter.cli",
+            "watch",
+            env,
+            "--debounce-ms",
+            "50",
+            "--health",
+            f"127.0.0.1:{self.health}",
+            *args,
+        ]
+        self.proc = subprocess.Popen(
+            command,
+            cwd=repo,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **(environ or {})},
+        )
+        self.lines: list[str] = []
+        self._lock = threading.Lock()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            with self._lock:
+                self.lines.append(line)
+
+    def logs(self) -> list[dict[str, Any]]:
+        with self._lock:
+            lines = list(self.lines)
+        return [json.loads(line) for line in lines if line.startswith("{")]
+
+    def raw_logs(self) -> str:
+        with self._lock:
+            return "".join(self.lines)
+
+    def wait_log(
+        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 15.0, after: int = 0
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for record in self.logs()[after:]:
+                if predicate(record):
+                    return record
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        raise AssertionError(f"no such log line; logs: {self.raw_logs()[-3000:]}")
+
+    def get(self, path: str) -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.health}{path}", timeout=5) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+        except OSError:
+            return 0, ""
+
+    def wait_ready(self, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.get("/readyz")[0] == 200:
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"watcher never ready; logs: {self.raw_logs()[-3000:]}")
+
+    def signal(self, signum: int) -> None:
+        self.proc.send_signal(signum)
+
+    def stop(self, timeout: float = 15.0) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(timeout=timeout)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+            self._reader.join(timeout=5)
+            for stream in (self.proc.stdout, self.proc.stderr):
+                if stream is not None:
+                    stream.close()
+        return code
+
+
+class Sender:
+    """Sends mail through the IDM stand-in continuously and counts failures."""
+
+    def __init__(self, idm_base: str, token: str, rate_per_s: float = 50.0) -> None:
+        self.url = f"{idm_base}/external/email"
+        self.headers = {"Authorization": f"Bearer {token}", "Accept-API-Version": "resource=1.0"}
+        self.interval = 1.0 / rate_per_s
+        self.sent = 0
+        self.failed: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=10) as client:
+            while not self._stop.is_set():
+                started = time.monotonic()
+                try:
+                    answer = client.post(
+                        self.url,
+                        params={"_action": "send"},
+                        headers=self.headers,
+                        json={
+                            "to": "user@example.com",
+                            "subject": "s",
+                            "body": "b",
+                            "type": "text/plain",
+                        },
+                    )
+                    if answer.status_code == 200:
+                        self.sent += 1
+                    else:
+                        self.failed.append(f"{answer.status_code} {answer.text[:200]}")
+                except httpx.HTTPError as exc:
+                    self.failed.append(type(exc).__name__)
+                self._stop.wait(max(0.0, self.interval - (time.monotonic() - started)))
+
+    def __enter__(self) -> Sender:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=15)
+
+
+def replace_file(path: Path, text: str) -> None:
+    """Write a new version beside it and rename it into place (Vault Agent, editors)."""
+    tmp = path.with_name(f".{path.name}.new")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 15.0, what: str = "condition") -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if check():
+            return time.monotonic() - started
+        time.sleep(0.005)
+    raise AssertionError(f"timed out waiting for {what}")

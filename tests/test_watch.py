@@ -1,0 +1,373 @@
+"""`promoter watch` as a real daemon against stand-ins: the IDM REST stand-in really sends
+mail through token/Graph stand-ins or an aiosmtpd SMTP stand-in while secrets rotate."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import cli, make_example, set_target, write
+from tests.support.azure_standin import GraphStandin, TokenStandin
+from tests.support.idm_standin import IdmStandin
+from tests.support.smtp_standin import SmtpStandin
+from tests.support.watch_harness import Daemon, Sender, replace_file, wait_until
+
+CLIENT_ID = "00000000-0000-0000-0000-EXAMPLE00000"
+FIRST = "EXAMPLE-not-a-real-client-secret"
+IDM_TOKEN = "idm-token"
+GRACE_S = 0.2  # an operator revokes the old secret once in-flight sends are done
+
+
+@dataclass
+class GraphWorld:
+    repo: Path
+    token: TokenStandin
+    graph: GraphStandin
+    idm: IdmStandin
+    ca: Path
+
+    @property
+    def creds(self) -> Path:
+        return self.repo / "secrets/prod/idm.email.msgraph.credentials"
+
+    def rotate(self, new: str) -> None:
+        self.token.add_secret(CLIENT_ID, new)
+        replace_file(self.creds, json.dumps({"clientId": CLIENT_ID, "clientSecret": new}))
+
+    def held_secret(self) -> Any:
+        config = self.idm.config or {}
+        return config.get("auth", {}).get("clientSecret")
+
+    def daemon(self, *args: str, environ: dict[str, str] | None = None) -> Daemon:
+        return Daemon(
+            self.repo,
+            "prod",
+            "--ca-file",
+            str(self.ca),
+            "--probe-patience-s",
+            "1",
+            *args,
+            environ={"IDM_TOKEN": IDM_TOKEN, **(environ or {})},
+        )
+
+
+@pytest.fixture
+def world(tmp_path: Path, tls: Any) -> Iterator[GraphWorld]:
+    repo = make_example(tmp_path / "repo")
+    with (
+        TokenStandin(tls.server_context()) as token,
+        GraphStandin(token, tls.server_context()) as graph,
+        IdmStandin(tokens=frozenset({IDM_TOKEN}), ca_file=tls.ca_file) as idm,
+    ):
+        assert isinstance(token, TokenStandin) and isinstance(graph, GraphStandin)
+        assert isinstance(idm, IdmStandin)
+        token.add_secret(CLIENT_ID, FIRST)
+        overlay = repo / "environments/prod.yaml"
+        text = (
+            overlay.read_text()
+            .replace(
+                "https://graph.microsoft.com/v1.0/users/noreply@example.onmicrosoft.com/sendMail",
+                graph.mail_endpoint(),
+            )
+            .replace(
+                "https://login.microsoftonline.com/example.onmicrosoft.com/oauth2/v2.0/token",
+                token.token_endpoint(),
+            )
+        )
+        overlay.write_text(text)
+        set_target(repo, "prod", f"{{idm: '{idm.base}', bearerEnv: IDM_TOKEN, retries: 1}}")
+        yield GraphWorld(repo, token, graph, idm, tls.ca_file)
+
+
+def test_zero_downtime_client_secret_rotation(world: GraphWorld) -> None:
+    daemon = world.daemon()
+    try:
+        daemon.wait_ready()
+        assert world.held_secret() == FIRST
+        previous = FIRST
+        with Sender(world.idm.base, IDM_TOKEN, rate_per_s=40) as sender:
+            for index in range(20):
+                new = f"rotated-secret-{index:02d}-value"
+                world.rotate(new)
+                wait_until(lambda n=new: world.held_secret() == n, what=f"rotation {index}")
+                time.sleep(GRACE_S)  # sends already using the old secret finish first
+                world.token.revoke_secret(CLIENT_ID, previous)
+                previous = new
+            time.sleep(0.3)
+        assert sender.failed == [] and sender.sent > 20
+        puts = [s for m, p, s in world.idm.seen if m == "PUT"]
+        assert puts == [200] * 21  # the first delivery, then each rotation exactly once
+        assert "rotated-secret" not in daemon.raw_logs()
+        status, metrics = daemon.get("/metrics")
+        assert status == 200 and 'promoter_reloads_total{result="success"} 21.0' in metrics
+        assert "rotated-secret" not in metrics
+    finally:
+        assert daemon.stop() == 0
+
+
+def test_smtp_password_rotation_without_failed_sends(tmp_path: Path, tls: Any) -> None:
+    repo = make_example(tmp_path / "repo")
+    password = repo / "secrets/staging/idm.email.smtp.password"
+    first = password.read_text().strip()
+    with (
+        SmtpStandin(tls, users={"idm-mailer": first}) as smtp,
+        IdmStandin(tokens=frozenset({IDM_TOKEN}), ca_file=tls.ca_file) as idm,
+    ):
+        assert isinstance(idm, IdmStandin)
+        overlay = repo / "environments/staging.yaml"
+        overlay.write_text(
+            overlay.read_text()
+            .replace("smtp.staging.example.com", "127.0.0.1")
+            .replace("port: 587", f"port: {smtp.port}")
+        )
+        set_target(repo, "staging", f"{{idm: '{idm.base}', bearerEnv: IDM_TOKEN}}")
+        daemon = Daemon(
+            repo, "staging", "--ca-file", str(tls.ca_file), environ={"IDM_TOKEN": IDM_TOKEN}
+        )
+        try:
+            daemon.wait_ready()
+            previous = first
+            with Sender(idm.base, IDM_TOKEN, rate_per_s=30) as sender:
+                for index in range(5):
+                    new = f"smtp-password-{index}"
+                    smtp.add_password("idm-mailer", new)
+                    replace_file(password, new + "\n")
+                    wait_until(lambda n=new: (idm.config or {})["auth"]["password"] == n)
+                    time.sleep(GRACE_S)
+                    smtp.revoke_password("idm-mailer", previous)
+                    previous = new
+                time.sleep(0.3)
+            assert sender.failed == [] and sender.sent > 5
+            assert len(smtp.messages()) == sender.sent
+        finally:
+            assert daemon.stop() == 0
+
+
+def test_rejected_secret_keeps_last_known_good(world: GraphWorld) -> None:
+    daemon = world.daemon()
+    try:
+        daemon.wait_ready()
+        mark = len(daemon.logs())
+        replace_file(
+            world.creds, json.dumps({"clientId": CLIENT_ID, "clientSecret": "never-valid"})
+        )
+        record = daemon.wait_log(lambda r: r.get("result") == "probe-failed", after=mark)
+        assert "invalid client secret (AADSTS7000215)" in record["message"]
+        assert world.held_secret() == FIRST
+        with Sender(world.idm.base, IDM_TOKEN) as sender:
+            time.sleep(0.5)
+        assert sender.failed == [] and sender.sent > 0
+        assert "never-valid" not in daemon.raw_logs()
+        assert "promoter_last_reload_success 0.0" in daemon.get("/metrics")[1]
+        assert daemon.get("/readyz")[0] == 200  # still serving the last known good
+    finally:
+        assert daemon.stop() == 0
+
+
+def test_partial_writes_and_deletes_are_never_applied(world: GraphWorld) -> None:
+    daemon = world.daemon()
+    try:
+        daemon.wait_ready()
+        world.token.add_secret(CLIENT_ID, "second-secret")
+        mark = len(daemon.logs())
+        with world.creds.open("w") as handle:  # truncate, then a half-written JSON object
+            handle.write('{"clientId": "' + CLIENT_ID + '", "clientSe')
+        daemon.wait_log(lambda r: r.get("result") == "refused", after=mark)
+        assert world.held_secret() == FIRST
+        world.creds.write_text(json.dumps({"clientId": CLIENT_ID, "clientSecret": "second-secret"}))
+        wait_until(lambda: world.held_secret() == "second-secret")
+        mark = len(daemon.logs())
+        world.creds.unlink()
+        record = daemon.wait_log(lambda r: r.get("result") == "refused", after=mark)
+        assert record["level"] == "error" and "not found" in record["message"]
+        assert world.held_secret() == "second-secret"
+    finally:
+        assert daemon.stop() == 0
+
+
+def test_vim_style_save_and_editor_temp_files(world: GraphWorld) -> None:
+    daemon = world.daemon()
+    try:
+        daemon.wait_ready()
+        world.token.add_secret(CLIENT_ID, "from-vim")
+        backup = world.creds.with_name(world.creds.name + "~")
+        os.rename(world.creds, backup)  # vim: backup by rename, write anew, drop the backup
+        (world.creds.parent / ".idm.email.msgraph.credentials.swp").write_text("junk")
+        world.creds.write_text(json.dumps({"clientId": CLIENT_ID, "clientSecret": "from-vim"}))
+        backup.unlink()
+        wait_until(lambda: world.held_secret() == "from-vim")
+    finally:
+        assert daemon.stop() == 0
+
+
+def test_kubernetes_data_symlink_swap(world: GraphWorld) -> None:
+    store = world.repo / "secrets/prod"
+    stamp = store / "..2026_11_23_10_00_00.1"
+    stamp.mkdir()
+    os.replace(world.creds, stamp / "idm.email.msgraph.credentials")
+    (store / "..data").symlink_to(stamp.name)
+    world.creds.symlink_to("..data/idm.email.msgraph.credentials")
+    daemon = world.daemon()
+    try:
+        daemon.wait_ready()
+        world.token.add_secret(CLIENT_ID, "from-kubelet")
+        fresh = store / "..2026_11_23_10_01_00.2"
+        fresh.mkdir()
+        (fresh / "idm.email.msgraph.credentials").write_text(
+            json.dumps({"clientId": CLIENT_ID, "clientSecret": "from-kubelet"})
+        )
+        (store / "..data_tmp").symlink_to(fresh.name)
+        os.replace(store / "..data_tmp", store / "..data")  # the kubelet's atomic swap
+        wait_until(lambda: world.held_secret() == "from-kubelet")
+    finally:
+        assert daemon.stop() == 0
+
+
+def test_target_down_is_retried_on_resync(world: GraphWorld) -> None:
+    daemon = world.daemon("--resync-s", "1")
+    try:
+        daemon.wait_ready()
+        mark = len(daemon.logs())
+        world.idm.fail_next(503, count=2)  # both attempts of the next delivery
+        world.rotate("while-idm-was-down")
+        daemon.wait_log(lambda r: r.get("result") == "delivery-failed", after=mark)
+        assert world.held_secret() == FIRST
+        wait_until(lambda: world.held_secret() == "while-idm-was-down", timeout=10)
+    finally:
+        assert daemon.stop() == 0
+
+
+def test_resync_catches_what_no_event_reported(world: GraphWorld) -> None:
+    daemon = world.daemon("--resync-s", "1")
+    try:
+        daemon.wait_ready()
+        overlay = world.repo / "environments/prod.yaml"  # not watched: only the resync sees it
+        overlay.write_text(overlay.read_text() + "threadPoolSize: 7\n")
+        wait_until(lambda: (world.idm.config or {}).get("threadPoolSize") == 7, timeout=10)
+    finally:
+        assert daemon.stop() == 0
+
+
+def test_sighup_reloads_promoter_yaml_and_overlays(world: GraphWorld) -> None:
+    daemon = world.daemon()
+    try:
+        daemon.wait_ready()
+        overlay = world.repo / "environments/prod.yaml"
+        overlay.write_text(overlay.read_text() + "threadPoolSize: 9\n")
+        daemon.signal(signal.SIGHUP)
+        wait_until(lambda: (world.idm.config or {}).get("threadPoolSize") == 9, timeout=5)
+    finally:
+        assert daemon.stop() == 0
+
+
+def test_sigterm_finishes_the_delivery_in_flight(world: GraphWorld) -> None:
+    daemon = world.daemon()
+    try:
+        daemon.wait_ready()
+        world.idm.delay_next(1.0)  # the next PUT takes a second
+        world.rotate("during-shutdown")
+        wait_until(
+            lambda: any(m == "PUT" for m, _, _ in world.idm.seen[1:]) or len(world.idm.seen) > 2,
+            timeout=5,
+        )
+        time.sleep(0.2)
+        daemon.signal(signal.SIGTERM)
+        assert daemon.stop() == 0
+        assert world.held_secret() == "during-shutdown"
+        assert daemon.logs()[-1]["event"] == "stop"
+    finally:
+        daemon.stop()
+
+
+def test_handler_exception_does_not_kill_the_daemon(world: GraphWorld, tmp_path: Path) -> None:
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(
+        "import os, promoter.probe as p\n"
+        "_real = p.probe\n"
+        "def probe(*a, **k):\n"
+        "    if os.path.exists(os.environ['BOOM_FILE']):\n"
+        "        os.unlink(os.environ['BOOM_FILE'])\n"
+        "        raise RuntimeError('boom')\n"
+        "    return _real(*a, **k)\n"
+        "p.probe = probe\n"
+    )
+    boom = tmp_path / "boom"
+    daemon = world.daemon(environ={"PYTHONPATH": str(hook), "BOOM_FILE": str(boom)})
+    try:
+        daemon.wait_ready()
+        boom.write_text("x")
+        mark = len(daemon.logs())
+        world.rotate("after-the-bug")
+        daemon.wait_log(lambda r: r.get("result") == "error", after=mark)
+        assert daemon.proc.poll() is None
+        world.rotate("after-the-bug-2")
+        wait_until(lambda: world.held_secret() == "after-the-bug-2")
+    finally:
+        assert daemon.stop() == 0
+
+
+def test_polling_observer(world: GraphWorld) -> None:
+    daemon = world.daemon("--poll")
+    try:
+        daemon.wait_ready()
+        world.rotate("seen-by-polling")
+        wait_until(lambda: world.held_secret() == "seen-by-polling")
+    finally:
+        assert daemon.stop() == 0
+
+
+def test_references_render_probes_rotations_with_once(world: GraphWorld) -> None:
+    text = (
+        (world.repo / "promoter.yaml")
+        .read_text()
+        .replace("    render: resolved", "    render: references")
+    )
+    (world.repo / "promoter.yaml").write_text(text)
+    environ = {"IDM_TOKEN": IDM_TOKEN}
+    ca = ["--ca-file", str(world.ca), "--probe-patience-s", "0.3"]
+    ok = cli("watch", "prod", "--once", *ca, cwd=world.repo, env=environ)
+    assert ok.code == 0, ok.err
+    held = world.idm.config or {}
+    assert held["auth"]["clientSecret"] == {
+        "$purpose": {"name": "idm.email.msgraph.credentials", "jsonPointer": "clientSecret"}
+    }
+    replace_file(world.creds, json.dumps({"clientId": CLIENT_ID, "clientSecret": "bad-rotation"}))
+    bad = cli("watch", "prod", "--once", *ca, cwd=world.repo, env=environ)
+    assert bad.code == 1
+    [record] = [json.loads(line) for line in bad.err.splitlines()]
+    assert record["result"] == "probe-failed" and "AADSTS7000215" in record["message"]
+    assert "bad-rotation" not in bad.err
+
+
+def test_idle_daemon_is_quiet(world: GraphWorld) -> None:
+    daemon = world.daemon()
+    try:
+        daemon.wait_ready()
+        before = len(daemon.logs())
+        time.sleep(1.0)
+        assert len(daemon.logs()) == before  # no polling, no periodic noise
+        assert daemon.get("/healthz") == (200, "ok\n")
+    finally:
+        assert daemon.stop() == 0
+
+
+def test_readyz_is_503_until_the_first_delivery(world: GraphWorld) -> None:
+    world.idm.fail_next(503, count=100)
+    daemon = world.daemon("--resync-s", "60")
+    try:
+        daemon.wait_log(lambda r: r.get("result") == "delivery-failed")
+        assert daemon.get("/readyz")[0] == 503
+        assert daemon.get("/healthz")[0] == 200
+    finally:
+        assert daemon.stop() == 0
+        world.idm.fail_next(200, count=0)
+    write(world.repo / "unused", "")
