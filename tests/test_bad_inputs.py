@@ -423,8 +423,8 @@ def test_missing_secret_file_under_require_secrets(example: Path) -> None:
     strict = cli("check", "prod", "--require-secrets", "--no-cache", cwd=example)
     assert strict.code == 1
     assert (
-        "environments/prod.yaml:10:3: deny EMAIL009 secret 'idm.email.msgraph.credentials' not found"
-        in strict.out
+        "environments/prod.yaml:10:3: deny EMAIL009 secret 'idm.email.msgraph.credentials' "
+        "not found" in strict.out
     )
 
 
