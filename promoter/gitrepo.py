@@ -20,7 +20,9 @@ def head(root: Path) -> str | None:
         proc = _git(root, "rev-parse", "--verify", "-q", "HEAD")
     except (OSError, subprocess.SubprocessError):
         return None
-    return proc.stdout.strip() or None if proc.returncode == 0 else None
+    if proc.returncode != 0:
+        return None
+    return proc.stdout.strip() or None
 
 
 def commit(root: Path, paths: Sequence[Path], message: str) -> str:

@@ -41,6 +41,15 @@ def new_entry(**values: Any) -> Entry:
     return Entry(user=current_user(), time=stamp, **values)
 
 
+def record(root: Path, **values: Any) -> Entry:
+    """Append a new entry stamped with time, user and the repo's HEAD."""
+    from promoter import gitrepo
+
+    entry = new_entry(git_commit=gitrepo.head(root), **values)
+    append(root, entry)
+    return entry
+
+
 def current_user() -> str:
     try:
         return getpass.getuser()

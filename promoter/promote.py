@@ -17,7 +17,7 @@ from promoter.errors import InputError, PromoterError, RefusedError
 from promoter.findings import Finding
 from promoter.pipeline import Compiled, Compiler
 from promoter.project import Environment, FileTarget, IdmTarget, Project
-from promoter.targets import deliver, write_atomic
+from promoter.targets import deliver_compiled, write_atomic
 from promoter.yamlfile import parse_yaml
 
 
@@ -123,13 +123,7 @@ def write_change(
         raise RefusedError(f"{change.env.name} does not pass its gates")
     result = "promoted" if action == "promote" else "rolled-back"
     if apply and isinstance(change.env.target, IdmTarget):
-        deliver(
-            change.env.target,
-            compiled.text,
-            compiled.output,
-            secret=compiled.holds_secrets,
-            secret_pointers=set(compiled.masks),
-        )
+        deliver_compiled(compiled)
         result = "applied"
     pin_file = pins.pin_path(project, change.env.name)
     write_atomic(
@@ -138,18 +132,17 @@ def write_change(
     ledger.archive_pin(project.root, change.pin_sha256, change.pin_text)
     out = rendered_path(project, change.env)
     write_atomic(out, compiled.text, secret=compiled.holds_secrets, display=project.display(out))
-    entry = ledger.new_entry(
+    entry = ledger.record(
+        project.root,
         action=action,
         env=change.env.name,
         result=result,
         source=change.source,
         pin_sha256=change.pin_sha256,
         output_sha256=compiled.sha256,
-        git_commit=gitrepo.head(project.root),
         gates=gate_summary(compiled.findings),
         detail={"changed": [c.pointer for c in change.changes]},
     )
-    ledger.append(project.root, entry)
     if commit:
         archived = ledger.PIN_ARCHIVE / f"{change.pin_sha256}.yaml"
         paths = [pin_file.relative_to(project.root), ledger.LEDGER, archived]

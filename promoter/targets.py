@@ -7,8 +7,12 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from promoter.errors import Location, TargetError
+
+if TYPE_CHECKING:
+    from promoter.pipeline import Compiled
 
 SECRET_MODE = 0o600
 PUBLIC_MODE = 0o644
@@ -57,6 +61,19 @@ def _fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def deliver_compiled(compiled: Compiled) -> str:
+    """Deliver a gated compile result to its environment's target; see ``deliver``."""
+    if compiled.text is None or compiled.output is None:
+        raise TargetError(f"{compiled.env.name}: nothing to deliver")
+    return deliver(
+        compiled.env.target,
+        compiled.text,
+        compiled.output,
+        secret=compiled.holds_secrets,
+        secret_pointers=set(compiled.masks),
+    )
 
 
 def deliver(

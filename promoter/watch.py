@@ -123,7 +123,7 @@ class Watcher:
         from promoter.pipeline import Compiler, email_adapter
         from promoter.probe import probe
         from promoter.project import load_project
-        from promoter.targets import deliver
+        from promoter.targets import deliver_compiled
         from promoter.verify import VerifyError
 
         try:
@@ -152,13 +152,7 @@ class Watcher:
         if compiled.env.render == "resolved" or compiled.text != self.last_output:
             started = time.monotonic()
             try:
-                summary = deliver(
-                    compiled.env.target,
-                    compiled.text,
-                    compiled.output,
-                    secret=compiled.holds_secrets,
-                    secret_pointers=set(compiled.masks),
-                )
+                summary = deliver_compiled(compiled)
             except TargetError as exc:
                 return Outcome("delivery-failed", f"kept last known good: {exc}", 3)
             finally:

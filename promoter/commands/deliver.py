@@ -20,32 +20,22 @@ def _compile(root: Path, env: str) -> Compiled:
 
 
 def run_deliver(root: Path, env: str) -> int:
-    from promoter import gitrepo
     from promoter.promote import gate_summary
-    from promoter.targets import deliver
+    from promoter.targets import deliver_compiled
 
     compiled = _compile(root, env)
     print_findings(compiled.findings)
     if compiled.blocked or compiled.text is None or compiled.output is None:
         print(f"refused: {env} does not pass its gates; nothing delivered", file=sys.stderr)
         return 1
-    summary = deliver(
-        compiled.env.target,
-        compiled.text,
-        compiled.output,
-        secret=compiled.holds_secrets,
-        secret_pointers=set(compiled.masks),
-    )
-    ledger.append(
+    summary = deliver_compiled(compiled)
+    ledger.record(
         root,
-        ledger.new_entry(
-            action="deliver",
-            env=env,
-            result="delivered",
-            output_sha256=compiled.sha256,
-            git_commit=gitrepo.head(root),
-            gates=gate_summary(compiled.findings),
-        ),
+        action="deliver",
+        env=env,
+        result="delivered",
+        output_sha256=compiled.sha256,
+        gates=gate_summary(compiled.findings),
     )
     print(f"{env}: {summary} (sha256 {compiled.sha256})")
     return 0

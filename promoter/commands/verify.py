@@ -17,8 +17,6 @@ from promoter.verify import Message
 def run_verify(
     root: Path, env: str, *, to: str, via: str, subject: str | None, ca_file: Path | None
 ) -> int:
-    from promoter import gitrepo
-
     compiled = Compiler(load_project(root)).compile(env)
     print_findings(compiled.findings)
     config = _sendable(compiled)
@@ -32,16 +30,13 @@ def run_verify(
         body=f"Test email from `promoter verify {env}`.\nConfiguration sha256: {compiled.sha256}\n",
     )
     summary = _send(compiled, config, message, via=via, ca_file=ca_file)
-    ledger.append(
+    ledger.record(
         root,
-        ledger.new_entry(
-            action="verify",
-            env=env,
-            result="verified",
-            output_sha256=compiled.sha256,
-            git_commit=gitrepo.head(root),
-            detail={"via": via, "to_domain": to.rsplit("@", 1)[-1]},
-        ),
+        action="verify",
+        env=env,
+        result="verified",
+        output_sha256=compiled.sha256,
+        detail={"via": via, "to_domain": to.rsplit("@", 1)[-1]},
     )
     print(f"verified {env}: {summary} (output sha256 {compiled.sha256})")
     return 0
