@@ -8,6 +8,7 @@ unreachable or rejected · 130 interrupted. Errors go to stderr as one line,
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -163,6 +164,10 @@ def _more_commands(sub: Any) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command not in ("watch", "dev-smtp"):
+        # A short-lived run allocates many small objects (imports, parsed YAML) and frees
+        # them at exit: fewer young-generation collections save ~5% of `check`.
+        gc.set_threshold(100_000, 50, 100)
     return _run(args)
 
 
