@@ -43,18 +43,26 @@ def cpu_seconds(pid: int) -> float:
 def run(mode: str, rotations: int, debounce_ms: int, tmp: Path) -> None:
     tls = make_tls(tmp / "tls")
     repo = make_example(tmp / f"repo-{mode}")
-    with TokenStandin(tls.server_context()) as token, \
-            GraphStandin(token, tls.server_context()) as graph, \
-            IdmStandin(tokens=frozenset({"t"}), ca_file=tls.ca_file) as idm:
+    with (
+        TokenStandin(tls.server_context()) as token,
+        GraphStandin(token, tls.server_context()) as graph,
+        IdmStandin(tokens=frozenset({"t"}), ca_file=tls.ca_file) as idm,
+    ):
         assert isinstance(token, TokenStandin) and isinstance(idm, IdmStandin)
         assert isinstance(graph, GraphStandin)
         token.add_secret(CLIENT_ID, "EXAMPLE-not-a-real-client-secret")
         overlay = repo / "environments/prod.yaml"
-        overlay.write_text(overlay.read_text().replace(
-            "https://graph.microsoft.com/v1.0/users/noreply@example.onmicrosoft.com/sendMail",
-            graph.mail_endpoint()).replace(
-            "https://login.microsoftonline.com/example.onmicrosoft.com/oauth2/v2.0/token",
-            token.token_endpoint()))
+        overlay.write_text(
+            overlay.read_text()
+            .replace(
+                "https://graph.microsoft.com/v1.0/users/noreply@example.onmicrosoft.com/sendMail",
+                graph.mail_endpoint(),
+            )
+            .replace(
+                "https://login.microsoftonline.com/example.onmicrosoft.com/oauth2/v2.0/token",
+                token.token_endpoint(),
+            )
+        )
         set_target(repo, "prod", f"{{idm: '{idm.base}', bearerEnv: IDM_TOKEN}}")
         args = ["--ca-file", str(tls.ca_file), "--debounce-ms", str(debounce_ms)]
         if mode == "poll":
@@ -71,8 +79,9 @@ def run(mode: str, rotations: int, debounce_ms: int, tmp: Path) -> None:
                     token.add_secret(CLIENT_ID, new)
                     started = time.monotonic()
                     replace_file(creds, json.dumps({"clientId": CLIENT_ID, "clientSecret": new}))
-                    wait_until(lambda n=new: (idm.config or {})["auth"]["clientSecret"] == n,
-                               timeout=30)
+                    wait_until(
+                        lambda n=new: (idm.config or {})["auth"]["clientSecret"] == n, timeout=30
+                    )
                     latencies.append(time.monotonic() - started)
                     time.sleep(0.2)  # in-flight sends finish before the old secret goes
                     token.revoke_secret(CLIENT_ID, previous)
@@ -85,9 +94,12 @@ def run(mode: str, rotations: int, debounce_ms: int, tmp: Path) -> None:
             daemon.stop()
     ms = sorted(x * 1000 for x in latencies)
     p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))]
-    print(f"  {mode:<7} rotations {len(ms)}: p50 {statistics.median(ms):6.1f} ms  "
-          f"p99 {p99:6.1f} ms  (debounce {debounce_ms} ms)  sends {sender.sent}, "
-          f"failed {len(sender.failed)}  RSS {rss:5.1f} MB  idle CPU {idle:4.2f}%")
+    print(
+        f"  {mode:<7} rotations {len(ms)}: p50 {statistics.median(ms):6.1f} ms  "
+        f"p99 {p99:6.1f} ms  (debounce {debounce_ms} ms)  sends {sender.sent} "
+        f"({sender.rate:.0f}/s), failed {len(sender.failed)}  RSS {rss:5.1f} MB  "
+        f"idle CPU {idle:4.2f}%"
+    )
 
 
 if __name__ == "__main__":

@@ -85,10 +85,9 @@ class IdmClient:
         import httpx
 
         url = self.target.url + path
-        import ssl
+        from promoter.tls import client_context
 
-        ca_file = str(self.target.ca_file) if self.target.ca_file else None
-        verify = ssl.create_default_context(cafile=ca_file)
+        verify = client_context(self.target.ca_file)
         attempts = 1 + (self.target.retries if retry else 0)
         timeout = httpx.Timeout(self.target.timeout, connect=min(self.target.timeout, 10.0))
         problem = ""

@@ -39,7 +39,9 @@ def _seconds(ms: int) -> float | None:
 
 
 def _tls_context(ca_file: Path | None) -> ssl.SSLContext:
-    return ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    from promoter.tls import client_context
+
+    return client_context(ca_file)
 
 
 def local_part_ascii(address: str) -> bool:

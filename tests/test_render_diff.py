@@ -27,16 +27,21 @@ def test_masking_replaces_only_the_named_pointers() -> None:
 
 
 def test_flatten_treats_crypto_as_one_encrypted_leaf() -> None:
-    flat = flatten({"auth": {"password": {"$crypto": {"value": {"data": "x"}}}},
-                    "smtpProperties": ["a=1"]})
+    flat = flatten(
+        {"auth": {"password": {"$crypto": {"value": {"data": "x"}}}}, "smtpProperties": ["a=1"]}
+    )
     assert flat == {"/auth/password": "<encrypted by IDM>", "/smtpProperties/a": "1"}
 
 
 def test_diff_hides_secret_values_and_locates_changes() -> None:
     old = {"host": "a", "auth": {"password": "old-pw"}, "debug": True}
     new = {"host": "b", "auth": {"password": "new-pw"}, "port": 587}
-    changes = diff(old, new, labels={"/auth/password": "<secret pw>"},
-                   locate=lambda p: Location("f.yaml", 3, 1) if p == "/host" else None)
+    changes = diff(
+        old,
+        new,
+        labels={"/auth/password": "<secret pw>"},
+        locate=lambda p: Location("f.yaml", 3, 1) if p == "/host" else None,
+    )
     text = render(changes)
     assert text.splitlines() == [
         "  ~ /auth/password: <secret> → <secret pw> changed",
@@ -48,8 +53,9 @@ def test_diff_hides_secret_values_and_locates_changes() -> None:
 
 
 def test_diff_can_skip_secrets_and_render_redacts_as_a_last_resort() -> None:
-    changes = diff({"auth": {"password": {"$crypto": {}}}}, {"auth": {"password": "x"}},
-                   skip_secrets=True)
+    changes = diff(
+        {"auth": {"password": {"$crypto": {}}}}, {"auth": {"password": "x"}}, skip_secrets=True
+    )
     assert changes == []
     assert render(diff({"a": "leaked-value"}, {"a": "b"}), redact=["leaked-value"]) == (
         '  ~ /a: "<redacted>" → "b"\n'

@@ -43,6 +43,7 @@ class IdmStandin(HttpStandin):
         self.config: dict[str, Any] | None = None
         self.sent = 0
         self.send_failures: list[str] = []
+        self._client: httpx.Client | None = None
 
     @property
     def base(self) -> str:
@@ -101,6 +102,21 @@ class IdmStandin(HttpStandin):
             self.sent += 1
         return Response(200, {"status": "OK", "message": "Email sent"})
 
+    def _http(self) -> httpx.Client:
+        """One keep-alive client for all sends (thread-safe), as IDM's HTTP client pool."""
+        with self.lock:
+            if self._client is None:
+                verify = ssl.create_default_context(
+                    cafile=str(self.ca_file) if self.ca_file else None
+                )
+                self._client = httpx.Client(timeout=10, verify=verify)
+            return self._client
+
+    def __exit__(self, *exc: object) -> None:
+        super().__exit__(*exc)
+        if self._client is not None:
+            self._client.close()
+
     def _resolve(self, value: Any) -> Any:
         if isinstance(value, dict):
             spec = value.get("$purpose")
@@ -147,24 +163,23 @@ class IdmStandin(HttpStandin):
             "scope": auth.get("scopeDelimiter", " ").join(auth["scope"]),
             "grant_type": "client_credentials",
         }
-        verify = ssl.create_default_context(cafile=str(self.ca_file) if self.ca_file else None)
-        with httpx.Client(timeout=10, verify=verify) as http:
-            answer = http.post(auth["tokenEndpoint"], data=form)
-            answer.raise_for_status()
-            bearer = answer.json()["access_token"]
-            payload = {
-                "message": {
-                    "subject": message.get("subject", ""),
-                    "body": {"contentType": "Text", "content": message.get("body", "")},
-                    "toRecipients": [{"emailAddress": {"address": message["to"]}}],
-                },
-                "saveToSentItems": False,
-            }
-            sent = http.post(
-                config["mailEndpoint"], json=payload, headers={"Authorization": f"Bearer {bearer}"}
-            )
-            if sent.status_code != 202:
-                raise RuntimeError(f"sendMail answered {sent.status_code}")
+        http = self._http()
+        answer = http.post(auth["tokenEndpoint"], data=form)
+        answer.raise_for_status()
+        bearer = answer.json()["access_token"]
+        payload = {
+            "message": {
+                "subject": message.get("subject", ""),
+                "body": {"contentType": "Text", "content": message.get("body", "")},
+                "toRecipients": [{"emailAddress": {"address": message["to"]}}],
+            },
+            "saveToSentItems": False,
+        }
+        sent = http.post(
+            config["mailEndpoint"], json=payload, headers={"Authorization": f"Bearer {bearer}"}
+        )
+        if sent.status_code != 202:
+            raise RuntimeError(f"sendMail answered {sent.status_code}")
 
 
 def _encrypted(config: dict[str, Any]) -> dict[str, Any]:
