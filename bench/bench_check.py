@@ -14,10 +14,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.common import REPO, SCHEMA, alternate, median, tool, wall
+from bench.common import REPO, SCHEMA, alternate, ensure_bytecode, median, tool, wall
 
 
 def main(runs: int) -> None:
+    ensure_bytecode()
     with tempfile.TemporaryDirectory() as tmp:
         repo = Path(tmp)
         for part in ("promoter.yaml", "environments", "secrets", "schemas"):

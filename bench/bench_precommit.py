@@ -14,11 +14,12 @@ import tempfile
 from pathlib import Path
 
 from bench.bench_scale import compile_all
-from bench.common import SCHEMA, median, tool, wall
+from bench.common import SCHEMA, ensure_bytecode, median, tool, wall
 from bench.generate import generate
 
 
 def main(runs: int) -> None:
+    ensure_bytecode()
     with tempfile.TemporaryDirectory() as tmp:
         repo = Path(tmp) / "repo"
         names = generate(repo, 50)

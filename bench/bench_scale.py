@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.common import SCHEMA, median, tool, wall
+from bench.common import SCHEMA, ensure_bytecode, median, tool, wall
 from bench.generate import generate
 
 
@@ -53,6 +53,7 @@ def measure(count: int, runs: int) -> None:
 
 
 if __name__ == "__main__":
+    ensure_bytecode()
     sizes = [int(a) for a in sys.argv[1:]] or [100, 1000, 10000]
     print("median of alternated runs (3 for N <= 1000, 1 above)")
     for size in sizes:

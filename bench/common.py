@@ -15,6 +15,19 @@ REPO = Path(__file__).resolve().parent.parent
 SCHEMA = REPO / "schemas" / "external.email.schema.json"
 
 
+def ensure_bytecode() -> None:
+    """Compile promoter's modules as `pip install` does.
+
+    An editable install under PYTHONDONTWRITEBYTECODE=1 (as on this machine) would
+    otherwise recompile every module on every run, which no real install does.
+    """
+    import compileall
+
+    import promoter
+
+    compileall.compile_dir(Path(promoter.__file__).parent, quiet=1)
+
+
 def tool(name: str) -> str:
     path = BIN / name
     if not path.exists():

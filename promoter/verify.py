@@ -111,6 +111,13 @@ def smtp_session(config: SmtpConfig, *, ca_file: Path | None, then: Any = None) 
         raise VerifyError(
             f"timed out talking to {where}", hint="check host, port and firewall"
         ) from None
+    except smtplib.SMTPServerDisconnected as exc:
+        if "timed out" not in str(exc):
+            raise VerifyError(f"{where} closed the connection: {exc}") from None
+        # smtplib reports a read timeout as a disconnect
+        raise VerifyError(
+            f"timed out talking to {where}", hint="check host, port and firewall"
+        ) from None
     except ConnectionRefusedError:
         raise VerifyError(f"connection refused by {where}", hint="check host and port") from None
     except (OSError, smtplib.SMTPException) as exc:

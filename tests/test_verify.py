@@ -213,3 +213,20 @@ def test_require_verified_refuses_then_allows(example: Path, smtp: SmtpStandin, 
     assert verify(example, "staging", "ops@example.com", tls).code == 0
     allowed = cli("promote", "staging", "prod", cwd=example)
     assert allowed.code == 0, allowed.err
+
+
+def test_smtp_timeout_is_specific(example: Path, tls: Any) -> None:
+    import socket
+
+    with socket.socket() as silent:  # accepts the connection, never says hello
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        point_staging_at(example, port)
+        base = example / "environments/base.yaml"
+        base.write_text(
+            base.read_text().replace("connectiontimeout: 30000", "connectiontimeout: 500")
+        )
+        run = verify(example, "staging", "ops@example.com", tls)
+    assert run.code == 1
+    assert f"timed out talking to 127.0.0.1:{port} (hint: check host, port and firewall)" in run.err
