@@ -25,7 +25,8 @@ def pin_path(project: Project, env: str) -> Path:
 
 
 def is_first_stage(project: Project, env: Environment) -> bool:
-    return not project.order or env.name not in project.order or project.order[0] == env.name
+    order = project.order
+    return not order or order[0] == env.name or env.name not in project.stages
 
 
 def base_for(project: Project, env: Environment) -> Path | None:

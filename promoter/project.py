@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -142,6 +142,7 @@ class Project:
     waivers: tuple[Waiver, ...]
     scan_examples: tuple[str, ...] = ()
     scan_allow: tuple[tuple[str, str], ...] = ()  # (fingerprint, reason)
+    stages: dict[str, int] = field(default_factory=dict)  # name -> position in order
 
     def env(self, name: str) -> Environment:
         found = self.environments.get(name)
@@ -196,20 +197,23 @@ def _build(root: Path, settings: ProjectSettings, doc: Doc) -> Project:
         )
     if settings.order is not None:
         order = tuple(settings.order)
+        seen: set[str] = set()
         for index, name in enumerate(order):
-            if order.index(name) != index:
+            if name in seen:
                 raise InputError(
                     f"'{name}' appears twice in order", location=doc.loc(f"/order/{index}")
                 )
+            seen.add(name)
         names.update(order)
     else:
         known = [n for n in CONVENTIONAL_ORDER if n in names]
         order = tuple(known + sorted(names - set(known)))
+    position = {name: index for index, name in enumerate(order)}
     base_rel = settings.base or "environments/base.yaml"
     base = root / base_rel
     environments = {
         name: _environment(root, name, settings.environments.get(name) or EnvSettings())
-        for name in sorted(names, key=lambda n: (order.index(n) if n in order else len(order), n))
+        for name in sorted(names, key=lambda n: (position.get(n, len(order)), n))
     }
     waivers = tuple(
         Waiver(w.rule, w.env, w.reason, w.expires, doc.loc(f"/waivers/{i}"))
@@ -231,6 +235,7 @@ def _build(root: Path, settings: ProjectSettings, doc: Doc) -> Project:
         waivers=waivers,
         scan_examples=tuple(settings.scan.examples),
         scan_allow=tuple((a.fingerprint, a.reason) for a in settings.scan.allow),
+        stages=position,
     )
 
 

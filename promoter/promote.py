@@ -52,15 +52,16 @@ def adjacency(project: Project, src: str, dst: str) -> Finding | None:
     order = project.order
     for name in (src, dst):
         project.env(name)
-        if name not in order:
+        if name not in project.stages:
             raise InputError(
                 f"'{name}' is not in the promotion order ({' → '.join(order)})",
                 hint="add it to 'order' in promoter.yaml",
             )
-    if order.index(dst) == order.index(src) + 1:
+    at_src, at_dst = project.stages[src], project.stages[dst]
+    if at_dst == at_src + 1:
         return None
-    direction = "goes backwards" if order.index(dst) <= order.index(src) else "skips a stage"
-    following = order.index(src) + 1
+    direction = "goes backwards" if at_dst <= at_src else "skips a stage"
+    following = at_src + 1
     return Finding(
         "EMAIL013",
         "deny",
