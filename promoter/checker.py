@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -38,11 +39,41 @@ def check_envs(
     for name in names:
         project.env(name)  # unknown names are a usage error before any work
     compiler = Compiler(project, store_optional=not require_secrets)
-    results = [check_one(compiler, name) for name in names]
+    results, loaded = compile_all(compiler, names)
     err = "".join(f"error: {r.error}\n" for r in results if r.error is not None)
-    files = [Path(project.display(path)) for path in compiler.loaded()]
+    files = [Path(project.display(path)) for path in loaded]
     stores = [Path(project.environments[name].store.display) for name in names]
     return Replay(REPORTERS[fmt](results), err, exit_code(results)), files, stores
+
+
+PARALLEL_FROM = 200  # below this, forking costs more than it saves
+_FORKED: Compiler | None = None  # the compiler a forked worker inherits
+
+
+def compile_all(compiler: Compiler, names: list[str]) -> tuple[list[EnvResult], list[Path]]:
+    """Check ``names`` in order; large runs use every core through forked workers."""
+    workers = min(os.cpu_count() or 1, 8)
+    if len(names) < PARALLEL_FROM or workers < 2 or not hasattr(os, "fork"):
+        return [check_one(compiler, name) for name in names], compiler.loaded()
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    global _FORKED
+    _FORKED = compiler  # inherited by the fork: nothing is imported or parsed again
+    size = -(-len(names) // (workers * 4))
+    chunks = [names[i : i + size] for i in range(0, len(names), size)]
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        parts = list(pool.map(_check_chunk, chunks))
+    _FORKED = None
+    results = [result for part, _ in parts for result in part]
+    loaded = sorted({path for _, paths in parts for path in paths})
+    return results, loaded
+
+
+def _check_chunk(names: list[str]) -> tuple[list[EnvResult], list[Path]]:
+    assert _FORKED is not None
+    return [check_one(_FORKED, name) for name in names], _FORKED.loaded()
 
 
 def check_one(compiler: Compiler, name: str) -> EnvResult:

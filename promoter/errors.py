@@ -45,6 +45,10 @@ class PromoterError(Exception):
         self.pointer = pointer
         self.hint = hint
 
+    def __reduce__(self) -> tuple[object, ...]:
+        """Keep location and hint when a worker process sends the error back."""
+        return (_rebuild, (type(self), self.message, self.location, self.pointer, self.hint))
+
     def where(self) -> str | None:
         if self.location is not None:
             return str(self.location)
@@ -56,6 +60,16 @@ class PromoterError(Exception):
         where = self.where()
         text = f"{where}: {self.message}" if where else self.message
         return f"{text} (hint: {self.hint})" if self.hint else text
+
+
+def _rebuild(
+    cls: type[PromoterError],
+    message: str,
+    location: Location | None,
+    pointer: str | None,
+    hint: str | None,
+) -> PromoterError:
+    return cls(message, location=location, pointer=pointer, hint=hint)
 
 
 class RefusedError(PromoterError):
