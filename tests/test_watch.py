@@ -136,7 +136,7 @@ def test_smtp_password_rotation_without_failed_sends(tmp_path: Path, tls: Any) -
             daemon.wait_ready()
             previous = first
             with Sender(idm.base, IDM_TOKEN, rate_per_s=30) as sender:
-                for index in range(5):
+                for index in range(20):
                     new = f"smtp-password-{index}"
                     smtp.add_password("idm-mailer", new)
                     replace_file(password, new + "\n")
@@ -145,8 +145,10 @@ def test_smtp_password_rotation_without_failed_sends(tmp_path: Path, tls: Any) -
                     smtp.revoke_password("idm-mailer", previous)
                     previous = new
                 time.sleep(0.3)
-            assert sender.failed == [] and sender.sent > 5
+            assert sender.failed == [] and sender.sent > 20
             assert len(smtp.messages()) == sender.sent
+            puts = [s for m, p, s in idm.seen if m == "PUT"]
+            assert puts == [200] * 21  # the first delivery, then each rotation exactly once
         finally:
             assert daemon.stop() == 0
 
