@@ -166,3 +166,26 @@ KNOWN_SMTP_PROPERTIES = frozenset(
         "mail.smtp.sendpartial",
     }
 )
+
+
+def smtp_property_problems(properties: dict[str, str]) -> list[tuple[str, str, str | None]]:
+    """(key, message, hint) for keys that are not JavaMail properties or look mistyped.
+
+    Unknown ``mail.*`` keys are accepted (JavaMail has many); a key one typo away
+    from a known one is not.
+    """
+    import difflib
+
+    problems: list[tuple[str, str, str | None]] = []
+    for key in properties:
+        if key in KNOWN_SMTP_PROPERTIES:
+            continue
+        if not key.startswith("mail."):
+            problems.append((key, f"'{key}' is not a JavaMail property", "they start with 'mail.'"))
+            continue
+        close = difflib.get_close_matches(key, sorted(KNOWN_SMTP_PROPERTIES), n=1, cutoff=0.9)
+        if close:
+            problems.append(
+                (key, f"unknown JavaMail property '{key}'", f"did you mean '{close[0]}'?")
+            )
+    return problems

@@ -21,7 +21,7 @@ from promoter.render import (
     to_idm,
 )
 from promoter.secretstore import SecretStore
-from promoter.yamlfile import Doc, load_yaml
+from promoter.yamlfile import Doc, escape, load_yaml
 
 
 @dataclass(slots=True)
@@ -99,11 +99,16 @@ class Compiler:
         return self.compile_doc(env, compose(docs))
 
     def compile_doc(self, env: Environment, merged: Doc) -> Compiled:
-        from promoter.model import VARIANTS
-        from promoter.validation import validate
+        from promoter.model import VARIANTS, smtp_property_problems
+        from promoter.validation import Problem, validate
 
         result = Compiled(env=env, merged=merged)
         config, problems = validate(email_adapter(), merged.data, VARIANTS)
+        if config is not None:
+            problems = [
+                Problem(f"/smtpProperties/{escape(key)}", message, hint)
+                for key, message, hint in smtp_property_problems(config.smtpProperties)
+            ]
         if problems:
             result.findings = [
                 Finding(

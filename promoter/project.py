@@ -47,19 +47,30 @@ class IdmTargetSettings(_Strict):
 
 
 def _target_kind(value: Any) -> str:
-    return "idm" if isinstance(value, dict) and "idm" in value else "file"
+    return "<idm>" if isinstance(value, dict) and "idm" in value else "<file>"
 
 
+# Tags in <> are dropped from error locations (see validation).
 TargetSettings = Annotated[
-    Annotated[FileTargetSettings, Tag("file")] | Annotated[IdmTargetSettings, Tag("idm")],
+    Annotated[FileTargetSettings, Tag("<file>")] | Annotated[IdmTargetSettings, Tag("<idm>")],
     Discriminator(_target_kind),
+]
+
+
+def _store_kind(value: Any) -> str:
+    return "<directory>" if isinstance(value, dict) else "<path>"
+
+
+SecretsSettings = Annotated[
+    Annotated[str, Tag("<path>")] | Annotated[StoreSettings, Tag("<directory>")],
+    Discriminator(_store_kind),
 ]
 
 
 class EnvSettings(_Strict):
     tier: Tier | None = None
     overlay: str | None = None
-    secrets: str | StoreSettings | None = None
+    secrets: SecretsSettings | None = None
     render: Render = "resolved"
     target: TargetSettings | None = None
     esvs: list[str] = Field(default_factory=list, description="ESV placeholders declared")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from promoter import diff as diffs
 from promoter import ledger, pins
@@ -95,7 +96,7 @@ def prepare_pin(compiler: Compiler, name: str, text: str, *, source: str | None)
             previous = None  # the current state does not compile: show everything as new
     change = Change(env, text, compiled, previous, source)
     if compiled.output is not None:
-        old = previous.output if previous is not None else None
+        old = _rendered(project, env) or (previous.output if previous is not None else None)
         secret = set(compiled.masks) | (set(previous.masks) if previous else set())
         change.changes = diffs.diff(
             old,
@@ -105,6 +106,16 @@ def prepare_pin(compiler: Compiler, name: str, text: str, *, source: str | None)
             locate=compiled.merged.loc,
         )
     return change
+
+
+def _rendered(project: Project, env: Environment) -> Any:
+    """What the last promotion rendered for ``env``, if it is still there."""
+    import json
+
+    try:
+        return json.loads(rendered_path(project, env).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def rendered_path(project: Project, env: Environment) -> Path:
@@ -122,6 +133,7 @@ def write_change(
     compiled = change.compiled
     if compiled.blocked or compiled.text is None or compiled.output is None:
         raise RefusedError(f"{change.env.name} does not pass its gates")
+    ledger.read(project.root)  # a damaged ledger stops us before anything is delivered
     result = "promoted" if action == "promote" else "rolled-back"
     if apply and isinstance(change.env.target, IdmTarget):
         deliver_compiled(compiled)

@@ -70,9 +70,23 @@ def _fields_at(cls: type[BaseModel], path: list[Any]) -> set[str]:
             continue
         field = _model_fields(current).get(str(part))
         if field is None:
+            field = _mapping_value(current)  # a key of dict[str, Model]
+        if field is None:
             return set()
         current = field
     return set(_model_fields(current))
+
+
+def _mapping_value(annotation: Any) -> Any:
+    origin = typing.get_origin(annotation)
+    if origin is dict:
+        return typing.get_args(annotation)[1]
+    if origin in (typing.Union, types.UnionType, typing.Annotated):
+        for arg in typing.get_args(annotation):
+            found = _mapping_value(arg)
+            if found is not None:
+                return found
+    return None
 
 
 def _model_fields(annotation: Any) -> dict[str, Any]:

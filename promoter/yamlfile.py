@@ -16,6 +16,7 @@ from promoter.errors import InputError, Location
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_NODES = 10_000  # after alias expansion: stops "billion laughs" documents
+MAX_DEPTH = 64  # external.email is a few levels deep; this stops recursion bombs
 
 _TAG = "tag:yaml.org,2002:"
 
@@ -212,6 +213,10 @@ class _Builder:
         kind = node.id
         if kind == "scalar":
             return self.scalar(node)
+        if len(self.active) >= MAX_DEPTH:
+            raise self.fail(node, f"YAML nested deeper than {MAX_DEPTH} levels")
+        if node.tag != _TAG + ("map" if kind == "mapping" else "seq"):
+            raise self.fail(node, f"unsupported YAML tag '{_short(node.tag)}'")
         self.active.add(id(node))
         try:
             if kind == "mapping":
@@ -251,7 +256,7 @@ class _Builder:
     def scalar(self, node: Any) -> Any:
         tag, value = node.tag, node.value
         if not tag.startswith(_TAG):
-            raise self.fail(node, f"unsupported YAML tag '{tag}'")
+            raise self.fail(node, f"unsupported YAML tag '{_short(tag)}'")
         kind = tag[len(_TAG) :]
         if kind in ("str", "timestamp"):
             return value
@@ -264,6 +269,10 @@ class _Builder:
         if kind == "float":
             return _to_float(value)
         raise self.fail(node, f"unsupported YAML tag '!!{kind}'")
+
+
+def _short(tag: str) -> str:
+    return "!!" + tag[len(_TAG) :] if tag.startswith(_TAG) else tag
 
 
 def _to_int(text: str) -> int:

@@ -169,3 +169,17 @@ def test_msgraph_takes_external_rest_client_properties() -> None:
         "proxy": {"proxyUri": "http://proxy:3128"},
     }
     assert problems(data) == []
+
+
+def test_mistyped_javamail_properties_are_caught() -> None:
+    from promoter.model import smtp_property_problems
+
+    assert smtp_property_problems({"mail.smtp.sll.protocols": "TLSv1.2"}) == [
+        (
+            "mail.smtp.sll.protocols",
+            "unknown JavaMail property 'mail.smtp.sll.protocols'",
+            "did you mean 'mail.smtp.ssl.protocols'?",
+        )
+    ]
+    assert smtp_property_problems({"smtp.ssl.protocols": "x"})[0][2] == "they start with 'mail.'"
+    assert smtp_property_problems({"mail.smtp.connectionpoolsize": "2"}) == []

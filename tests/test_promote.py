@@ -281,3 +281,23 @@ def test_killed_writer_leaves_old_or_new(example: Path) -> None:
             proc.wait()
         lines = out.read_text().splitlines()
         assert len(lines) == 1000 and len(set(lines)) == 1
+
+
+def test_a_rotated_secret_shows_in_the_promotion_diff(example: Path) -> None:
+    assert cli("promote", "dev", "staging", cwd=example).code == 0
+    (example / "secrets/staging/idm.email.smtp.password").write_text("rotated-value\n")
+    run = cli("promote", "dev", "staging", "--dry-run", cwd=example)
+    assert "  ~ /auth/password: <secret> → <secret idm.email.smtp.password> changed" in run.out
+    assert "rotated-value" not in run.out + run.err
+
+
+def test_a_damaged_ledger_stops_promotion_before_any_write(example: Path) -> None:
+    assert cli("promote", "dev", "staging", cwd=example).code == 0
+    with (example / LEDGER).open("a") as handle:
+        handle.write("not json\n")
+    set_base(example, "threadPoolSize: 9\n")
+    pin = (example / PIN).read_text()
+    run = cli("promote", "dev", "staging", cwd=example)
+    assert run.code == 2
+    assert "error: ledger/promotions.jsonl:2:1: not a ledger entry" in run.err
+    assert (example / PIN).read_text() == pin

@@ -52,6 +52,7 @@ class HttpStandin:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # else each keep-alive answer waits ~40 ms
 
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
