@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from tests.conftest import make_example, set_target
-from tests.support.azure_standin import GraphStandin, TokenStandin
+from tests.support.azure_standin import GraphStandin, TokenStandin, point_prod_at
 from tests.support.certs import make_tls
 from tests.support.idm_standin import IdmStandin
 from tests.support.watch_harness import Daemon, Sender, replace_file, wait_until
@@ -51,18 +51,7 @@ def run(mode: str, rotations: int, debounce_ms: int, tmp: Path) -> None:
         assert isinstance(token, TokenStandin) and isinstance(idm, IdmStandin)
         assert isinstance(graph, GraphStandin)
         token.add_secret(CLIENT_ID, "EXAMPLE-not-a-real-client-secret")
-        overlay = repo / "environments/prod.yaml"
-        overlay.write_text(
-            overlay.read_text()
-            .replace(
-                "https://graph.microsoft.com/v1.0/users/noreply@example.onmicrosoft.com/sendMail",
-                graph.mail_endpoint(),
-            )
-            .replace(
-                "https://login.microsoftonline.com/example.onmicrosoft.com/oauth2/v2.0/token",
-                token.token_endpoint(),
-            )
-        )
+        point_prod_at(repo, token, graph)
         set_target(repo, "prod", f"{{idm: '{idm.base}', bearerEnv: IDM_TOKEN}}")
         args = ["--ca-file", str(tls.ca_file), "--debounce-ms", str(debounce_ms)]
         if mode == "poll":

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import cli, set_target, write
-from tests.support.azure_standin import GraphStandin, TokenStandin
+from tests.support.azure_standin import GraphStandin, TokenStandin, point_prod_at
 from tests.support.idm_standin import IdmStandin
 from tests.support.smtp_standin import SmtpStandin, free_port
 
@@ -25,20 +25,6 @@ def point_staging_at(repo: Path, port: int, *, extra_props: str = "") -> None:
     overlay = repo / "environments/staging.yaml"
     text = overlay.read_text().replace("host: smtp.staging.example.com", "host: 127.0.0.1")
     text = text.replace("port: 587", f"port: {port}") + extra_props
-    overlay.write_text(text)
-
-
-def point_prod_at(repo: Path, token: TokenStandin, graph: GraphStandin) -> None:
-    overlay = repo / "environments/prod.yaml"
-    text = overlay.read_text()
-    text = text.replace(
-        "https://graph.microsoft.com/v1.0/users/noreply@example.onmicrosoft.com/sendMail",
-        graph.mail_endpoint(),
-    )
-    text = text.replace(
-        "https://login.microsoftonline.com/example.onmicrosoft.com/oauth2/v2.0/token",
-        token.token_endpoint(),
-    )
     overlay.write_text(text)
 
 

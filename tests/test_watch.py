@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import cli, make_example, set_target, write
-from tests.support.azure_standin import GraphStandin, TokenStandin
+from tests.support.azure_standin import GraphStandin, TokenStandin, point_prod_at
 from tests.support.idm_standin import IdmStandin
 from tests.support.smtp_standin import SmtpStandin
 from tests.support.watch_harness import Daemon, Sender, replace_file, wait_until
@@ -70,19 +70,7 @@ def world(tmp_path: Path, tls: Any) -> Iterator[GraphWorld]:
         assert isinstance(token, TokenStandin) and isinstance(graph, GraphStandin)
         assert isinstance(idm, IdmStandin)
         token.add_secret(CLIENT_ID, FIRST)
-        overlay = repo / "environments/prod.yaml"
-        text = (
-            overlay.read_text()
-            .replace(
-                "https://graph.microsoft.com/v1.0/users/noreply@example.onmicrosoft.com/sendMail",
-                graph.mail_endpoint(),
-            )
-            .replace(
-                "https://login.microsoftonline.com/example.onmicrosoft.com/oauth2/v2.0/token",
-                token.token_endpoint(),
-            )
-        )
-        overlay.write_text(text)
+        point_prod_at(repo, token, graph)
         set_target(repo, "prod", f"{{idm: '{idm.base}', bearerEnv: IDM_TOKEN, retries: 1}}")
         yield GraphWorld(repo, token, graph, idm, tls.ca_file)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 import ssl
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -129,3 +130,18 @@ class GraphStandin(HttpStandin):
         with self.lock:
             self.sent.append(record)
         return Response(202)
+
+
+def point_prod_at(repo: Path, token: TokenStandin, graph: GraphStandin) -> None:
+    """Make the example's prod overlay use these stand-ins instead of Azure."""
+    overlay = repo / "environments/prod.yaml"
+    text = overlay.read_text()
+    text = text.replace(
+        "https://graph.microsoft.com/v1.0/users/noreply@example.onmicrosoft.com/sendMail",
+        graph.mail_endpoint(),
+    )
+    text = text.replace(
+        "https://login.microsoftonline.com/example.onmicrosoft.com/oauth2/v2.0/token",
+        token.token_endpoint(),
+    )
+    overlay.write_text(text)
