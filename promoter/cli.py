@@ -25,7 +25,11 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="promoter", description=__doc__.splitlines()[0])
+    parser = _Parser(
+        prog="promoter",
+        description="Compile, gate, promote and hot-swap PingIDM / AIC external.email "
+        "configurations. Exit codes: 0 ok, 1 refused, 2 bad input, 3 target failed.",
+    )
     parser.add_argument(
         "-C",
         "--project",
