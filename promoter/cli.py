@@ -226,11 +226,11 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "promote":
         from promoter.commands.promote import run_promote
 
-        return run_promote(root, args.src, args.dst, **_writing_flags(args))
+        return run_promote(root, args.src, args.dst, _write_options(args))
     if args.command == "rollback":
         from promoter.commands.promote import run_rollback
 
-        return run_rollback(root, args.env, to=args.to, **_writing_flags(args))
+        return run_rollback(root, args.env, to=args.to, options=_write_options(args))
     if args.command == "history":
         from promoter.commands.history import run_history
 
@@ -283,14 +283,16 @@ def _dispatch(args: argparse.Namespace) -> int:
     raise AssertionError(args.command)  # pragma: no cover - argparse guards this
 
 
-def _writing_flags(args: argparse.Namespace) -> dict[str, Any]:
-    return {
-        "dry_run": args.dry_run,
-        "apply": args.apply,
-        "commit": args.commit,
-        "yes": args.yes,
-        "lock_wait": args.lock_wait,
-    }
+def _write_options(args: argparse.Namespace) -> Any:
+    from promoter.commands.promote import WriteOptions
+
+    return WriteOptions(
+        dry_run=args.dry_run,
+        apply=args.apply,
+        commit=args.commit,
+        yes=args.yes,
+        lock_wait=args.lock_wait,
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

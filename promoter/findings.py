@@ -26,6 +26,11 @@ class Finding:
     def blocking(self) -> bool:
         return self.severity == "deny" and self.waived is None
 
+    @property
+    def label(self) -> str:
+        """``deny``, ``warn``, or ``deny (waived: reason)``."""
+        return f"{self.severity} (waived: {self.waived})" if self.waived else self.severity
+
     def as_dict(self) -> dict[str, object]:
         loc = self.location
         return {

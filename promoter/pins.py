@@ -9,7 +9,6 @@ an environment compiles from the working base.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from promoter.project import Environment, Project
@@ -45,7 +44,3 @@ def pin_text(project: Project, env: str, source: Path | None) -> str:
         body = body.split("\n", 2)[2]  # re-pinning a pin: keep one header
     label = project.display(source) if source is not None else "no base"
     return HEADER.format(env=env, path=label) + body
-
-
-def sha256_of(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -11,7 +11,7 @@ from promoter.errors import Location
 from promoter.findings import CONFIG_RULE, Finding
 from promoter.overlay import compose
 from promoter.project import Environment, Project
-from promoter.references import Resolved, resolve
+from promoter.references import Resolved, purposes, resolve
 from promoter.render import (
     canonical_json,
     literal_secrets,
@@ -32,11 +32,25 @@ class Compiled:
     text: str | None = None  # exactly what a target receives
     sha256: str | None = None
     secrets: tuple[Resolved, ...] = ()
-    holds_secrets: bool = False
+    literals: dict[str, str] = field(default_factory=dict)  # plaintext secrets by pointer
     output: dict[str, Any] | None = None
     masks: dict[str, str] = field(default_factory=dict)  # pointer -> label, for display
     written: Any = None
     resolved: Any = None  # merged data with every reference resolved (for sending mail)
+
+    @property
+    def holds_secrets(self) -> bool:
+        """The output carries a secret value (a resolved reference or a literal)."""
+        return bool(self.masks)
+
+    @property
+    def secret_pointers(self) -> set[str]:
+        """Where secret values sit, whether the output resolves them or keeps references."""
+        return {p for p, _ in purposes(self.merged.data)} | set(self.literals)
+
+    def resolved_config(self) -> Any:
+        """The model of the configuration with secret values in it (to send mail)."""
+        return email_adapter().validate_python(self.resolved)
 
     @property
     def masked(self) -> str | None:
@@ -54,9 +68,7 @@ class Compiled:
         return not self.valid or any(f.blocking for f in self.findings)
 
     def secret_values(self) -> list[str]:
-        values = [s.value for s in self.secrets]
-        values.extend(literal_secrets(self.merged.data).values())
-        return values
+        return [s.value for s in self.secrets] + list(self.literals.values())
 
 
 class Compiler:
@@ -135,12 +147,10 @@ class Compiler:
             result.masks = {
                 s.pointer: f"<secret {s.purpose}{_suffix(s)}>" for s in resolution.resolved
             }
-        result.masks.update({p: "<plaintext secret>" for p in literal_secrets(merged.data)})
+        result.literals = literal_secrets(merged.data)
+        result.masks.update({p: "<plaintext secret>" for p in result.literals})
         result.written = written
         result.resolved = resolution.data
-        result.holds_secrets = bool(literal_secrets(merged.data)) or (
-            env.render == "resolved" and bool(resolution.resolved)
-        )
         return result
 
     def _gate(self, env: Environment, config: Any, merged: Doc, unresolved: Any) -> list[Finding]:

@@ -18,12 +18,13 @@ from promoter.errors import InputError, PromoterError, RefusedError
 from promoter.findings import Finding
 from promoter.pipeline import Compiled, Compiler
 from promoter.project import Environment, FileTarget, IdmTarget, Project
-from promoter.targets import deliver_compiled, write_atomic
+from promoter.render import sha256_hex
+from promoter.targets import deliver, write_atomic
 from promoter.yamlfile import parse_yaml
 
 
 @dataclass(slots=True)
-class Change:
+class PinChange:
     """A new pin for one environment, compiled and gated, not yet written."""
 
     env: Environment
@@ -35,7 +36,7 @@ class Change:
 
     @property
     def pin_sha256(self) -> str:
-        return pins.sha256_of(self.pin_text)
+        return sha256_hex(self.pin_text)
 
     @property
     def refused(self) -> bool:
@@ -74,7 +75,7 @@ def adjacency(project: Project, src: str, dst: str) -> Finding | None:
     )
 
 
-def prepare_promotion(compiler: Compiler, src: str, dst: str) -> tuple[Compiled, Change]:
+def prepare_promotion(compiler: Compiler, src: str, dst: str) -> tuple[Compiled, PinChange]:
     """Compile SRC as it is and DST with SRC's base pinned."""
     project = compiler.project
     source = compiler.compile(src)
@@ -82,7 +83,7 @@ def prepare_promotion(compiler: Compiler, src: str, dst: str) -> tuple[Compiled,
     return source, prepare_pin(compiler, dst, text, source=src)
 
 
-def prepare_pin(compiler: Compiler, name: str, text: str, *, source: str | None) -> Change:
+def prepare_pin(compiler: Compiler, name: str, text: str, *, source: str | None) -> PinChange:
     project = compiler.project
     env = project.env(name)
     pin_file = pins.pin_path(project, name)
@@ -94,10 +95,10 @@ def prepare_pin(compiler: Compiler, name: str, text: str, *, source: str | None)
             previous = compiler.compile(name)
         except PromoterError:
             previous = None  # the current state does not compile: show everything as new
-    change = Change(env, text, compiled, previous, source)
+    change = PinChange(env, text, compiled, previous, source)
     if compiled.output is not None:
         old = _rendered(project, env) or (previous.output if previous is not None else None)
-        secret = set(compiled.masks) | (set(previous.masks) if previous else set())
+        secret = compiled.secret_pointers | (previous.secret_pointers if previous else set())
         change.changes = diffs.diff(
             old,
             compiled.output,
@@ -125,7 +126,7 @@ def rendered_path(project: Project, env: Environment) -> Path:
 
 
 def write_change(
-    project: Project, change: Change, *, action: str, apply: bool, commit: bool
+    project: Project, change: PinChange, *, action: str, apply: bool, commit: bool
 ) -> ledger.Entry:
     """Deliver (with ``apply``), then write pin, rendered output and ledger entry."""
     from promoter import gitrepo
@@ -136,7 +137,7 @@ def write_change(
     ledger.read(project.root)  # a damaged ledger stops us before anything is delivered
     result = "promoted" if action == "promote" else "rolled-back"
     if apply and isinstance(change.env.target, IdmTarget):
-        deliver_compiled(compiled)
+        deliver(compiled)
         result = "applied"
     pin_file = pins.pin_path(project, change.env.name)
     write_atomic(
@@ -171,7 +172,7 @@ def gate_summary(findings: list[Finding]) -> dict[str, int]:
     }
 
 
-def commit_message(change: Change, action: str) -> str:
+def commit_message(change: PinChange, action: str) -> str:
     env = change.env.name
     title = f"promote {change.source} → {env}" if action == "promote" else f"rollback {env}"
     gates = gate_summary(change.compiled.findings)
@@ -184,7 +185,7 @@ def commit_message(change: Change, action: str) -> str:
     )
 
 
-def prepare_rollback(compiler: Compiler, name: str, to: int | None) -> Change:
+def prepare_rollback(compiler: Compiler, name: str, to: int | None) -> PinChange:
     """The pin of history entry ``to`` (1-based), or the one before the current pin."""
     root = compiler.project.root
     entries = ledger.history(root, name)
@@ -197,7 +198,7 @@ def prepare_rollback(compiler: Compiler, name: str, to: int | None) -> Change:
         sha = entries[to - 1].pin_sha256
     else:
         current_file = pins.pin_path(compiler.project, name)
-        current = pins.sha256_of(current_file.read_text()) if current_file.is_file() else None
+        current = sha256_hex(current_file.read_text()) if current_file.is_file() else None
         earlier = [e.pin_sha256 for e in entries if e.pin_sha256 and e.pin_sha256 != current]
         if not earlier:
             raise RefusedError(

@@ -7,6 +7,7 @@ findings and errors are built without values.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -35,8 +36,12 @@ def exit_code(results: list[EnvResult]) -> int:
     return max(codes, default=0)
 
 
-def _label(f: Finding) -> str:
-    return f"{f.severity} (waived: {f.waived})" if f.waived else f.severity
+def print_findings(findings: list[Finding]) -> None:
+    """One line per finding on stderr, for commands whose stdout is their result."""
+    for f in findings:
+        where = f.location or f.pointer or "/"
+        hint = f" (hint: {f.hint})" if f.hint else ""
+        print(f"{where}: {f.label} {f.rule} [{f.env}] {f.message}{hint}", file=sys.stderr)
 
 
 def text(results: list[EnvResult]) -> str:
@@ -50,7 +55,7 @@ def text(results: list[EnvResult]) -> str:
         lines.append(f"{r.env} ({r.tier}): {status}, {len(r.findings)} finding(s)")
         for f in r.findings:
             where = str(f.location) if f.location else f.pointer
-            lines.append(f"  {where}: {_label(f)} {f.rule} {f.message} [{f.pointer or '/'}]")
+            lines.append(f"  {where}: {f.label} {f.rule} {f.message} [{f.pointer or '/'}]")
             if f.hint:
                 lines.append(f"    hint: {f.hint}")
     passed = sum(r.ok for r in results)

@@ -63,39 +63,29 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def deliver_compiled(compiled: Compiled) -> str:
-    """Deliver a gated compile result to its environment's target; see ``deliver``."""
-    if compiled.text is None or compiled.output is None:
+def deliver(compiled: Compiled) -> str:
+    """Deliver a gated result to its environment's target (file or IDM) and read it back.
+
+    Returns a one-line summary. IDM stores secrets encrypted, so its read-back
+    compares the non-secret fields.
+    """
+    from promoter.project import FileTarget
+
+    target, text, config = compiled.env.target, compiled.text, compiled.output
+    if text is None or config is None:
         raise TargetError(f"{compiled.env.name}: nothing to deliver")
-    return deliver(
-        compiled.env.target,
-        compiled.text,
-        compiled.output,
-        secret=compiled.holds_secrets,
-        secret_pointers=set(compiled.masks),
-    )
-
-
-def deliver(
-    target: object, text: str, config: dict[str, object], *, secret: bool, secret_pointers: set[str]
-) -> str:
-    """Deliver to a file or IDM and read it back; return a one-line summary."""
-    from promoter.project import FileTarget, IdmTarget
-
     if isinstance(target, FileTarget):
-        write_atomic(target.path, text, secret=secret, display=target.display)
+        write_atomic(target.path, text, secret=compiled.holds_secrets, display=target.display)
         if target.path.read_text(encoding="utf-8") != text:
             raise TargetError(
                 "read-back differs from what was written", location=Location(target.display)
             )
         return f"wrote {target.display}"
-    assert isinstance(target, IdmTarget)
     from promoter.idm import IdmClient
 
     client = IdmClient(target)
     client.put_config(config)
-    held = client.get_config()
-    mismatch = read_back_mismatch(config, held, secret_pointers)
+    mismatch = read_back_mismatch(config, client.get_config(), compiled.secret_pointers)
     if mismatch:
         raise TargetError(f"read-back from {target.url} differs at {', '.join(mismatch)}")
     return f"delivered to {target.url}/config/external.email (read back: non-secret fields match)"

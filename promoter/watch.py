@@ -120,10 +120,10 @@ class Watcher:
         return outcome
 
     def _reload(self) -> Outcome:
-        from promoter.pipeline import Compiler, email_adapter
+        from promoter.pipeline import Compiler
         from promoter.probe import probe
         from promoter.project import load_project
-        from promoter.targets import deliver_compiled
+        from promoter.targets import deliver
         from promoter.verify import VerifyError
 
         try:
@@ -139,7 +139,7 @@ class Watcher:
         digest = _state_digest(compiled.text, compiled.secret_values())
         if digest == self.last_good:
             return Outcome("unchanged", "no change")
-        config = email_adapter().validate_python(compiled.resolved)
+        config = compiled.resolved_config()
         started = time.monotonic()
         try:
             proven = probe(
@@ -152,7 +152,7 @@ class Watcher:
         if compiled.env.render == "resolved" or compiled.text != self.last_output:
             started = time.monotonic()
             try:
-                summary = deliver_compiled(compiled)
+                summary = deliver(compiled)
             except TargetError as exc:
                 return Outcome("delivery-failed", f"kept last known good: {exc}", 3)
             finally:

@@ -301,3 +301,19 @@ def test_a_damaged_ledger_stops_promotion_before_any_write(example: Path) -> Non
     assert run.code == 2
     assert "error: ledger/promotions.jsonl:2:1: not a ledger entry" in run.err
     assert (example / PIN).read_text() == pin
+
+
+def test_switching_to_references_never_shows_the_old_resolved_values(example: Path) -> None:
+    client_id = "00000000-0000-0000-0000-EXAMPLE00000"
+    assert cli("promote", "dev", "staging", cwd=example).code == 0
+    assert cli("promote", "staging", "prod", cwd=example).code == 0  # resolved values rendered
+    text = (example / "promoter.yaml").read_text().replace("render: resolved", "render: references")
+    (example / "promoter.yaml").write_text(text)
+    runs = [
+        cli("promote", "staging", "prod", "--dry-run", cwd=example),
+        cli("diff", "prod", cwd=example),
+    ]
+    for run in runs:
+        assert run.code == 0, run.err
+        assert "/auth/clientId: <secret>" in run.out
+        assert client_id not in run.out + run.err and "EXAMPLE-not-a-real" not in run.out

@@ -5,10 +5,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from promoter.errors import Location
-from promoter.findings import Finding
 from promoter.pipeline import Compiler
 from promoter.project import load_project
+from promoter.report import print_findings
 from promoter.targets import write_atomic
 
 
@@ -26,11 +25,3 @@ def run_compile(root: Path, env: str, *, output: Path | None) -> int:
     mode = "0600" if compiled.holds_secrets else "0644"
     print(f"wrote {output} (sha256 {compiled.sha256}, mode {mode})", file=sys.stderr)
     return 0
-
-
-def print_findings(findings: list[Finding]) -> None:
-    for f in findings:
-        where = f.location or Location(f.pointer or "/")
-        label = f"{f.severity} (waived: {f.waived})" if f.waived else f.severity
-        hint = f" (hint: {f.hint})" if f.hint else ""
-        print(f"{where}: {label} {f.rule} [{f.env}] {f.message}{hint}", file=sys.stderr)

@@ -9,10 +9,10 @@ from typing import Any
 
 from promoter import diff as diffs
 from promoter import ledger
-from promoter.commands.compile import print_findings
 from promoter.errors import InputError, Location
 from promoter.pipeline import Compiled, Compiler
 from promoter.project import FileTarget, IdmTarget, load_project
+from promoter.report import print_findings
 
 
 def _compile(root: Path, env: str) -> Compiled:
@@ -21,14 +21,14 @@ def _compile(root: Path, env: str) -> Compiled:
 
 def run_deliver(root: Path, env: str) -> int:
     from promoter.promote import gate_summary
-    from promoter.targets import deliver_compiled
+    from promoter.targets import deliver
 
     compiled = _compile(root, env)
     print_findings(compiled.findings)
     if compiled.blocked or compiled.text is None or compiled.output is None:
         print(f"refused: {env} does not pass its gates; nothing delivered", file=sys.stderr)
         return 1
-    summary = deliver_compiled(compiled)
+    summary = deliver(compiled)
     ledger.record(
         root,
         action="deliver",
@@ -51,7 +51,7 @@ def run_diff(root: Path, env: str, *, exit_code: bool) -> int:
     changes = diffs.diff(
         held,
         compiled.output,
-        secret_pointers=set(compiled.masks),
+        secret_pointers=compiled.secret_pointers,
         labels=compiled.masks,
         locate=compiled.merged.loc,
         skip_secrets=isinstance(target, IdmTarget),

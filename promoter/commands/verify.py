@@ -6,11 +6,12 @@ import sys
 from pathlib import Path
 
 from promoter import ledger
-from promoter.commands.compile import print_findings
 from promoter.errors import InputError, RefusedError
+from promoter.findings import CONFIG_RULE
 from promoter.model import MsGraphConfig, SmtpConfig
 from promoter.pipeline import Compiled, Compiler
 from promoter.project import IdmTarget, load_project
+from promoter.report import print_findings
 from promoter.verify import Message
 
 
@@ -43,12 +44,10 @@ def run_verify(
 
 
 def _sendable(compiled: Compiled) -> SmtpConfig | MsGraphConfig:
-    from promoter.pipeline import email_adapter
-
-    unresolved = [f for f in compiled.findings if f.rule in ("CONFIG", "EMAIL009") and f.blocking]
-    if compiled.resolved is None or unresolved:
+    unusable = [f for f in compiled.findings if f.rule in (CONFIG_RULE, "EMAIL009") and f.blocking]
+    if compiled.resolved is None or unusable:
         raise RefusedError(f"{compiled.env.name}: the configuration cannot be used to send")
-    config: SmtpConfig | MsGraphConfig = email_adapter().validate_python(compiled.resolved)
+    config: SmtpConfig | MsGraphConfig = compiled.resolved_config()
     return config
 
 
