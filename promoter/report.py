@@ -44,6 +44,17 @@ def print_findings(findings: list[Finding]) -> None:
         print(f"{where}: {f.label} {f.rule} [{f.env}] {f.message}{hint}", file=sys.stderr)
 
 
+def finding_lines(findings: list[Finding]) -> list[str]:
+    """Indented text lines for findings, each with its hint on the line after."""
+    lines = []
+    for f in findings:
+        where = str(f.location) if f.location else f.pointer
+        lines.append(f"  {where}: {f.label} {f.rule} {f.message} [{f.pointer or '/'}]")
+        if f.hint:
+            lines.append(f"    hint: {f.hint}")
+    return lines
+
+
 def text(results: list[EnvResult]) -> str:
     lines = []
     for r in results:
@@ -53,11 +64,7 @@ def text(results: list[EnvResult]) -> str:
         denies = sum(f.blocking for f in r.findings)
         status = "refused" if denies else "ok"
         lines.append(f"{r.env} ({r.tier}): {status}, {len(r.findings)} finding(s)")
-        for f in r.findings:
-            where = str(f.location) if f.location else f.pointer
-            lines.append(f"  {where}: {f.label} {f.rule} {f.message} [{f.pointer or '/'}]")
-            if f.hint:
-                lines.append(f"    hint: {f.hint}")
+        lines.extend(finding_lines(r.findings))
     passed = sum(r.ok for r in results)
     lines.append(f"{len(results)} environment(s) checked: {passed} ok, {len(results) - passed} not")
     return "\n".join(lines) + "\n"

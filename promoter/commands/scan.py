@@ -9,7 +9,7 @@ from pathlib import Path
 from promoter import gitfiles
 from promoter.errors import InputError, Location
 from promoter.project import PROJECT_FILE, load_project
-from promoter.report import REPORTERS, EnvResult, exit_code
+from promoter.report import REPORTERS, EnvResult, exit_code, finding_lines
 from promoter.scan import scan
 
 
@@ -39,7 +39,7 @@ def run_scan(root: Path, paths: Sequence[str], *, staged: bool, fmt: str) -> int
     result = EnvResult(env="scan", tier="git" if is_git else "files")
     result.findings = scan(project, chosen, read, tracked)
     if fmt == "text":
-        lines = REPORTERS["text"]([result]).splitlines()[1:-1]  # findings without env lines
+        lines = finding_lines(result.findings)
         blocking = sum(f.blocking for f in result.findings)
         lines.append(
             f"scan: {len(set(chosen))} file(s), {len(result.findings)} finding(s), "
