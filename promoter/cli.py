@@ -93,6 +93,11 @@ def _promote_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("src", metavar="SRC")
     parser.add_argument("dst", metavar="DST")
     _writing_arguments(parser)
+    parser.add_argument(
+        "--allow-other-changes",
+        action="store_true",
+        help="AIC: also promote the lower tenant's changes outside the email provider",
+    )
 
 
 def _writing_arguments(parser: argparse.ArgumentParser) -> None:
@@ -292,6 +297,7 @@ def _write_options(args: argparse.Namespace) -> Any:
         commit=args.commit,
         yes=args.yes,
         lock_wait=args.lock_wait,
+        allow_other_changes=getattr(args, "allow_other_changes", False),
     )
 
 

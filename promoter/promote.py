@@ -17,7 +17,7 @@ from promoter import ledger, pins
 from promoter.errors import InputError, PromoterError, RefusedError
 from promoter.findings import Finding
 from promoter.pipeline import Compiled, Compiler
-from promoter.project import Environment, FileTarget, IdmTarget, Project
+from promoter.project import AicTarget, Environment, FileTarget, IdmTarget, Project
 from promoter.render import sha256_hex
 from promoter.targets import deliver, write_atomic
 from promoter.yamlfile import parse_yaml
@@ -126,17 +126,27 @@ def rendered_path(project: Project, env: Environment) -> Path:
 
 
 def write_change(
-    project: Project, change: PinChange, *, action: str, apply: bool, commit: bool
+    project: Project,
+    change: PinChange,
+    *,
+    action: str,
+    apply: bool,
+    commit: bool,
+    result: str | None = None,
+    detail: dict[str, Any] | None = None,
 ) -> ledger.Entry:
-    """Deliver (with ``apply``), then write pin, rendered output and ledger entry."""
+    """Deliver (with ``apply``), then write pin, rendered output and ledger entry.
+
+    ``result`` and ``detail`` come from a delivery done before (AIC's promotion flow).
+    """
     from promoter import gitrepo
 
     compiled = change.compiled
     if compiled.blocked or compiled.text is None or compiled.output is None:
         raise RefusedError(f"{change.env.name} does not pass its gates")
     ledger.read(project.root)  # a damaged ledger stops us before anything is delivered
-    result = "promoted" if action == "promote" else "rolled-back"
-    if apply and isinstance(change.env.target, IdmTarget):
+    result = result or ("promoted" if action == "promote" else "rolled-back")
+    if apply and isinstance(change.env.target, IdmTarget | AicTarget):
         deliver(compiled)
         result = "applied"
     pin_file = pins.pin_path(project, change.env.name)
@@ -155,7 +165,7 @@ def write_change(
         pin_sha256=change.pin_sha256,
         output_sha256=compiled.sha256,
         gates=gate_summary(compiled.findings),
-        detail={"changed": [c.pointer for c in change.changes]},
+        detail={"changed": [c.pointer for c in change.changes], **(detail or {})},
     )
     if commit:
         archived = ledger.PIN_ARCHIVE / f"{change.pin_sha256}.yaml"
