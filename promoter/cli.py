@@ -161,6 +161,11 @@ def _more_commands(sub: Any) -> None:
         help="how long to retry a new Azure secret while it propagates",
     )
 
+    import_ = sub.add_parser("import", help="turn existing external.email configs into this repo")
+    import_.add_argument("sources", nargs="+", metavar="SOURCE", help="FILE, DIR, idm:ENV, ...")
+    import_.add_argument("--env", action="append", default=[], metavar="ENV", help="per source")
+    import_.add_argument("--force", action="store_true", help="replace files that exist")
+
     install = sub.add_parser("install-hook", help="install a git pre-commit hook")
     install.add_argument("--force", action="store_true", help="replace a different hook")
     sub.add_parser("uninstall-hook", help="remove promoter's git pre-commit hook")
@@ -276,6 +281,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from promoter.commands.hooks import run_uninstall
 
         return run_uninstall(root)
+    if args.command == "import":
+        from promoter.commands.import_ import run_import
+
+        return run_import(root, args.sources, args.env, force=args.force)
     if args.command == "diff":
         from promoter.commands.deliver import run_diff
 
