@@ -67,7 +67,7 @@ def run_diff(root: Path, env: str, *, exit_code: bool) -> int:
 
 def _held(target: FileTarget | IdmTarget) -> Any:
     if isinstance(target, IdmTarget):
-        from promoter.idm import IdmClient
+        from promoter.targets.idm import IdmClient
 
         return IdmClient(target).get_config()
     try:
