@@ -149,7 +149,7 @@ def _from_target(kind: str, name: str, root: Path) -> dict[str, Any]:
             f"idm:{name}: {name}'s target is not IDM's REST API",
             hint=f"set target: {{idm: URL, bearerEnv: VAR}} for {name} in promoter.yaml",
         )
-    from promoter.idm import IdmClient
+    from promoter.targets.idm import IdmClient
 
     config = IdmClient(env.target).get_config()
     if config is None:
@@ -159,7 +159,7 @@ def _from_target(kind: str, name: str, root: Path) -> dict[str, Any]:
 
 def _from_aic(env: Any, name: str) -> dict[str, Any]:
     try:
-        from promoter.targets import aic  # type: ignore[attr-defined]
+        from promoter.targets import aic  # type: ignore[attr-defined,unused-ignore]
     except ImportError:
         aic = None
     reader = getattr(aic, "read_config", None)

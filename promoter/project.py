@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    TypeAdapter,
+    field_validator,
+)
 
 from promoter.errors import InputError, Location
 from promoter.references import normalise_esv
 from promoter.secretstore import StoreSpec
 from promoter.validation import validate
-from promoter.yamlfile import Doc, load_yaml
+from promoter.yamlfile import Doc, escape, load_yaml
 
 PROJECT_FILE = "promoter.yaml"
 Tier = Literal["development", "staging", "production"]
@@ -45,6 +56,20 @@ class IdmTargetSettings(_Strict):
     timeout: float = Field(30.0, gt=0)
     retries: int = Field(3, ge=0, le=10)
 
+    @field_validator("idm")
+    @classmethod
+    def _a_url(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
+        except ValueError:
+            raise ValueError("is not a valid URL") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL with a host")
+        return value
+
 
 def _target_kind(value: Any) -> str:
     return "<idm>" if isinstance(value, dict) and "idm" in value else "<file>"
@@ -67,13 +92,52 @@ SecretsSettings = Annotated[
 ]
 
 
+class _PurposeSpec(_Strict):
+    name: str = Field(min_length=1, description="Secret purpose: a file name in the env's store")
+    jsonPointer: str | None = None
+
+
+class EsvSecretSettings(_Strict):
+    """An ESV secret: its value comes from the environment's secret store."""
+
+    purpose: _PurposeSpec = Field(alias="$purpose")
+    model_config = ConfigDict(populate_by_name=True)
+
+
+# A literal ESV variable value; YAML numbers and booleans are kept as AIC's string form.
+EsvLiteral = str | int | float | bool
+
+
+def _esv_value_kind(value: Any) -> str:
+    if value is None:
+        return "<none>"
+    return "<secret>" if isinstance(value, dict) else "<literal>"
+
+
+EsvValue = Annotated[
+    Annotated[None, Tag("<none>")]
+    | Annotated[EsvLiteral, Tag("<literal>")]
+    | Annotated[EsvSecretSettings, Tag("<secret>")],
+    Discriminator(_esv_value_kind),
+]
+
+
 class EnvSettings(_Strict):
     tier: Tier | None = None
     overlay: str | None = None
     secrets: SecretsSettings | None = None
     render: Render = "resolved"
     target: TargetSettings | None = None
-    esvs: list[str] = Field(default_factory=list, description="ESV placeholders declared")
+    esvs: list[str] | dict[str, EsvValue] = Field(
+        default_factory=list,
+        description="ESVs of this environment: a list of names (value unknown), or name -> "
+        "value (a literal ESV variable, or {$purpose: {...}}: an ESV secret from the store)",
+    )
+    properties: list[str] | dict[str, EsvLiteral | None] = Field(
+        default_factory=list,
+        description="IDM property substitution names (&{name}) this environment defines, "
+        "as a list or name -> value",
+    )
     requireVerified: bool = False
 
 
@@ -130,7 +194,11 @@ class Environment:
     store: StoreSpec
     render: Render
     target: FileTarget | IdmTarget
-    esvs: frozenset[str]
+    # ESV name as in the placeholder (esv.email.password) -> None (declared, value unknown),
+    # str (a variable's value) or {"$purpose": {...}} (a secret read from the store).
+    esvs: Mapping[str, None | str | dict[str, Any]] = field(hash=False)
+    # IDM property substitution name -> value (None: declared, value unknown).
+    properties: Mapping[str, None | str] = field(hash=False)
     require_verified: bool
 
 
@@ -223,7 +291,7 @@ def _build(root: Path, settings: ProjectSettings, doc: Doc) -> Project:
     base_rel = settings.base or "environments/base.yaml"
     base = root / base_rel
     environments = {
-        name: _environment(root, name, settings.environments.get(name) or EnvSettings())
+        name: _environment(root, name, settings.environments.get(name) or EnvSettings(), doc)
         for name in sorted(names, key=lambda n: (position.get(n, len(order)), n))
     }
     waivers = tuple(
@@ -250,7 +318,61 @@ def _build(root: Path, settings: ProjectSettings, doc: Doc) -> Project:
     )
 
 
-def _environment(root: Path, name: str, s: EnvSettings) -> Environment:
+ESV_ID_PATTERN = re.compile(r"^esv-[a-z0-9_-]{1,124}$")
+
+
+def esv_id(name: str) -> str:
+    """The tenant's ESV id of a placeholder name: ``esv.email.password`` -> ``esv-email-password``.
+
+    ``esv-email-password`` (the id itself) gives the same id.
+    """
+    return normalise_esv(name).replace(".", "-")
+
+
+def _literal(value: EsvLiteral) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _esvs(env: str, s: EnvSettings, doc: Doc) -> Mapping[str, None | str | dict[str, Any]]:
+    pointer = f"/environments/{escape(env)}/esvs"
+    items: list[tuple[str, str, Any]] = (
+        [(f"{pointer}/{i}", n, None) for i, n in enumerate(s.esvs)]
+        if isinstance(s.esvs, list)
+        else [(f"{pointer}/{escape(n)}", n, v) for n, v in s.esvs.items()]
+    )
+    out: dict[str, None | str | dict[str, Any]] = {}
+    for where, raw, value in items:
+        name = normalise_esv(raw)
+        if not name.startswith("esv.") or not ESV_ID_PATTERN.match(esv_id(name)):
+            raise InputError(
+                f"'{raw}' is not an ESV name",
+                location=doc.loc(where),
+                hint="write it as in the placeholder, e.g. esv.email.password (ESV id "
+                "esv-email-password: lowercase letters, digits, '_' and '-', at most 128)",
+            )
+        if name in out:
+            raise InputError(f"ESV '{name}' is declared twice", location=doc.loc(where))
+        if isinstance(value, EsvSecretSettings):
+            spec: dict[str, Any] = {"name": value.purpose.name}
+            if value.purpose.jsonPointer is not None:
+                spec["jsonPointer"] = value.purpose.jsonPointer
+            out[name] = {"$purpose": spec}
+        else:
+            out[name] = None if value is None else _literal(value)
+    return MappingProxyType(out)
+
+
+def _properties(s: EnvSettings) -> Mapping[str, None | str]:
+    if isinstance(s.properties, list):
+        return MappingProxyType({n.strip(): None for n in s.properties})
+    return MappingProxyType(
+        {n.strip(): None if v is None else _literal(v) for n, v in s.properties.items()}
+    )
+
+
+def _environment(root: Path, name: str, s: EnvSettings, doc: Doc) -> Environment:
     overlay_rel = s.overlay or f"environments/{name}.yaml"
     secrets = s.secrets if s.secrets is not None else f"secrets/{name}"
     store = (
@@ -285,6 +407,7 @@ def _environment(root: Path, name: str, s: EnvSettings) -> Environment:
         store=store,
         render=s.render,
         target=target,
-        esvs=frozenset(normalise_esv(e) for e in s.esvs),
+        esvs=_esvs(name, s, doc),
+        properties=_properties(s),
         require_verified=s.requireVerified,
     )

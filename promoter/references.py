@@ -7,7 +7,7 @@ resolve (the gates turn those into EMAIL009 findings).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +40,7 @@ class Resolution:
     unresolved: list[Unresolved] = field(default_factory=list)
 
 
-def resolve(data: Any, store: SecretStore, *, declared_esvs: frozenset[str]) -> Resolution:
+def resolve(data: Any, store: SecretStore, *, declared_esvs: Collection[str]) -> Resolution:
     result = Resolution(data=None)
     result.data = _walk(data, "", store, declared_esvs, result)
     return result
@@ -66,7 +66,7 @@ def normalise_esv(name: str) -> str:
 
 
 def _walk(
-    value: Any, pointer: str, store: SecretStore, esvs: frozenset[str], out: Resolution
+    value: Any, pointer: str, store: SecretStore, esvs: Collection[str], out: Resolution
 ) -> Any:
     if isinstance(value, dict):
         spec = value.get("$purpose")

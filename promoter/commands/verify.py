@@ -65,7 +65,7 @@ def _send(
         target = compiled.env.target
         if not isinstance(target, IdmTarget):
             raise InputError(f"--via idm needs an IDM target for {compiled.env.name}")
-        from promoter.idm import IdmClient
+        from promoter.targets.idm import IdmClient
 
         IdmClient(target).send(
             {
