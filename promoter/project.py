@@ -10,7 +10,15 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    TypeAdapter,
+    field_validator,
+)
 
 from promoter.errors import InputError, Location
 from promoter.references import normalise_esv
@@ -72,6 +80,20 @@ class _AuthFields(_Strict):
 
 class IdmTargetSettings(_AuthFields):
     idm: str = Field(description="Base URL, e.g. https://idm.example.com/openidm")
+
+    @field_validator("idm")
+    @classmethod
+    def _a_url(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
+        except ValueError:
+            raise ValueError("is not a valid URL") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL with a host")
+        return value
 
 
 class AicTargetSettings(_AuthFields):

@@ -446,3 +446,17 @@ def _decode(raw: str) -> str | None:
         return base64.b64decode(raw, validate=True).decode("utf-8")
     except (ValueError, UnicodeDecodeError):
         return None
+
+
+def read_config(env: Any) -> dict[str, Any] | None:
+    """``external.email`` as ``env``'s AIC tenant holds it (``promoter import aic:ENV``)."""
+    target = env.target
+    if not isinstance(target, AicTarget):
+        from promoter.errors import InputError
+
+        raise InputError(
+            f"aic:{env.name}: {env.name}'s target is not an AIC tenant",
+            hint=f"give {env.name} target: {{aic: https://<tenant-fqdn>, serviceAccount: ...}}",
+        )
+    with AicClient(target, label=f"{env.name}'s tenant") as client:
+        return client.get_config()
