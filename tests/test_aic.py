@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.conftest import Run, cli, write
-from tests.support.aic_standin import AicChain
+from tests.support.aic_standin import AicChain, AicStandin
 from tests.support.smtp_standin import SmtpStandin
 
 KEY_CANARY = "d"  # the JWK's private exponent field: its value must never show
@@ -226,3 +227,145 @@ def test_email016_a_value_that_differs_per_env_without_an_esv(chain: Chain) -> N
     assert "(hint: make it an ESV: &{esv.email.port} in the shared config" in run.out + run.err
     assert not (chain.repo / "environments" / "staging.pin.yaml").exists()
     assert chain.tenants.staging.seen == []  # refused before any request
+
+
+# -- AIC promotion (the stand-in's self-service promotions) ------------------------------
+
+
+def _ledger(chain: Chain) -> list[dict[str, Any]]:
+    path = chain.repo / "ledger" / "promotions.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _lock(standin: AicStandin) -> str:
+    """The promotion lock state, read as promoter reads it."""
+    token = standin.issue_token()
+    answer = httpx.get(
+        f"{standin.url}/environment/promotion/lock/state",
+        headers={"Authorization": f"Bearer {token}", "Accept-API-Version": "resource=1.0"},
+    )
+    result: str = answer.json()["result"]
+    return result
+
+
+def _promote(chain: Chain, src: str, dst: str, *extra: str) -> Run:
+    return chain.run("promote", src, dst, "--apply", "--yes", *extra)
+
+
+def test_three_tenant_chain(chain: Chain) -> None:
+    dev, staging, prod = chain.tenants.dev, chain.tenants.staging, chain.tenants.prod
+    assert chain.run("deliver", "dev").code == 0
+    run = _promote(chain, "dev", "staging")
+    assert run.code == 0, run.err
+    assert staging.config() == dev.config()  # placeholders and all: AIC copied it
+    assert staging.secret_value("esv-email-password") == PASSWORDS["staging"]
+    assert staging.restarts == 1
+    assert "staging's tenant: ESV variable esv-email-host" in run.out
+    entry = _ledger(chain)[-1]
+    assert entry["env"] == "staging" and entry["result"] == "applied"
+    assert entry["detail"]["aic"]["promotionId"] and entry["detail"]["aic"]["reportId"]
+    assert _lock(staging) == "unlocked"
+
+    run = _promote(chain, "staging", "prod")
+    assert run.code == 0, run.err
+    assert prod.config() == dev.config()
+    assert prod.secret_value("esv-email-password") == PASSWORDS["prod"]
+    assert prod.restarts == 1
+
+
+def test_a_noop_promotion_locks_nothing_and_restarts_nothing(chain: Chain) -> None:
+    staging = chain.tenants.staging
+    assert chain.run("deliver", "dev").code == 0
+    assert _promote(chain, "dev", "staging").code == 0
+    locks, restarts = staging.count("POST", "/environment/promotion/lock"), staging.restarts
+    run = _promote(chain, "dev", "staging")
+    assert run.code == 0, run.err
+    assert "staging's tenant: nothing to promote from dev" in run.out
+    assert staging.count("POST", "/environment/promotion/lock") == locks
+    assert staging.restarts == restarts
+    assert _ledger(chain)[-1]["result"] == "unchanged"
+
+
+def test_drift_in_the_lower_tenant_refuses(chain: Chain) -> None:
+    assert chain.run("deliver", "dev").code == 0
+    held = chain.tenants.dev.config()
+    assert held is not None
+    chain.tenants.dev.set_config("external.email", {**held, "port": 2525})
+    run = _promote(chain, "dev", "staging")
+    assert run.code == 1
+    assert run.err == (
+        "error: dev's tenant does not hold what dev compiles to (differs at /port): AIC would "
+        "promote something else (hint: promoter deliver dev)\n"
+    )
+    assert chain.tenants.staging.count("POST", "/environment/promotion") == 0
+
+
+def test_a_missing_esv_is_refused_from_the_dry_run_report(chain: Chain) -> None:
+    text = (chain.repo / "promoter.yaml").read_text()
+    # staging declares esv.email.host but gives it no value: the tenant must hold it
+    staging_part = text.split("  staging:\n", 1)[1].split("  prod:\n", 1)[0]
+    changed = staging_part.replace('      esv.email.host: "smtp.staging.example.com"\n', "")
+    changed = changed.replace("    esvs:\n", "    esvs:\n      esv.email.host: null\n")
+    write(chain.repo / "promoter.yaml", text.replace(staging_part, changed))
+    assert chain.run("deliver", "dev").code == 0
+    run = _promote(chain, "dev", "staging")
+    assert run.code == 1, run.err
+    assert "deny EMAIL009 [staging] AIC's dry run: ESV esv-email-host is missing" in run.err
+    assert "refused: dev → staging: AIC's dry run found problems; unlocked" in run.err
+    staging = chain.tenants.staging
+    assert _lock(staging) == "unlocked"
+    assert staging.config()["host"] != "&{esv.email.host}"  # type: ignore[index]
+    assert not (chain.repo / "environments" / "staging.pin.yaml").exists()
+
+
+def test_other_changes_in_the_lower_tenant_need_allow_other_changes(chain: Chain) -> None:
+    assert chain.run("deliver", "dev").code == 0
+    chain.tenants.dev.set_config("ui.theme", {"name": "dark"})
+    run = _promote(chain, "dev", "staging")
+    assert run.code == 1
+    assert "dev's tenant holds changes outside the email provider" in run.err
+    assert "(hint: promote them on purpose with --allow-other-changes)" in run.err
+    allowed = _promote(chain, "dev", "staging", "--allow-other-changes")
+    assert allowed.code == 0, allowed.err
+    assert chain.tenants.staging.config("ui.theme") == {"name": "dark"}
+
+
+def test_a_promotion_that_fails_half_way_unlocks(chain: Chain) -> None:
+    assert chain.run("deliver", "dev").code == 0
+    staging = chain.tenants.staging
+    staging.promotions.fail_next()  # type: ignore[attr-defined]
+    run = _promote(chain, "dev", "staging")
+    assert run.code == 3
+    assert run.err.startswith("error: promotion on staging's tenant failed")
+    assert _lock(staging) == "unlocked"
+    assert not (chain.repo / "environments" / "staging.pin.yaml").exists()
+
+
+def test_dry_run_prints_aic_report_and_changes_nothing(chain: Chain) -> None:
+    assert chain.run("deliver", "dev").code == 0
+    staging = chain.tenants.staging
+    before = staging.config()
+    run = chain.run("promote", "dev", "staging", "--dry-run")
+    assert run.code == 0, run.err
+    assert "staging's tenant: dry run report" in run.out
+    assert "Email > Provider" in run.out
+    assert staging.config() == before
+    assert _lock(staging) == "unlocked"
+    assert not (chain.repo / "ledger").exists()
+
+
+def test_rollback_restores_the_tenant_and_the_pin(chain: Chain) -> None:
+    assert chain.run("deliver", "dev").code == 0
+    assert _promote(chain, "dev", "staging").code == 0
+    first = chain.tenants.staging.config()
+    pin = (chain.repo / "environments" / "staging.pin.yaml").read_text()
+    write(chain.repo / "environments" / "base.yaml", BASE + "timeout: 60000\n")
+    assert chain.run("deliver", "dev").code == 0
+    assert _promote(chain, "dev", "staging").code == 0
+    assert chain.tenants.staging.config()["timeout"] == 60000  # type: ignore[index]
+    run = chain.run("rollback", "staging", "--apply", "--yes")
+    assert run.code == 0, run.err
+    assert "staging's tenant: provisional rollback report" in run.out
+    assert chain.tenants.staging.config() == first
+    assert (chain.repo / "environments" / "staging.pin.yaml").read_text() == pin
+    assert _ledger(chain)[-1]["detail"]["aic"]["reportId"]
