@@ -10,7 +10,15 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    TypeAdapter,
+    field_validator,
+)
 
 from promoter.errors import InputError, Location
 from promoter.references import normalise_esv
@@ -47,6 +55,20 @@ class IdmTargetSettings(_Strict):
     caFile: str | None = None
     timeout: float = Field(30.0, gt=0)
     retries: int = Field(3, ge=0, le=10)
+
+    @field_validator("idm")
+    @classmethod
+    def _a_url(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
+        except ValueError:
+            raise ValueError("is not a valid URL") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL with a host")
+        return value
 
 
 def _target_kind(value: Any) -> str:

@@ -12,7 +12,7 @@ from promoter import ledger
 from promoter.errors import InputError, Location
 from promoter.pipeline import Compiled, Compiler
 from promoter.project import FileTarget, IdmTarget, load_project
-from promoter.report import print_findings
+from promoter.report import plural, print_findings
 
 
 def _compile(root: Path, env: str) -> Compiled:
@@ -60,7 +60,7 @@ def run_diff(root: Path, env: str, *, exit_code: bool) -> int:
     if not changes:
         print(f"{env}: {where} holds what the repo compiles to")
         return 0
-    print(f"{env}: {where} differs from the repo ({len(changes)} change(s), target → repo)")
+    print(f"{env}: {where} differs from the repo ({plural(len(changes), 'change')}, target → repo)")
     sys.stdout.write(diffs.render(changes, redact=compiled.secret_values()))
     return 1 if exit_code else 0
 

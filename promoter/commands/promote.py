@@ -22,7 +22,7 @@ from promoter.promote import (
     rendered_path,
     write_change,
 )
-from promoter.report import print_findings
+from promoter.report import plural, print_findings
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +79,7 @@ def _finish(
             file=sys.stderr,
         )
         return 1
-    print(f"{title}: {len(change.changes)} change(s) to {env.name}'s output")
+    print(f"{title}: {plural(len(change.changes), 'change')} to {env.name}'s output")
     sys.stdout.write(change.diff_text())
     if options.dry_run:
         print(f"dry run, nothing written (output sha256 {compiled.sha256})")

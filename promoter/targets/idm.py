@@ -14,6 +14,7 @@ from typing import Any
 
 from promoter.errors import InputError, TargetError
 from promoter.project import IdmTarget
+from promoter.untrusted import exception_text, sent_strings
 
 CONFIG_PATH = "/config/external.email"
 SEND_PATH = "/external/email"
@@ -53,13 +54,14 @@ class IdmClient:
         return f"check ${t.username_env} and ${t.password_env}"
 
     def put_config(self, config: Mapping[str, Any]) -> None:
-        self._request("PUT", CONFIG_PATH, json=dict(config), retry=True)
+        response = self._request("PUT", CONFIG_PATH, json=dict(config), retry=True)
+        self._json(response, "PUT")
 
     def get_config(self) -> dict[str, Any] | None:
         response = self._request("GET", CONFIG_PATH, retry=True, missing_ok=True)
         if response is None:
             return None
-        body = response.json()
+        body = self._json(response, "GET")
         if not isinstance(body, dict):
             raise TargetError(f"IDM at {self.target.url} answered GET with a non-object")
         body.pop("_id", None)
@@ -69,8 +71,18 @@ class IdmClient:
     def send(self, message: Mapping[str, Any]) -> dict[str, Any]:
         response = self._request("POST", SEND_PATH, json=dict(message), params={"_action": "send"})
         assert response is not None
-        body = response.json()
+        body = self._json(response, "POST")
         return body if isinstance(body, dict) else {}
+
+    def _json(self, response: Any, method: str) -> Any:
+        """The answer's JSON; a 200 with an HTML page (a proxy, a login page) is a failure."""
+        try:
+            return response.json()
+        except ValueError:
+            raise TargetError(
+                f"IDM at {self.target.url} answered {method} with a body that is not JSON",
+                hint="check the URL: a proxy or login page may be answering instead of IDM",
+            ) from None
 
     def _request(
         self,
@@ -100,7 +112,8 @@ class IdmClient:
                         method, url, json=json, params=params, headers=self._headers
                     )
                 except httpx.TransportError as exc:
-                    problem = f"cannot reach IDM at {self.target.url}: {_describe(exc)}"
+                    sent = sent_strings(json, params, self._headers)
+                    problem = f"cannot reach IDM at {self.target.url}: {_describe(exc, sent)}"
                     if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout) or retry:
                         continue
                     break
@@ -124,9 +137,10 @@ class IdmClient:
         return f"IDM answered {method} {path} with {status}"
 
 
-def _describe(exc: Exception) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    name = type(exc).__name__
+def _describe(exc: Exception, sent: list[str]) -> str:
+    """The exception's type and scrubbed first line: a protocol error can quote what the
+    server sent back, and a hostile server sends back what we sent (the PUT body)."""
+    text = str(exc)
     if "CERTIFICATE_VERIFY_FAILED" in text or "certificate" in text.lower():
         return "TLS certificate not trusted (set caFile on the target)"
-    return f"{name}: {text}" if text else name
+    return exception_text(exc, sent)
