@@ -13,8 +13,36 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from promoter.render import LITERAL_SECRET_POINTERS
+
+if TYPE_CHECKING:
+    from promoter.pipeline import Compiled
+    from promoter.project import Environment
+
+
+def output_path(root: Path, env: Environment) -> Path:
+    """Where ``env``'s rendered output is kept: its file target, else build/<env>/conf/."""
+    from promoter.project import FileTarget
+
+    if isinstance(env.target, FileTarget):
+        return env.target.path
+    return root / "build" / env.name / "conf" / "external.email.json"
+
+
+def deliver_recorded(root: Path, compiled: Compiled) -> str:
+    """``targets.deliver`` with the secret pointers recorded around it (see the module doc)."""
+    from promoter.project import FileTarget
+    from promoter.targets import deliver
+
+    output = output_path(root, compiled.env)
+    pointers = compiled.secret_pointers
+    remember(output, pointers, exact=False)
+    summary = deliver(compiled)
+    if isinstance(compiled.env.target, FileTarget):  # an IDM target's record is kept as a union
+        remember(output, pointers, exact=True)
+    return summary
 
 
 def record_path(output: Path) -> Path:
@@ -45,7 +73,9 @@ def remember(output: Path, pointers: Iterable[str], *, exact: bool) -> None:
     from promoter.journal import write_file
 
     wanted = set(pointers) if exact else before_write(output, pointers)
-    write_file(record_path(output), text(wanted))
+    if recorded(output) != wanted:
+        record_path(output).parent.mkdir(parents=True, exist_ok=True)
+        write_file(record_path(output), text(wanted))
 
 
 def old_side_secrets(old: object, output: Path, new_side: set[str]) -> set[str]:

@@ -17,7 +17,7 @@ from promoter import ledger, outputrecord, pins
 from promoter.errors import InputError, PromoterError, RefusedError
 from promoter.findings import Finding
 from promoter.pipeline import Compiled, Compiler
-from promoter.project import Environment, FileTarget, IdmTarget, Project
+from promoter.project import Environment, IdmTarget, Project
 from promoter.render import sha256_hex
 from promoter.targets import PUBLIC_MODE, SECRET_MODE, deliver
 from promoter.yamlfile import parse_yaml
@@ -149,9 +149,7 @@ def _rendered(project: Project, env: Environment) -> Any:
 
 
 def rendered_path(project: Project, env: Environment) -> Path:
-    if isinstance(env.target, FileTarget):
-        return env.target.path
-    return project.root / "build" / env.name / "conf" / "external.email.json"
+    return outputrecord.output_path(project.root, env)
 
 
 class CommitFailed(RefusedError):
@@ -225,7 +223,8 @@ def write_change(
         detail={"changed": [c.pointer for c in change.changes], "txn": txn.txn},
     )
     txn.commit(ledger.entry_line(entry))
-    outputrecord.remember(out, pointers, exact=True)
+    if result == "applied" or not isinstance(change.env.target, IdmTarget):
+        outputrecord.remember(out, pointers, exact=True)  # the target holds this output now
     if commit:
         paths = [pin_file.relative_to(root), ledger.LEDGER, archived.relative_to(root)]
         try:
