@@ -17,7 +17,7 @@ from promoter import ledger, outputrecord, pins
 from promoter.errors import InputError, PromoterError, RefusedError
 from promoter.findings import Finding
 from promoter.pipeline import Compiled, Compiler
-from promoter.project import Environment, IdmTarget, Project
+from promoter.project import AicTarget, Environment, IdmTarget, Project
 from promoter.render import sha256_hex
 from promoter.targets import PUBLIC_MODE, SECRET_MODE, deliver
 from promoter.yamlfile import parse_yaml
@@ -183,9 +183,19 @@ def written_dirs(project: Project) -> list[Path]:
 
 
 def write_change(
-    project: Project, change: PinChange, *, action: str, apply: bool, commit: bool
+    project: Project,
+    change: PinChange,
+    *,
+    action: str,
+    apply: bool,
+    commit: bool,
+    result: str | None = None,
+    detail: dict[str, Any] | None = None,
 ) -> ledger.Entry:
-    """Deliver (with ``apply``), then write pin, output and ledger entry as one transaction."""
+    """Deliver (with ``apply``), then write pin, output and ledger entry as one transaction.
+
+    ``result`` and ``detail`` come from a delivery done before (AIC's promotion flow).
+    """
     from promoter import gitrepo, journal
 
     compiled = change.compiled
@@ -194,8 +204,8 @@ def write_change(
     ledger.read(project.root)  # a damaged ledger stops us before anything is delivered
     if commit:
         gitrepo.preflight(project.root)  # no repo or no identity: refuse before any write
-    result = "promoted" if action == "promote" else "rolled-back"
-    if apply and isinstance(change.env.target, IdmTarget):
+    result = result or ("promoted" if action == "promote" else "rolled-back")
+    if apply and isinstance(change.env.target, IdmTarget | AicTarget):
         deliver(compiled)
         result = "applied"
     root = project.root
@@ -220,10 +230,14 @@ def write_change(
         pin_sha256=change.pin_sha256,
         output_sha256=compiled.sha256,
         gates=gate_summary(compiled.findings),
-        detail={"changed": [c.pointer for c in change.changes], "txn": txn.txn},
+        detail={
+            "changed": [c.pointer for c in change.changes],
+            **(detail or {}),
+            "txn": txn.txn,
+        },
     )
     txn.commit(ledger.entry_line(entry))
-    if result == "applied" or not isinstance(change.env.target, IdmTarget):
+    if result == "applied" or not isinstance(change.env.target, IdmTarget | AicTarget):
         outputrecord.remember(out, pointers, exact=True)  # the target holds this output now
     if commit:
         paths = [pin_file.relative_to(root), ledger.LEDGER, archived.relative_to(root)]
