@@ -20,8 +20,8 @@ def _compile(root: Path, env: str) -> Compiled:
 
 
 def run_deliver(root: Path, env: str) -> int:
+    from promoter.outputrecord import deliver_recorded
     from promoter.promote import gate_summary
-    from promoter.targets import deliver
 
     project = load_project(root)
     if isinstance(project.env(env).target, AicTarget):
@@ -33,7 +33,7 @@ def run_deliver(root: Path, env: str) -> int:
     if compiled.blocked or compiled.text is None or compiled.output is None:
         print(f"refused: {env} does not pass its gates; nothing delivered", file=sys.stderr)
         return 1
-    summary = deliver(compiled)
+    summary = deliver_recorded(root, compiled)
     ledger.record(
         root,
         action="deliver",
@@ -51,12 +51,18 @@ def run_diff(root: Path, env: str, *, exit_code: bool) -> int:
     if compiled.output is None:
         print_findings(compiled.findings)
         return 1
+    from promoter import outputrecord
+
     target = compiled.env.target
     held = _held(target)
+    recorded_at = outputrecord.output_path(root, compiled.env)
     changes = diffs.diff(
         held,
         compiled.output,
         secret_pointers=compiled.secret_pointers,
+        old_secret_pointers=outputrecord.old_side_secrets(
+            held, recorded_at, compiled.secret_pointers
+        ),
         labels=compiled.masks,
         locate=compiled.merged.loc,
         skip_secrets=isinstance(target, IdmTarget | AicTarget),

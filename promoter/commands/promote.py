@@ -13,10 +13,12 @@ from promoter.lock import repo_lock
 from promoter.pipeline import Compiled, Compiler
 from promoter.project import AicTarget, IdmTarget, Project, load_project
 from promoter.promote import (
+    CommitFailed,
     PinChange,
     adjacency,
     prepare_promotion,
     prepare_rollback,
+    recover,
     rendered_path,
     write_change,
 )
@@ -45,6 +47,7 @@ def run_promote(root: Path, src: str, dst: str, options: WriteOptions) -> int:
         print(f"refused: {src} → {dst}", file=sys.stderr)
         return 1
     with options.lock(root):
+        _recover(project, options)
         source, change = prepare_promotion(Compiler(project), src, dst)
         aic = _aic_pair(project, source, change)
         if source.blocked:
@@ -63,6 +66,7 @@ def run_rollback(root: Path, env: str, *, to: int | None, options: WriteOptions)
     project = load_project(root)
     project.env(env)
     with options.lock(root):
+        _recover(project, options)
         change = prepare_rollback(Compiler(project), env, to)
         if _aic_promoted(project, env):
             return _finish_aic(project, None, change, f"rollback {env}", options)
@@ -90,12 +94,38 @@ def _finish(
     if delivering and not options.yes and not _confirm(env.name):
         print("cancelled, nothing written", file=sys.stderr)
         return 1
-    entry = write_change(project, change, action=action, apply=options.apply, commit=options.commit)
     verb = "promoted" if action == "promote" else "rolled back"
     out = project.display(rendered_path(project, env))
+    try:
+        entry = write_change(
+            project, change, action=action, apply=options.apply, commit=options.commit
+        )
+    except CommitFailed as failed:
+        pin = (failed.entry.pin_sha256 or "")[:12]
+        print(f"{verb} {title}: {out} sha256 {compiled.sha256}, pin {pin} ({failed.entry.result})")
+        print(f"not committed: {', '.join(failed.written)}")
+        raise
     pin = (entry.pin_sha256 or "")[:12]
     print(f"{verb} {title}: {out} sha256 {compiled.sha256}, pin {pin} ({entry.result})")
     return 0
+
+
+def _recover(project: Project, options: WriteOptions) -> None:
+    """A promotion a kill interrupted is finished first (a dry run only says so)."""
+    from promoter import journal
+
+    if options.dry_run:
+        if journal.pending(project.root):
+            print(
+                "note: an interrupted promotion is pending; the next promotion finishes it",
+                file=sys.stderr,
+            )
+        return
+    if recover(project):
+        print(
+            "note: finished a promotion that was interrupted (see promoter history)",
+            file=sys.stderr,
+        )
 
 
 def _confirm(env: str) -> bool:
