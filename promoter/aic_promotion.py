@@ -208,8 +208,12 @@ class Flow:
         failure: BaseException | None = None
         try:
             description = f"promoter: {src} -> {dst}"
-            upper.promote(dry_run=True, description=description)
+            status = upper.promote(dry_run=True, description=description)
             report = upper.report()
+            for key in ("missingESVs", "encryptedSecrets"):  # the status may hold them too
+                extra = [v for v in _strings(status.get(key)) if v not in _strings(report.get(key))]
+                if extra:
+                    report = {**report, key: _strings(report.get(key)) + extra}
             outcome.dry_run_report_id = _text(report.get("reportId"))
             self._print_report(report, "dry run")
             self._judge(report, dry_run=dry_run)
