@@ -7,7 +7,8 @@ lives in ESVs. The flow, for ``promote SRC DST --apply`` (both gated by the call
 1. EMAIL016: DST's compiled config (placeholders unresolved) must equal SRC's.
 2. SRC's tenant must hold what SRC compiles to (else AIC would promote something else).
 3. DST's ESV values that changed are pushed (variables; secrets as new versions).
-4. SRC's provisional report: nothing to promote and no ESV changed is a no-op (no lock).
+4. SRC's provisional report lists no change: no promotion (no lock); ESVs may still
+   have changed, which step 6 loads.
 5. On DST's tenant: check the lock state, lock, dry run, read its report (missing ESVs and
    encrypted secrets refuse; changes outside the email provider refuse unless
    ``--allow-other-changes``), promote, poll to the end, read the report; unlock, also
@@ -148,8 +149,8 @@ class Flow:
                     outcome.esvs_changed = pushed.changed
                     for item in pushed.changed:
                         self.out(f"{dst.name}'s tenant: ESV {item}")
-                if not dry_run and not pushed.changed and self._nothing_to_promote(lower):
-                    outcome.result = "unchanged"
+                if not dry_run and self._nothing_to_promote(lower):
+                    outcome.result = "applied" if pushed.changed else "unchanged"
                     self.out(f"{dst.name}'s tenant: nothing to promote from {src.name}")
                 else:
                     self._promote(upper, outcome, dry_run=dry_run)
