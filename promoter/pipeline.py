@@ -9,7 +9,7 @@ from typing import Any
 
 from promoter.errors import Location
 from promoter.findings import CONFIG_RULE, Finding
-from promoter.overlay import compose
+from promoter.overlay import SMTP_PROPERTIES, compose
 from promoter.project import AicTarget, Environment, Project
 from promoter.references import Resolved, purposes, resolve
 from promoter.render import (
@@ -137,7 +137,7 @@ class Compiler:
             return result
         store = SecretStore(env.store)
         resolution = resolve(merged.data, store, declared_esvs=env.esvs)
-        result.findings = self._gate(env, config, merged, resolution.unresolved)
+        result.findings = self._gate(env, _as_idm_reads(config), merged, resolution.unresolved)
         result.secrets = tuple(resolution.resolved)
         written = resolution.data if env.render == "resolved" else merged.data
         result.output = to_idm(written)
@@ -170,6 +170,17 @@ class Compiler:
             return output_pointer(pointer, merged.data), merged.loc(pointer)
 
         return run_gates(gate, locate, self.project.waivers, self.today)
+
+
+def _as_idm_reads(config: Any) -> Any:
+    """Gate smtpProperties as IDM reads the rendered ``key=value`` list, not as authored."""
+    from promoter.overlay import read_back
+
+    authored = config.smtpProperties
+    rendered = read_back(to_idm({SMTP_PROPERTIES: authored})[SMTP_PROPERTIES])
+    if rendered == authored:
+        return config
+    return config.model_copy(update={SMTP_PROPERTIES: rendered})
 
 
 def _suffix(secret: Resolved) -> str:

@@ -276,3 +276,20 @@ def test_a_purpose_of_any_field_is_masked_on_the_old_side(example: Path) -> None
     assert json.loads(record.read_text()) == ["/auth/password"]
     history = cli("history", "staging", "--format", "json", cwd=example)
     assert CANARY_ID not in history.out + (example / LEDGER).read_text()
+
+
+# --- item 12: a key holding '=' cannot smuggle a weak protocol past EMAIL004 -------------
+
+
+def test_a_key_with_an_equals_sign_is_refused_at_its_line(example: Path) -> None:
+    overlay = example / "environments/staging.yaml"
+    overlay.write_text(overlay.read_text() + '  "mail.smtp.ssl.protocols=SSLv3 TLSv1": true\n')
+    line = len(overlay.read_text().splitlines())
+    for run in (cli("check", "staging", cwd=example), cli("compile", "staging", cwd=example)):
+        assert run.code == 1
+        assert (
+            f"error: environments/staging.yaml:{line}:3: an smtpProperties key may not contain "
+            "'=': IDM splits 'key=value' at the first '=' (hint: write the key and its value "
+            "separately: 'mail.smtp.ssl.protocols: ...')"
+        ) in run.err.splitlines()
+        assert "SSLv3" not in run.out
