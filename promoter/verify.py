@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from promoter.errors import RefusedError
-from promoter.model import MsGraphConfig, SmtpConfig
+from promoter.model import MsGraphConfig, SmtpConfig, as_int
 
 MAX_RETRY_AFTER_S = 30.0
 
@@ -125,14 +125,15 @@ def smtp_session(config: SmtpConfig, *, ca_file: Path | None, then: Any = None) 
 
 
 def _connect(config: SmtpConfig, host: str, context: ssl.SSLContext) -> smtplib.SMTP:
-    connect = cast(float, _seconds(config.connectiontimeout))  # None: no timeout, as in IDM
+    connect = cast(float, _seconds(as_int(config.connectiontimeout)))  # None: no timeout, as in IDM
     client: smtplib.SMTP
     if config.ssl.enable:
-        client = smtplib.SMTP_SSL(host, config.port, timeout=connect, context=context)
+        client = smtplib.SMTP_SSL(host, config.port_number(), timeout=connect, context=context)
     else:
-        client = smtplib.SMTP(host, config.port, timeout=connect)
+        client = smtplib.SMTP(host, config.port_number(), timeout=connect)
     if client.sock is not None:  # after connecting: one socket timeout serves reads and writes
-        io_timeout = min((t for t in (config.timeout, config.writetimeout) if t), default=0)
+        timeouts = (as_int(config.timeout), as_int(config.writetimeout))
+        io_timeout = min((t for t in timeouts if t), default=0)
         client.sock.settimeout(_seconds(io_timeout))
     return client
 
@@ -153,7 +154,7 @@ def _secure_and_login(
             raise VerifyError(
                 f"{where} does not offer STARTTLS, and mail.smtp.starttls.required is true"
             )
-    if config.auth.enable:
+    if config.auth is not None and config.auth.enable is True:
         username, password = config.auth.username, config.auth.password
         if not isinstance(username, str) or not isinstance(password, str):
             raise VerifyError("auth.username/password are not resolved values")
@@ -202,7 +203,7 @@ def token(config: MsGraphConfig, *, ca_file: Path | None, client: Any = None) ->
     form = {
         "client_id": auth.clientId,
         "client_secret": auth.clientSecret,
-        "scope": auth.scopeDelimiter.join(auth.scope),
+        "scope": auth.scopeDelimiter.join(auth.scopes()),
         "grant_type": auth.grantType,
     }
     http = client or httpx.Client(verify=_tls_context(ca_file), timeout=_timeout(config))
@@ -235,7 +236,7 @@ def token_error(response: Any) -> str:
 
 
 def _timeout(config: MsGraphConfig) -> float:
-    connect = _seconds(config.connectiontimeout)
+    connect = _seconds(as_int(config.connectiontimeout))
     return min(connect, 60.0) if connect else 60.0
 
 
