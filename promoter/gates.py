@@ -40,6 +40,8 @@ SEVERITY: dict[str, tuple[Severity | None, Severity | None, Severity | None]] = 
     "EMAIL013": (D, D, D),
     "EMAIL014": (W, W, W),
     "EMAIL015": (D, D, D),
+    "EMAIL016": (None, D, D),  # a promotion rule: see aic_promotion.email016
+    "EMAIL017": (D, D, D),
 }
 _TIER_INDEX = {"development": 0, "staging": 1, "production": 2}
 WEAK_PROTOCOLS = frozenset({"SSLv2", "SSLv2Hello", "SSLv3", "TLSv1", "TLSv1.1"})
@@ -72,6 +74,7 @@ class GateInput:
     unresolved: tuple[Unresolved, ...] = ()
     store_optional: bool = False  # `check` on a machine without this env's store
     values: Values = field(default_factory=Values)  # what the env gives its placeholders
+    aic: bool = False  # the environment's target is an AIC tenant
 
 
 Locate = Callable[[str], tuple[str, Location | None]]
@@ -386,6 +389,42 @@ def email015_auth_without_credentials(gate: GateInput) -> Iterator[Hit]:
             )
 
 
+def email017_secret_in_aic_config(gate: GateInput) -> Iterator[Hit]:
+    """EMAIL017: AIC has no filesystem store, and encrypts a literal secret with keys an upper
+    tenant lacks: on an aic target a secret lives in an ESV secret, the config holds &{esv.*}."""
+    if not gate.aic:
+        return
+    from promoter.references import purposes
+    from promoter.render import literal_secrets
+
+    for pointer, spec in purposes(gate.data):
+        esv = _esv_for(pointer)
+        name = spec.get("name")
+        purpose = f"{{name: {name}}}" if isinstance(name, str) and name else "{...}"
+        yield Hit(
+            "EMAIL017",
+            pointer,
+            "a $purpose reference in the config of an AIC target: AIC has no secret store",
+            f"use an ESV secret: &{{{esv}}}, with esvs: {{{esv}: {{$purpose: {purpose}}}}}",
+        )
+    for pointer in literal_secrets(gate.data):
+        esv = _esv_for(pointer)
+        yield Hit(
+            "EMAIL017",
+            pointer,
+            "a literal secret in the config of an AIC target: the tenant encrypts it with "
+            "keys an upper tenant lacks, so promotion cannot carry it",
+            f"use an ESV secret: &{{{esv}}}, with esvs: {{{esv}: {{$purpose: {{name: ...}}}}}}",
+        )
+
+
+def _esv_for(pointer: str) -> str:
+    """The ESV secret a secret field would use: /auth/password -> esv.email.password."""
+    last = pointer.rsplit("/", 1)[-1]
+    words = "".join(f".{c.lower()}" if c.isupper() else c for c in last).strip(".")
+    return f"esv.email.{words or 'secret'}"
+
+
 RULES: tuple[Rule, ...] = (
     email001_built_in_smtp,
     email002_plaintext_secret,
@@ -401,4 +440,5 @@ RULES: tuple[Rule, ...] = (
     email012_tls_port_mismatch,
     email014_smtps_only,
     email015_auth_without_credentials,
+    email017_secret_in_aic_config,
 )

@@ -10,7 +10,7 @@ from typing import Any
 from promoter.errors import Location
 from promoter.findings import CONFIG_RULE, Finding
 from promoter.overlay import compose
-from promoter.project import Environment, Project
+from promoter.project import AicTarget, Environment, Project
 from promoter.references import Resolved, purposes, resolve
 from promoter.render import (
     canonical_json,
@@ -173,6 +173,7 @@ class Compiler:
             unresolved=tuple(unresolved),
             store_optional=self.store_optional,
             values=Values(env.esvs, env.properties),
+            aic=isinstance(env.target, AicTarget),
         )
 
         def locate(pointer: str) -> tuple[str, Location | None]:
