@@ -9,21 +9,19 @@ the check cache, as a pre-commit hook does on most commits.
 
 from __future__ import annotations
 
-import shutil
 import sys
 import tempfile
 from pathlib import Path
 
-from bench.common import REPO, SCHEMA, alternate, ensure_bytecode, median, tool, wall
+from bench.common import SCHEMA, alternate, ensure_bytecode, median, tool, wall
+from tests.conftest import make_example
 
 
 def main(runs: int) -> None:
     ensure_bytecode()
     with tempfile.TemporaryDirectory() as tmp:
         repo = Path(tmp)
-        for part in ("promoter.yaml", "environments", "secrets", "schemas"):
-            source = REPO / part
-            (shutil.copytree if source.is_dir() else shutil.copy2)(source, repo / part)
+        make_example(repo)
         promoter = tool("promoter")
         outputs = []
         for env in ("dev", "staging", "prod"):

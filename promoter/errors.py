@@ -57,9 +57,12 @@ class PromoterError(Exception):
         return None
 
     def __str__(self) -> str:
+        from promoter.untrusted import escape_control
+
         where = self.where()
         text = f"{where}: {self.message}" if where else self.message
-        return f"{text} (hint: {self.hint})" if self.hint else text
+        # a file name, key or value quoted in a message must never start a line of its own
+        return escape_control(f"{text} (hint: {self.hint})" if self.hint else text)
 
 
 def _rebuild(

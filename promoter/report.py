@@ -7,9 +7,12 @@ findings and errors are built without values.
 from __future__ import annotations
 
 import json
+import os
+import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TextIO
 
 from promoter.errors import PromoterError
 from promoter.findings import CONFIG_RULE, Finding
@@ -36,18 +39,62 @@ def exit_code(results: list[EnvResult]) -> int:
     return max(codes, default=0)
 
 
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``1 finding``, ``3 findings``, ``0 environments``."""
+    return f"{count} {word if count == 1 else many or word + 's'}"
+
+
+def sorted_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """By file, line and column; findings without a file last, by pointer (stable otherwise)."""
+
+    def key(f: Finding) -> tuple[int, str, int, int, str]:
+        loc = f.location
+        if loc is None:
+            return (1, "", 0, 0, f.pointer or "")
+        return (0, loc.file, loc.line, loc.col, "")
+
+    return sorted(findings, key=key)
+
+
+_SEVERITY = re.compile(r"(?m)^(\s*(?:\S[^\n]*?: )?)(deny|warn)\b")
+_COLOURS = {"deny": "\033[31m", "warn": "\033[33m"}
+
+
+def colour_on(stream: TextIO) -> bool:
+    """Colour only on a terminal, and never with NO_COLOR set (no-color.org) or TERM=dumb."""
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def paint(text: str, stream: TextIO) -> str:
+    """``text`` with each severity coloured (deny red, warn yellow) when ``stream`` wants it."""
+    if not colour_on(stream):
+        return text
+    return _SEVERITY.sub(lambda m: f"{m[1]}{_COLOURS[m[2]]}{m[2]}\033[0m", text)
+
+
+def emit(text: str, stream: TextIO | None = None) -> None:
+    """Write report text to ``stream`` (stdout by default), coloured where it helps."""
+    out = stream or sys.stdout
+    out.write(paint(text, out))
+
+
 def print_findings(findings: list[Finding]) -> None:
     """One line per finding on stderr, for commands whose stdout is their result."""
-    for f in findings:
+    lines = []
+    for f in sorted_findings(findings):
         where = f.location or f.pointer or "/"
         hint = f" (hint: {f.hint})" if f.hint else ""
-        print(f"{where}: {f.label} {f.rule} [{f.env}] {f.message}{hint}", file=sys.stderr)
+        lines.append(f"{where}: {f.label} {f.rule} [{f.env}] {f.message}{hint}\n")
+    emit("".join(lines), sys.stderr)
 
 
 def finding_lines(findings: list[Finding]) -> list[str]:
     """Indented text lines for findings, each with its hint on the line after."""
     lines = []
-    for f in findings:
+    for f in sorted_findings(findings):
         where = str(f.location) if f.location else f.pointer
         lines.append(f"  {where}: {f.label} {f.rule} {f.message} [{f.pointer or '/'}]")
         if f.hint:
@@ -63,10 +110,11 @@ def text(results: list[EnvResult]) -> str:
             continue
         denies = sum(f.blocking for f in r.findings)
         status = "refused" if denies else "ok"
-        lines.append(f"{r.env} ({r.tier}): {status}, {len(r.findings)} finding(s)")
+        lines.append(f"{r.env} ({r.tier}): {status}, {plural(len(r.findings), 'finding')}")
         lines.extend(finding_lines(r.findings))
     passed = sum(r.ok for r in results)
-    lines.append(f"{len(results)} environment(s) checked: {passed} ok, {len(results) - passed} not")
+    checked = plural(len(results), "environment")
+    lines.append(f"{checked} checked: {passed} ok, {len(results) - passed} not")
     return "\n".join(lines) + "\n"
 
 
@@ -80,7 +128,7 @@ def as_json(results: list[EnvResult]) -> str:
                 "ok": r.ok,
                 "sha256": r.sha256,
                 "error": _error_dict(r.error),
-                "findings": [f.as_dict() for f in r.findings],
+                "findings": [f.as_dict() for f in sorted_findings(r.findings)],
             }
             for r in results
         ],
@@ -120,7 +168,7 @@ def sarif(results: list[EnvResult]) -> str:
         findings = list(r.findings)
         if r.error is not None:
             out.append(_sarif_error(r))
-        for f in findings:
+        for f in sorted_findings(findings):
             out.append(_sarif_result(f))
     document = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
@@ -182,7 +230,7 @@ def github(results: list[EnvResult]) -> str:
     for r in results:
         if r.error is not None:
             lines.append(_annotation("error", r.error.location, f"[{r.env}] {r.error}"))
-        for f in r.findings:
+        for f in sorted_findings(r.findings):
             level = "error" if f.blocking else "warning"
             message = f"[{f.env}] {f.rule} {f.message}" + (f" (hint: {f.hint})" if f.hint else "")
             lines.append(_annotation(level, f.location, message))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 import os
 import signal
 import sys
@@ -22,7 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from promoter.errors import PromoterError, TargetError
+from promoter.errors import InputError, PromoterError, TargetError
+
+DEBOUNCE_CAP = 10  # a steady stream of events delays a reload by at most 10 debounces
+MAX_DEBOUNCE_S = 60.0
+MIN_RESYNC_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +39,21 @@ class WatchOptions:
     health: str | None = None  # HOST:PORT
     ca_file: Path | None = None
     probe_patience_s: float = 30.0
+
+
+def check_options(options: WatchOptions) -> None:
+    """Intervals that would make the daemon spin or never wake are usage errors (exit 2)."""
+    bounds = (
+        ("--debounce-ms", options.debounce_s * 1000, 0.0, MAX_DEBOUNCE_S * 1000),
+        ("--resync-s", options.resync_s, MIN_RESYNC_S, 7 * 24 * 3600.0),
+        ("--probe-patience-s", options.probe_patience_s, 0.0, 3600.0),
+    )
+    for flag, value, low, high in bounds:
+        if not math.isfinite(value) or not low <= value <= high:
+            raise InputError(
+                f"{flag} must be between {low:g} and {high:g} (got {value:g})",
+                hint="the defaults are --debounce-ms 200 --resync-s 300 --probe-patience-s 30",
+            )
 
 
 @dataclass(slots=True)
@@ -105,6 +125,8 @@ class Watcher:
     trigger: threading.Event = field(default_factory=threading.Event)
     stopping: threading.Event = field(default_factory=threading.Event)
     reload_project: bool = False
+    store: Path = Path()
+    store_identity: tuple[int, int] | None = None  # the directory the watches are armed on
 
     def reload(self) -> Outcome:
         """One full re-check; never raises."""
@@ -120,10 +142,10 @@ class Watcher:
         return outcome
 
     def _reload(self) -> Outcome:
+        from promoter.outputrecord import deliver_recorded
         from promoter.pipeline import Compiler
         from promoter.probe import probe
         from promoter.project import load_project
-        from promoter.targets import deliver
         from promoter.verify import VerifyError
 
         try:
@@ -152,7 +174,7 @@ class Watcher:
         if compiled.env.render == "resolved" or compiled.text != self.last_output:
             started = time.monotonic()
             try:
-                summary = deliver(compiled)
+                summary = deliver_recorded(self.root, compiled)
             except TargetError as exc:
                 return Outcome("delivery-failed", f"kept last known good: {exc}", 3)
             finally:
@@ -180,10 +202,10 @@ class Watcher:
                     break
                 if fired:
                     self._debounce()
-                if self.reload_project:
+                if self.reload_project or self._store_replaced():
                     self.reload_project = False
                     observer.stop()
-                    observer = self._observe()
+                    observer = self._observe()  # re-armed on the directory now at the path
                 self.reload()
         finally:
             observer.stop()
@@ -194,10 +216,18 @@ class Watcher:
         return 0
 
     def _debounce(self) -> None:
+        """Wait until events pause for one debounce, but never longer than DEBOUNCE_CAP of them."""
+        deadline = time.monotonic() + self.options.debounce_s * DEBOUNCE_CAP
         while True:
             self.trigger.clear()
-            if not self.trigger.wait(self.options.debounce_s) or self.stopping.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
                 return
+            if not self.trigger.wait(min(self.options.debounce_s, left)) or self.stopping.is_set():
+                return
+
+    def _store_replaced(self) -> bool:
+        return _identity(self.store) != self.store_identity
 
     def _signals(self) -> None:
         def stop(*_: Any) -> None:
@@ -224,13 +254,15 @@ class Watcher:
         from promoter.project import load_project
 
         store = load_project(self.root).env(self.options.env).store.directory
+        self.store = store
+        self.store_identity = _identity(store)
         watcher = self
 
         reads = {EVENT_TYPE_OPENED, EVENT_TYPE_CLOSED_NO_WRITE}  # our own reads make these
 
         class Handler(FileSystemEventHandler):
             def on_any_event(self, event: Any) -> None:
-                if event.event_type not in reads:
+                if event.event_type not in reads and _concerns_store(event, store):
                     watcher.trigger.set()
 
         observer = PollingObserver(timeout=0.1) if self.options.poll else Observer()
@@ -280,6 +312,29 @@ class Watcher:
         return server
 
 
+def _identity(directory: Path) -> tuple[int, int] | None:
+    try:
+        info = os.stat(directory)
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino)
+
+
+def _concerns_store(event: Any, store: Path) -> bool:
+    """An event inside the store, or on the store directory itself (not on its siblings).
+
+    The parent is watched only to see the store (or its ``..data`` link) swapped:
+    a log file beside the store must not keep postponing a rotation.
+    """
+    for raw in (event.src_path, getattr(event, "dest_path", "")):
+        if not raw:
+            continue
+        path = Path(os.fsdecode(raw))
+        if path == store or path.parent == store:
+            return True
+    return False
+
+
 _DIGEST_KEY = os.urandom(32)  # per process: the digest is comparable only in memory
 
 
@@ -291,6 +346,7 @@ def _state_digest(text: str, secrets: list[str]) -> str:
 
 
 def run_watch(root: Path, options: WatchOptions, *, once: bool) -> int:
+    check_options(options)
     watcher = Watcher(root, options, JsonLog(sys.stderr, options.env))
     if once:
         return watcher.reload().exit_code

@@ -22,15 +22,33 @@ class Run:
     err: str
 
 
+def tracked_files(*parts: str) -> list[str]:
+    """The files of ``parts`` that git tracks in this checkout (relative paths).
+
+    Tests build their repos from these, never from whatever the working tree holds:
+    README's first command leaves ``environments/staging.pin.yaml``, ``ledger/`` and
+    ``build/`` behind, and a developer's store may hold more files.
+    """
+    proc = subprocess.run(
+        ["git", "-C", str(REPO), "ls-files", "-z", "--", *parts],
+        capture_output=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(
+            "tests need a git checkout of promoter (they copy its tracked example files): "
+            + proc.stderr.decode(errors="replace").strip()
+        )
+    return sorted(name for name in proc.stdout.decode().split("\0") if name)
+
+
 def make_example(dest: Path) -> Path:
-    """A copy of the shipped example config repo in ``dest``."""
+    """A copy of the shipped example config repo (its tracked files only) in ``dest``."""
     dest.mkdir(parents=True, exist_ok=True)
-    for part in EXAMPLE_PARTS:
-        source = REPO / part
-        if source.is_dir():
-            shutil.copytree(source, dest / part)
-        else:
-            shutil.copy2(source, dest / part)
+    for name in tracked_files(*EXAMPLE_PARTS):
+        target = dest / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / name, target)
     return dest
 
 

@@ -53,7 +53,7 @@ def test_dry_run_writes_nothing(example: Path) -> None:
 def test_check_all_environments_text(example: Path) -> None:
     run = cli("check", cwd=example)
     assert run.code == 0, run.out + run.err
-    assert run.out.splitlines()[-1] == "3 environment(s) checked: 3 ok, 0 not"
+    assert run.out.splitlines()[-1] == "3 environments checked: 3 ok, 0 not"
 
 
 def test_check_json_and_sarif(example: Path) -> None:
@@ -86,7 +86,7 @@ def test_absent_store_is_a_warning_unless_secrets_are_required(example: Path) ->
     assert "warn EMAIL009 secret store secrets/prod/ does not exist" in relaxed.out
     strict = cli("check", "prod", "--require-secrets", cwd=example)
     assert strict.code == 1 and "deny EMAIL009" in strict.out
-    assert cli("compile", "prod", cwd=example).code == 1
+    assert cli("compile", "prod", "-o", "out.json", cwd=example).code == 1
 
 
 def test_compile_masks_secrets_on_stdout_and_writes_them_with_o(example: Path) -> None:

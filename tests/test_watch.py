@@ -361,3 +361,88 @@ def test_readyz_is_503_until_the_first_delivery(world: GraphWorld) -> None:
         assert daemon.stop() == 0
         world.idm.fail_next(200, count=0)
     write(world.repo / "unused", "")
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--resync-s", "0", "--resync-s must be between 1 and 604800 (got 0)"),
+        ("--resync-s", "-1", "--resync-s must be between 1 and 604800 (got -1)"),
+        ("--resync-s", "nan", "--resync-s must be between 1 and 604800 (got nan)"),
+        ("--debounce-ms", "-5", "--debounce-ms must be between 0 and 60000 (got -5)"),
+        ("--probe-patience-s", "-1", "--probe-patience-s must be between 0 and 3600 (got -1)"),
+    ],
+)
+def test_intervals_that_would_spin_are_usage_errors(
+    example: Path, flag: str, value: str, message: str
+) -> None:
+    run = cli("watch", "prod", flag, value, cwd=example)
+    assert run.code == 2
+    assert run.err.splitlines() == [
+        f"error: {message} (hint: the defaults are --debounce-ms 200 --resync-s 300 "
+        "--probe-patience-s 30)"
+    ]
+    assert run.out == ""
+
+
+class Appender:
+    """Appends to a file every 30 ms until stopped (a busy log beside the secret)."""
+
+    def __init__(self, path: Path) -> None:
+        import threading
+
+        self.path = path
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self.stop.wait(0.03):
+            with self.path.open("a") as handle:
+                handle.write("line\n")
+
+    def __enter__(self) -> Appender:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(timeout=5)
+
+
+@pytest.mark.parametrize("where", ["beside the store", "inside the store"])
+def test_a_busy_file_does_not_postpone_a_rotation(world: GraphWorld, where: str) -> None:
+    store = world.repo / "secrets/prod"
+    busy = store.parent / "audit.log" if where == "beside the store" else store / "audit.log"
+    daemon = world.daemon()
+    try:
+        daemon.wait_ready()
+        with Appender(busy):
+            world.rotate("while-a-log-grows")
+            wait_until(lambda: world.held_secret() == "while-a-log-grows", what="the rotation")
+        assert "while-a-log-grows" not in daemon.raw_logs()
+    finally:
+        assert daemon.stop() == 0
+
+
+def test_a_store_directory_replaced_by_rename_is_watched_again(world: GraphWorld) -> None:
+    store = world.repo / "secrets/prod"
+    daemon = world.daemon()
+    try:
+        daemon.wait_ready()
+        fresh = store.with_name("prod.new")
+        fresh.mkdir()
+        world.token.add_secret(CLIENT_ID, "in-the-new-directory")
+        (fresh / world.creds.name).write_text(
+            json.dumps({"clientId": CLIENT_ID, "clientSecret": "in-the-new-directory"})
+        )
+        os.rename(store, store.with_name("prod.old"))
+        os.rename(fresh, store)
+        wait_until(lambda: world.held_secret() == "in-the-new-directory", what="the new store")
+        world.rotate("rotated-inside-the-new-directory")
+        wait_until(
+            lambda: world.held_secret() == "rotated-inside-the-new-directory",
+            what="a rotation inside the new store",
+        )
+        assert "rotated-inside" not in daemon.raw_logs()
+    finally:
+        assert daemon.stop() == 0

@@ -40,6 +40,8 @@ def run_check(
         )
         if use_cache and replay.code != 2:
             checkcache.store(root, argv_key, read, stores, replay)
-    sys.stdout.write(replay.out)
-    sys.stderr.write(replay.err)
+    from promoter.report import emit
+
+    emit(replay.out)
+    emit(replay.err, sys.stderr)
     return replay.code

@@ -9,7 +9,7 @@ from pathlib import Path
 from promoter import gitfiles
 from promoter.errors import InputError, Location
 from promoter.project import PROJECT_FILE, load_project
-from promoter.report import REPORTERS, EnvResult, exit_code, finding_lines
+from promoter.report import REPORTERS, EnvResult, exit_code, finding_lines, plural
 from promoter.scan import scan
 
 
@@ -42,7 +42,7 @@ def run_scan(root: Path, paths: Sequence[str], *, staged: bool, fmt: str) -> int
         lines = finding_lines(result.findings)
         blocking = sum(f.blocking for f in result.findings)
         lines.append(
-            f"scan: {len(set(chosen))} file(s), {len(result.findings)} finding(s), "
+            f"scan: {plural(len(set(chosen)), 'file')}, {plural(len(result.findings), 'finding')}, "
             f"{blocking} blocking"
         )
         sys.stdout.write("\n".join(lines) + "\n")

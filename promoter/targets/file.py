@@ -1,4 +1,4 @@
-"""Deliver a rendered configuration: the file target (atomic, one .bak kept)."""
+"""The file target: atomic writes, one .bak kept."""
 
 from __future__ import annotations
 
@@ -7,12 +7,8 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from promoter.errors import Location, TargetError
-
-if TYPE_CHECKING:
-    from promoter.pipeline import Compiled
 
 SECRET_MODE = 0o600
 PUBLIC_MODE = 0o644
@@ -61,39 +57,3 @@ def _fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def deliver(compiled: Compiled) -> str:
-    """Deliver a gated result to its environment's target (file or IDM) and read it back.
-
-    Returns a one-line summary. IDM stores secrets encrypted, so its read-back
-    compares the non-secret fields.
-    """
-    from promoter.project import FileTarget
-
-    target, text, config = compiled.env.target, compiled.text, compiled.output
-    if text is None or config is None:
-        raise TargetError(f"{compiled.env.name}: nothing to deliver")
-    if isinstance(target, FileTarget):
-        write_atomic(target.path, text, secret=compiled.holds_secrets, display=target.display)
-        if target.path.read_text(encoding="utf-8") != text:
-            raise TargetError(
-                "read-back differs from what was written", location=Location(target.display)
-            )
-        return f"wrote {target.display}"
-    from promoter.idm import IdmClient
-
-    client = IdmClient(target)
-    client.put_config(config)
-    mismatch = read_back_mismatch(config, client.get_config(), compiled.secret_pointers)
-    if mismatch:
-        raise TargetError(f"read-back from {target.url} differs at {', '.join(mismatch)}")
-    return f"delivered to {target.url}/config/external.email (read back: non-secret fields match)"
-
-
-def read_back_mismatch(sent: object, held: object, secret_pointers: set[str]) -> list[str]:
-    """Pointers whose non-secret values differ (IDM stores secrets encrypted)."""
-    from promoter.diff import diff
-
-    changes = diff(held, sent, secret_pointers=secret_pointers, skip_secrets=True)
-    return [c.pointer for c in changes]

@@ -1,0 +1,142 @@
+"""The CLI habits a newcomer expects (issue 13): repo discovery, -o -, pipes, help, flags."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import BIN, cli
+
+PROD_SECRET = "EXAMPLE-not-a-real-client-secret"
+
+
+def test_check_in_an_empty_directory_is_not_a_config_repo(tmp_path: Path) -> None:
+    run = cli("check", cwd=tmp_path)
+    assert run.code == 2
+    assert run.err == (
+        "error: not a config repo (no environments/ here or above) "
+        "(hint: run it in a config repo, pass -C DIR, or create one with 'promoter init')\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_missing_dash_c_directory_is_a_usage_error(tmp_path: Path) -> None:
+    missing = tmp_path / "nonexistent"
+    run = cli("-C", str(missing), "check", cwd=tmp_path)
+    assert run.code == 2
+    assert run.err.startswith(f"error: -C {missing}: no such directory")
+    assert not missing.exists()
+
+
+def test_the_repo_is_found_upward_from_a_subdirectory(example: Path) -> None:
+    run = cli("check", "--no-cache", cwd=example / "environments")
+    assert run.code == 0, run.err
+    assert run.out.splitlines()[-1].startswith("3 environments checked")
+    assert not (example / "environments" / "build").exists()
+
+
+def test_global_flags_are_accepted_after_the_subcommand(example: Path, tmp_path: Path) -> None:
+    run = cli("check", "-C", str(example), "--debug", "dev", cwd=tmp_path)
+    assert run.code == 0, run.err
+    assert "dev (development): ok" in run.out
+
+
+def test_did_you_mean_for_a_mistyped_subcommand(tmp_path: Path) -> None:
+    run = cli("chek", cwd=tmp_path)
+    assert run.code == 2
+    assert run.err.startswith("error: unknown command 'chek'")
+    assert run.err.rstrip().endswith("(hint: did you mean 'check'?)")
+
+
+def test_version(tmp_path: Path) -> None:
+    run = cli("--version", cwd=tmp_path)
+    assert run.code == 0 and run.out == "promoter 0.1.0\n"
+
+
+@pytest.mark.parametrize(
+    ("command", "shown"),
+    [
+        ("watch", ["--debounce-ms N       wait after a change (default: 200)", "(default: 300)"]),
+        ("dev-smtp", ["(default: 127.0.0.1:2525)"]),
+        ("verify", ["(default: direct)"]),
+        ("promote", ["(default: 10.0)"]),
+    ],
+)
+def test_help_shows_defaults(command: str, shown: list[str], tmp_path: Path) -> None:
+    run = cli(command, "--help", cwd=tmp_path)
+    assert run.code == 0
+    for text in shown:
+        assert text in " ".join(run.out.split()) or text in run.out
+
+
+def test_every_subcommand_help_has_a_description_and_its_exit_codes(tmp_path: Path) -> None:
+    from promoter.cli import build_parser
+
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if a.dest == "command")
+    names = sorted(subparsers.choices)  # type: ignore[union-attr]
+    assert {"check", "compile", "promote", "watch", "dev-smtp"} <= set(names)
+    for name in names:
+        run = cli(name, "--help", cwd=tmp_path)
+        assert run.code == 0, name
+        description = run.out.split("\n\n")[1]
+        assert description.strip().endswith("."), (name, description)
+        assert "\nexit codes: 0 " in run.out or "\nexit codes: --once: 0" in run.out, name
+
+
+def test_a_closed_pipe_exits_quietly(tmp_path: Path, example: Path) -> None:
+    for args, cwd in ((["schema"], tmp_path), (["check", "--format", "json"], example)):
+        exe = BIN / "promoter"
+        with subprocess.Popen(
+            [str(exe), *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        ) as proc:
+            assert proc.stdout is not None and proc.stderr is not None
+            assert proc.stdout.read(1)
+            proc.stdout.close()  # what `| head -c1` does
+            err = proc.stderr.read().decode()
+            code = proc.wait(timeout=60)
+        assert err == "", args
+        assert code in (0, 141), (args, code)
+
+
+def test_compile_dash_o_dash_is_stdout_not_a_file(example: Path) -> None:
+    run = cli("compile", "prod", "-o", "-", cwd=example)
+    assert run.code == 0, run.err
+    assert json.loads(run.out)["auth"]["clientSecret"] == PROD_SECRET
+    assert not (example / "-").exists()
+    assert PROD_SECRET not in run.err
+
+
+def test_compile_dash_o_dash_refuses_a_terminal(example: Path) -> None:
+    script = shutil.which("script")
+    if script is None:
+        pytest.skip("util-linux script(1) gives the command a terminal")
+    command = f"{BIN / 'promoter'} compile prod -o -"
+    proc = subprocess.run(
+        [script, "-qec", command, "/dev/null"],
+        cwd=example,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert proc.returncode == 2
+    assert "error: -o - prints the resolved secrets to this terminal; refused" in proc.stdout
+    assert PROD_SECRET not in proc.stdout + proc.stderr
+
+
+def test_compile_without_the_prod_store_previews_masked(example: Path) -> None:
+    shutil.rmtree(example / "secrets" / "prod")
+    run = cli("compile", "prod", cwd=example)
+    assert run.code == 0, run.err
+    assert json.loads(run.out)["type"] == "msgraph"
+    assert "warn EMAIL009 [prod]" in run.err
+    written = cli("compile", "prod", "-o", "out.json", cwd=example)
+    assert written.code == 1
+    assert "deny EMAIL009 [prod]" in written.err
+    assert not (example / "out.json").exists()
