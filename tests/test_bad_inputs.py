@@ -494,7 +494,7 @@ CASES: list[Case] = [
         COMPILE_DEV,
         2,
         "promoter.yaml:1:1",
-        "should be a valid list",
+        "order must be a list; found the string 'dev'",
     ),
     case(
         "project/waiver without reason",
