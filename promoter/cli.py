@@ -220,6 +220,11 @@ def _add_promote(sub: Any) -> None:
     promote.add_argument("src", metavar="SRC", help="the stage to promote from")
     promote.add_argument("dst", metavar="DST", help="the next stage")
     _writing_arguments(promote)
+    promote.add_argument(
+        "--allow-other-changes",
+        action="store_true",
+        help="AIC: also promote the lower tenant's changes outside the email provider",
+    )
 
 
 def _add_rollback(sub: Any) -> None:
@@ -557,6 +562,7 @@ def _write_options(args: argparse.Namespace) -> Any:
         commit=args.commit,
         yes=args.yes,
         lock_wait=args.lock_wait,
+        allow_other_changes=getattr(args, "allow_other_changes", False),
     )
 
 

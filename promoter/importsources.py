@@ -161,7 +161,7 @@ def _from_aic(env: Any, name: str) -> dict[str, Any]:
     try:
         from promoter.targets import aic  # type: ignore[attr-defined,unused-ignore]
     except ImportError:
-        aic = None
+        aic = None  # type: ignore[assignment,unused-ignore]
     reader = getattr(aic, "read_config", None)
     if reader is None:
         raise InputError(

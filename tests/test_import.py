@@ -381,7 +381,7 @@ def test_aic_source_is_a_clear_usage_error(repo: Path) -> None:
     write(repo / "environments" / "prod.yaml", "host: smtp.example.com\nauth: {enable: false}\n")
     run = cli("import", "aic:prod", cwd=repo)
     assert run.code == 2
-    assert run.err.startswith("error: aic:prod: this build cannot read from AIC tenants yet")
+    assert run.err.startswith("error: aic:prod: prod's target is not an AIC tenant")
     assert not (repo / "secrets").exists()
 
 
