@@ -506,3 +506,29 @@ def test_duplicate_json_keys_are_refused(repo: Path) -> None:
     run = cli("import", str(bad), cwd=repo)
     assert run.code == 2
     assert run.err == f"error: {bad.as_posix()}: invalid JSON: key 'host' appears twice\n"
+
+
+def test_aic_source_reads_the_tenant(repo: Path) -> None:
+    from tests.support.aic_standin import AicStandin
+
+    held = {
+        "_id": "external.email",
+        "host": "&{esv.email.host|smtp.example.com}",
+        "port": 587,
+        "auth": {"enable": True, "username": "mailer", "password": f"{CANARY}-aic"},
+        "starttls": {"enable": True},
+        "from": "noreply@example.com",
+    }
+    with AicStandin("dev") as tenant:
+        tenant.set_config("external.email", held)
+        token = tenant.issue_token()
+        write(
+            repo / "promoter.yaml",
+            f"environments:\n  dev:\n    target: {{aic: '{tenant.url}', bearerEnv: TOK}}\n",
+        )
+        run = cli("import", "aic:dev", cwd=repo, env={"TOK": token})
+    assert run.code == 0, run.err
+    assert run.out.startswith("imported dev from aic:dev (smtp, 1 secret moved to the store)")
+    assert compiled_output(repo, "dev") == expected(held)
+    assert CANARY not in run.out + run.err + token
+    assert_secrets_only_in_store(repo, [f"{CANARY}-aic"])
