@@ -11,7 +11,8 @@ API (all pure functions, stdlib only, safe on the ``check`` path):
     Remove every value in ``sent`` and its encodings (raw; base64, standard and url-safe,
     whole or embedded at any offset, e.g. the ``\\0user\\0pass`` of ``AUTH PLAIN`` or a Basic
     header; url-encoded with ``quote`` and ``quote_plus``, any hex case; JSON-escaped;
-    Python-repr escaped), each replaced by ``<redacted>``; then ``escape_control``; then cap
+    Python's repr of str and bytes, also of the JSON-escaped form, as an h11 error quotes a
+    body), each replaced by ``<redacted>``; then ``escape_control``; then cap
     at ``limit`` characters (``…`` marks a cut). Values of fewer than 1 character are ignored.
 ``escape_control(text) -> str``
     Control characters (C0, DEL, C1), line and paragraph separators and bidi/format
@@ -113,18 +114,20 @@ def _b64_cores(data: bytes) -> list[str]:
     return cores
 
 
+def _escaped(value: str) -> set[str]:
+    """``value`` as JSON writes it (ASCII or not), each also as Python shows str and bytes."""
+    bases = {value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
+    out = set(bases)
+    for base in bases:
+        out.add(repr(base)[1:-1])
+        out.add(repr(base.encode("utf-8", "surrogatepass"))[2:-1])  # bytearray(b'...') too
+    return out
+
+
 def _forms(value: str) -> tuple[set[str], set[str]]:
     """(case-sensitive forms, case-insensitive forms) under which ``value`` may come back."""
-    data = value.encode("utf-8", "surrogatepass")
-    exact = {
-        value,
-        json.dumps(value)[1:-1],
-        json.dumps(value, ensure_ascii=False)[1:-1],
-        repr(value)[1:-1],
-        repr(data)[2:-1],
-    }
     folded = {quote(value, safe=""), quote(value), quote_plus(value), quote_plus(value, safe="")}
-    return {f for f in exact if f}, {f for f in folded if f}
+    return {f for f in _escaped(value) if f}, {f for f in folded if f}
 
 
 def _b64_pattern(data: bytes) -> list[str]:
@@ -143,8 +146,9 @@ def _pattern(sent: Iterable[str]) -> re.Pattern[str] | None:
         exact, folded = _forms(value)
         alternatives += [(len(f), re.escape(f)) for f in exact]
         alternatives += [(len(f), f"(?i:{re.escape(f)})") for f in folded]
-        data = value.encode("utf-8", "surrogatepass")
-        alternatives += [(len(p), p) for p in _b64_pattern(data)]
+        for base in {value, json.dumps(value)[1:-1]}:
+            data = base.encode("utf-8", "surrogatepass")
+            alternatives += [(len(p), p) for p in _b64_pattern(data)]
     if not alternatives:
         return None
     alternatives.sort(key=lambda item: -item[0])  # longest first: no partial leftovers

@@ -7,6 +7,7 @@ what to check; no message ever contains a secret value.
 
 from __future__ import annotations
 
+import base64
 import smtplib
 import ssl
 import time
@@ -17,7 +18,16 @@ from pathlib import Path
 from typing import Any, cast
 
 from promoter.errors import RefusedError
-from promoter.model import MsGraphConfig, SmtpConfig
+from promoter.model import MsGraphConfig, SmtpConfig, as_int
+from promoter.untrusted import (
+    aadsts_codes,
+    exception_text,
+    http_status,
+    oauth_error,
+    scrub,
+    smtp_auth_plain,
+    smtp_status,
+)
 
 MAX_RETRY_AFTER_S = 30.0
 
@@ -88,51 +98,63 @@ def smtp_session(config: SmtpConfig, *, ca_file: Path | None, then: Any = None) 
             _quit(client)
     except VerifyError:
         raise
-    except smtplib.SMTPRecipientsRefused as exc:
-        code, reply = next(iter(exc.recipients.values()))
-        raise VerifyError(f"recipient refused by {where}: {code} {_text(reply)}") from None
-    except smtplib.SMTPSenderRefused as exc:
-        raise VerifyError(
-            f"sender refused by {where}: {exc.smtp_code} {_text(exc.smtp_error)}"
-        ) from None
-    except smtplib.SMTPAuthenticationError as exc:
-        raise VerifyError(
-            f"authentication failed at {where} ({exc.smtp_code})",
-            hint="check auth.username and the password in the secret store",
-        ) from None
-    except ssl.SSLCertVerificationError as exc:
-        raise VerifyError(
-            f"TLS certificate of {where} is not trusted: {exc.verify_message}",
-            hint="pass --ca-file with the CA that signed it",
-        ) from None
-    except ssl.SSLError as exc:
-        raise VerifyError(f"TLS handshake with {where} failed: {exc.reason or exc}") from None
-    except TimeoutError:
-        raise VerifyError(
-            f"timed out talking to {where}", hint="check host, port and firewall"
-        ) from None
-    except smtplib.SMTPServerDisconnected as exc:
-        if "timed out" not in str(exc):
-            raise VerifyError(f"{where} closed the connection: {exc}") from None
-        # smtplib reports a read timeout as a disconnect
-        raise VerifyError(
-            f"timed out talking to {where}", hint="check host, port and firewall"
-        ) from None
-    except ConnectionRefusedError:
-        raise VerifyError(f"connection refused by {where}", hint="check host and port") from None
     except (OSError, smtplib.SMTPException) as exc:
-        raise VerifyError(f"SMTP with {where} failed: {type(exc).__name__}: {exc}") from None
+        message, hint = _smtp_failure(exc, where, _sent(config))
+        raise VerifyError(message, hint=hint) from None
+
+
+def _sent(config: SmtpConfig) -> list[str]:
+    """What we may send the server and it may echo back: credentials in every form."""
+    if config.auth is None:
+        return []
+    username, password = config.auth.username, config.auth.password
+    values = [v for v in (username, password) if isinstance(v, str)]
+    if isinstance(username, str) and isinstance(password, str):
+        values.append(smtp_auth_plain(username, password))
+    return values
+
+
+def _smtp_failure(exc: BaseException, where: str, sent: list[str]) -> tuple[str, str | None]:
+    """(message, hint) for a failed SMTP session: known fields only, never the reply text."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        code, reply = next(iter(exc.recipients.values()), (0, b""))
+        return f"recipient refused by {where}: {smtp_status(code, reply)}", None
+    if isinstance(exc, smtplib.SMTPSenderRefused):
+        return f"sender refused by {where}: {smtp_status(exc.smtp_code, exc.smtp_error)}", None
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return (
+            f"authentication failed at {where} ({smtp_status(exc.smtp_code, exc.smtp_error)})",
+            "check auth.username and the password in the secret store",
+        )
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{where} refused: {smtp_status(exc.smtp_code, exc.smtp_error)}", None
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return (
+            f"TLS certificate of {where} is not trusted: {scrub(exc.verify_message or '', sent)}",
+            "pass --ca-file with the CA that signed it",
+        )
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS handshake with {where} failed: {scrub(str(exc.reason or exc), sent)}", None
+    timed_out = isinstance(exc, smtplib.SMTPServerDisconnected) and "timed out" in str(exc)
+    if isinstance(exc, TimeoutError) or timed_out:  # smtplib reports a read timeout so
+        return f"timed out talking to {where}", "check host, port and firewall"
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return f"{where} closed the connection", None
+    if isinstance(exc, ConnectionRefusedError):
+        return f"connection refused by {where}", "check host and port"
+    return f"SMTP with {where} failed: {exception_text(exc, sent)}", None
 
 
 def _connect(config: SmtpConfig, host: str, context: ssl.SSLContext) -> smtplib.SMTP:
-    connect = cast(float, _seconds(config.connectiontimeout))  # None: no timeout, as in IDM
+    connect = cast(float, _seconds(as_int(config.connectiontimeout)))  # None: no timeout, as in IDM
     client: smtplib.SMTP
     if config.ssl.enable:
-        client = smtplib.SMTP_SSL(host, config.port, timeout=connect, context=context)
+        client = smtplib.SMTP_SSL(host, config.port_number(), timeout=connect, context=context)
     else:
-        client = smtplib.SMTP(host, config.port, timeout=connect)
+        client = smtplib.SMTP(host, config.port_number(), timeout=connect)
     if client.sock is not None:  # after connecting: one socket timeout serves reads and writes
-        io_timeout = min((t for t in (config.timeout, config.writetimeout) if t), default=0)
+        timeouts = (as_int(config.timeout), as_int(config.writetimeout))
+        io_timeout = min((t for t in timeouts if t), default=0)
         client.sock.settimeout(_seconds(io_timeout))
     return client
 
@@ -153,11 +175,35 @@ def _secure_and_login(
             raise VerifyError(
                 f"{where} does not offer STARTTLS, and mail.smtp.starttls.required is true"
             )
-    if config.auth.enable:
+    if config.auth is not None and config.auth.enable is True:
         username, password = config.auth.username, config.auth.password
         if not isinstance(username, str) or not isinstance(password, str):
             raise VerifyError("auth.username/password are not resolved values")
+        _login(client, username, password, where)
+
+
+def _login(client: smtplib.SMTP, username: str, password: str, where: str) -> None:
+    """``client.login``, but a non-ASCII name or password is sent as UTF-8 (RFC 4616):
+    smtplib encodes AUTH as ASCII and would fail with the character in its message."""
+    if username.isascii() and password.isascii():
         client.login(username, password)
+        return
+    offered = (client.esmtp_features.get("auth") or "").upper().split()
+    if "PLAIN" in offered:
+        plain = smtp_auth_plain(username, password).encode("utf-8")
+        code, reply = client.docmd("AUTH", "PLAIN " + base64.b64encode(plain).decode("ascii"))
+    elif "LOGIN" in offered:
+        code, reply = client.docmd("AUTH", "LOGIN")
+        for value in (username, password):
+            if code != 334:
+                break
+            code, reply = client.docmd(base64.b64encode(value.encode("utf-8")).decode("ascii"))
+    else:
+        raise VerifyError(
+            f"{where} offers no AUTH PLAIN or LOGIN, which a non-ASCII username or password needs"
+        )
+    if code not in (235, 503):
+        raise smtplib.SMTPAuthenticationError(code, reply)
 
 
 def _email(config: SmtpConfig, message: Message) -> EmailMessage:
@@ -181,10 +227,6 @@ def _quit(client: smtplib.SMTP) -> None:
         client.close()
 
 
-def _text(reply: bytes | str) -> str:
-    return reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
-
-
 AADSTS_MESSAGES = {
     "7000215": "invalid client secret (AADSTS7000215): check clientSecret in the secret store",
     "7000222": "the client secret has expired (AADSTS7000222): create a new one in Azure",
@@ -202,7 +244,7 @@ def token(config: MsGraphConfig, *, ca_file: Path | None, client: Any = None) ->
     form = {
         "client_id": auth.clientId,
         "client_secret": auth.clientSecret,
-        "scope": auth.scopeDelimiter.join(auth.scope),
+        "scope": auth.scopeDelimiter.join(auth.scopes()),
         "grant_type": auth.grantType,
     }
     http = client or httpx.Client(verify=_tls_context(ca_file), timeout=_timeout(config))
@@ -213,29 +255,40 @@ def token(config: MsGraphConfig, *, ca_file: Path | None, client: Any = None) ->
     finally:
         if client is None:
             http.close()
+    body = _json_body(response)
     if response.status_code == 200:
-        value = response.json().get("access_token")
+        value = body.get("access_token") if isinstance(body, dict) else None
         if isinstance(value, str) and value:
             return value
         raise VerifyError("the token endpoint answered 200 without an access_token")
-    raise VerifyError(token_error(response))
+    raise VerifyError(token_error(response.status_code, body))
 
 
-def token_error(response: Any) -> str:
+def _json_body(response: Any) -> object:
     try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    codes = [str(c) for c in body.get("error_codes", [])] if isinstance(body, dict) else []
+        body: object = response.json()
+    except ValueError:  # not JSON (an HTML error page, garbage): no fields to show
+        return None
+    return body
+
+
+def token_error(status: int, body: object) -> str:
+    """Known fields only: the status, AADSTS codes, the OAuth ``error`` code. The body may
+    echo the request (client_secret=...), so no free text from it is ever shown."""
+    codes = aadsts_codes(body)
     for code in codes:
         if code in AADSTS_MESSAGES:
             return AADSTS_MESSAGES[code]
-    error = body.get("error", "error") if isinstance(body, dict) else "error"
-    return f"token request failed ({response.status_code} {error})"
+    fields = [http_status(status)]
+    fields += [f"AADSTS{code}" for code in codes[:3]]
+    error = oauth_error(body)
+    if error:
+        fields.append(error)
+    return f"token request failed ({' '.join(fields)})"
 
 
 def _timeout(config: MsGraphConfig) -> float:
-    connect = _seconds(config.connectiontimeout)
+    connect = _seconds(as_int(config.connectiontimeout))
     return min(connect, 60.0) if connect else 60.0
 
 
@@ -292,4 +345,4 @@ def _graph_error(response: Any) -> str:
         return "Graph rejected the access token (401)"
     if status == 404:
         return "Graph has no such mailbox (404): check the user in mailEndpoint"
-    return f"Graph answered sendMail with {status}"
+    return f"Graph answered sendMail with {http_status(status)}"

@@ -224,5 +224,6 @@ def test_waivers_waive_until_they_expire() -> None:
 def test_every_rule_in_the_table_has_a_rule_function() -> None:
     from promoter.gates import RULES
 
+    # EMAIL013 and EMAIL016 are promotion rules (promote.py, aic_promotion.py).
     documented = {(rule.__doc__ or "").split(":")[0] for rule in RULES}
-    assert {key.split("/")[0] for key in SEVERITY} - {"EMAIL013"} == documented
+    assert {key.split("/")[0] for key in SEVERITY} - {"EMAIL013", "EMAIL016"} == documented

@@ -10,7 +10,7 @@ from promoter.errors import InputError, RefusedError
 from promoter.findings import CONFIG_RULE
 from promoter.model import MsGraphConfig, SmtpConfig
 from promoter.pipeline import Compiled, Compiler
-from promoter.project import IdmTarget, load_project
+from promoter.project import AicTarget, IdmTarget, load_project
 from promoter.report import print_findings
 from promoter.verify import Message
 
@@ -83,6 +83,19 @@ def _send(
 
     if via == "idm":
         target = compiled.env.target
+        send = {
+            "from": message.sender,
+            "to": message.to,
+            "subject": message.subject,
+            "type": "text/plain",
+            "body": message.body,
+        }
+        if isinstance(target, AicTarget):
+            from promoter.targets.aic import AicClient
+
+            with AicClient(target, label=f"{compiled.env.name}'s tenant") as aic:
+                aic.send(send)
+            return f"sent through {target.url}/openidm/external/email"
         if not isinstance(target, IdmTarget):
             raise InputError(f"--via idm needs an IDM target for {compiled.env.name}")
         from promoter.targets.idm import IdmClient
