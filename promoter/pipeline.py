@@ -49,8 +49,14 @@ class Compiled:
         return {p for p, _ in purposes(self.merged.data)} | set(self.literals)
 
     def resolved_config(self) -> Any:
-        """The model of the configuration with secret values in it (to send mail)."""
-        return email_adapter().validate_python(self.resolved)
+        """The model of the configuration with secret values in it (to send mail).
+
+        Placeholders take the environment's declared values (or their defaults).
+        """
+        from promoter.placeholders import Values, concrete
+
+        values = Values(self.env.esvs, self.env.properties)
+        return email_adapter().validate_python(concrete(self.resolved, values))
 
     @property
     def masked(self) -> str | None:
@@ -136,7 +142,9 @@ class Compiler:
             ]
             return result
         store = SecretStore(env.store)
-        resolution = resolve(merged.data, store, declared_esvs=env.esvs)
+        resolution = resolve(
+            merged.data, store, declared_esvs=env.esvs, declared_properties=env.properties
+        )
         result.findings = self._gate(env, _as_idm_reads(config), merged, resolution.unresolved)
         result.secrets = tuple(resolution.resolved)
         written = resolution.data if env.render == "resolved" else merged.data
@@ -155,6 +163,7 @@ class Compiler:
 
     def _gate(self, env: Environment, config: Any, merged: Doc, unresolved: Any) -> list[Finding]:
         from promoter.gates import GateInput, run_gates
+        from promoter.placeholders import Values
 
         gate = GateInput(
             env=env.name,
@@ -163,6 +172,7 @@ class Compiler:
             data=merged.data,
             unresolved=tuple(unresolved),
             store_optional=self.store_optional,
+            values=Values(env.esvs, env.properties),
             aic=isinstance(env.target, AicTarget),
         )
 

@@ -188,7 +188,7 @@ class EnvSettings(_Strict):
 
 
 class WaiverSettings(_Strict):
-    rule: str = Field(pattern=r"^EMAIL\d{3}$")
+    rule: str = Field(json_schema_extra={"pattern": r"^EMAIL\d{3}$"}, description="e.g. EMAIL006")
     env: str = Field(min_length=1)
     reason: str = Field(min_length=1)
     expires: Annotated[date, Field(strict=False)]
@@ -349,7 +349,15 @@ def _build(root: Path, settings: ProjectSettings, doc: Doc) -> Project:
                     f"'{name}' appears twice in order", location=doc.loc(f"/order/{index}")
                 )
             seen.add(name)
-        names.update(order)
+            if name not in names:
+                from promoter.suggest import did_you_mean
+
+                raise InputError(
+                    f"'{name}' in order is not an environment "
+                    f"(no environments/{name}.yaml, and not under environments:)",
+                    location=doc.loc(f"/order/{index}"),
+                    hint=did_you_mean(name, names),
+                )
     else:
         known = [n for n in CONVENTIONAL_ORDER if n in names]
         order = tuple(known + sorted(names - set(known)))
@@ -365,6 +373,7 @@ def _build(root: Path, settings: ProjectSettings, doc: Doc) -> Project:
         for i, w in enumerate(settings.waivers)
     )
     for index, waiver in enumerate(waivers):
+        _check_rule(waiver.rule, doc.loc(f"/waivers/{index}/rule"))
         if waiver.env not in environments:
             raise InputError(
                 f"waiver names unknown environment '{waiver.env}'",
@@ -382,6 +391,20 @@ def _build(root: Path, settings: ProjectSettings, doc: Doc) -> Project:
         scan_allow=tuple((a.fingerprint, a.reason) for a in settings.scan.allow),
         stages=position,
     )
+
+
+def _check_rule(rule: str, location: Location) -> None:
+    from promoter.gates import SEVERITY
+
+    known = {key.split("/")[0] for key in SEVERITY}
+    if rule in known:
+        return
+    from promoter.suggest import did_you_mean
+
+    number = re.fullmatch(r"(?i)\s*email\s*0*(\d{1,3})\s*", rule)
+    guess = f"EMAIL{int(number.group(1)):03d}" if number else None
+    hint = f"did you mean {guess}?" if guess in known else did_you_mean(rule, known)
+    raise InputError(f"unknown rule '{rule}'", location=location, hint=hint)
 
 
 ESV_ID_PATTERN = re.compile(r"^esv-[a-z0-9_-]{1,124}$")
