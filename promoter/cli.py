@@ -27,7 +27,7 @@ from promoter.errors import InputError, PromoterError
 FORMATS = ("text", "json", "sarif", "github")
 
 # Commands that run outside a config repo (the rest find it upward, as git does).
-NO_REPO = frozenset({"init", "dev-smtp"})
+NO_REPO = frozenset({"init", "dev-smtp", "import"})
 
 _EXITS_WRITE = "0 done · 1 refused (EMAIL013, a gate, the lock) · 2 bad input · 3 target failed"
 
@@ -145,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_dev_smtp,
         _add_watch,
         _add_hooks,
+        _add_import,
     ):
         add(sub)
     return parser
@@ -219,6 +220,11 @@ def _add_promote(sub: Any) -> None:
     promote.add_argument("src", metavar="SRC", help="the stage to promote from")
     promote.add_argument("dst", metavar="DST", help="the next stage")
     _writing_arguments(promote)
+    promote.add_argument(
+        "--allow-other-changes",
+        action="store_true",
+        help="AIC: also promote the lower tenant's changes outside the email provider",
+    )
 
 
 def _add_rollback(sub: Any) -> None:
@@ -372,6 +378,23 @@ def _add_hooks(sub: Any) -> None:
     )
 
 
+def _add_import(sub: Any) -> None:
+    import_ = _command(
+        sub,
+        "import",
+        "turn existing external.email configs into this repo's overlays and stores",
+        "0 imported · 1 refused (a file exists, the config is invalid) · 2 bad input · "
+        "3 target failed",
+    )
+    import_.add_argument(
+        "sources", nargs="+", metavar="SOURCE", help="FILE, export DIR, ENV=SOURCE, idm:ENV"
+    )
+    import_.add_argument(
+        "--env", action="append", default=[], metavar="ENV", help="names the next SOURCE"
+    )
+    import_.add_argument("--force", action="store_true", help="replace files that exist")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command not in ("watch", "dev-smtp"):
@@ -519,6 +542,10 @@ def _dispatch(args: argparse.Namespace, root: Path) -> int:
         from promoter.commands.hooks import run_uninstall
 
         return run_uninstall(root)
+    if args.command == "import":
+        from promoter.commands.import_ import run_import
+
+        return run_import(root, args.sources, args.env, force=args.force)
     if args.command == "diff":
         from promoter.commands.deliver import run_diff
 
@@ -535,6 +562,7 @@ def _write_options(args: argparse.Namespace) -> Any:
         commit=args.commit,
         yes=args.yes,
         lock_wait=args.lock_wait,
+        allow_other_changes=getattr(args, "allow_other_changes", False),
     )
 
 

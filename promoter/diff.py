@@ -33,6 +33,8 @@ def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     if isinstance(data, dict) and "$crypto" in data:
         out[prefix] = ENCRYPTED
+    elif _is_reference(data):
+        out[prefix] = data  # a $purpose kept for IDM: one value, and no secret
     elif isinstance(data, dict):
         for key, value in data.items():
             pointer = f"{prefix}/{escape(key)}"
@@ -49,32 +51,53 @@ def diff(
     new: Any,
     *,
     secret_pointers: Iterable[str] = (),
+    old_secret_pointers: Iterable[str] | None = None,
     labels: dict[str, str] | None = None,
     locate: Callable[[str], Location | None] = lambda _: None,
     skip_secrets: bool = False,
 ) -> list[Change]:
-    """Changes from ``old`` to ``new`` (either may be None: nothing)."""
+    """Changes from ``old`` to ``new`` (either may be None: nothing).
+
+    Each side is masked by its own secret pointers: ``old_secret_pointers`` are
+    those the old side was compiled with (default: the same as the new side's).
+    A pointer masks everything below it (a whole secret JSON object).
+    """
     before, after = flatten(old or {}), flatten(new or {})
-    secret = set(secret_pointers) | set(LITERAL_SECRET_POINTERS)
+    secret_new = set(secret_pointers) | set(LITERAL_SECRET_POINTERS)
+    secret_old = secret_new if old_secret_pointers is None else set(old_secret_pointers)
+    secret_old |= set(LITERAL_SECRET_POINTERS)
     labels = labels or {}
     changes = []
     for pointer in sorted(before.keys() | after.keys()):
         a, b = before.get(pointer, _MISSING), after.get(pointer, _MISSING)
-        hidden = pointer in secret or ENCRYPTED in (a, b)
-        if hidden and skip_secrets:
+        hide_old = a is not _MISSING and _masked(pointer, a, secret_old)
+        hide_new = b is not _MISSING and _masked(pointer, b, secret_new)
+        if (hide_old or hide_new) and skip_secrets:
             continue
         if a == b:
             continue
         kind = "+" if a is _MISSING else "-" if b is _MISSING else "~"
-        if hidden:
-            shown_old = None if a is _MISSING else "<secret>"
-            label = labels.get(pointer, "<secret>")
-            shown_new = None if b is _MISSING else label + (" changed" if kind == "~" else "")
+        shown_old = None if a is _MISSING else "<secret>" if hide_old else _show(a)
+        if b is _MISSING:
+            shown_new = None
+        elif hide_new:
+            shown_new = labels.get(pointer, "<secret>") + (" changed" if kind == "~" else "")
         else:
-            shown_old = None if a is _MISSING else _show(a)
-            shown_new = None if b is _MISSING else _show(b)
+            shown_new = _show(b)
         changes.append(Change(kind, pointer, shown_old, shown_new, locate(pointer)))
     return changes
+
+
+def _masked(pointer: str, value: Any, secret: set[str]) -> bool:
+    if value == ENCRYPTED:
+        return True
+    if _is_reference(value):
+        return False
+    return any(pointer == s or pointer.startswith(s + "/") for s in secret)
+
+
+def _is_reference(value: Any) -> bool:
+    return isinstance(value, dict) and "$purpose" in value
 
 
 class _Missing:

@@ -43,11 +43,16 @@ def new_entry(**values: Any) -> Entry:
 
 def record(root: Path, **values: Any) -> Entry:
     """Append a new entry stamped with time, user and the repo's HEAD."""
-    from promoter import gitrepo
-
-    entry = new_entry(git_commit=gitrepo.head(root), **values)
+    entry = stamped(root, **values)
     append(root, entry)
     return entry
+
+
+def stamped(root: Path, **values: Any) -> Entry:
+    """A new entry stamped with time, user and the repo's HEAD, not yet appended."""
+    from promoter import gitrepo
+
+    return new_entry(git_commit=gitrepo.head(root), **values)
 
 
 def current_user() -> str:
@@ -57,11 +62,25 @@ def current_user() -> str:
         return "unknown"
 
 
+def entry_line(entry: Entry) -> str:
+    return json.dumps({k: v for k, v in asdict(entry).items() if v not in (None, {}, "")})
+
+
 def append(root: Path, entry: Entry) -> None:
+    append_line(root, entry_line(entry))
+
+
+def lines(root: Path) -> list[str]:
+    try:
+        return (root / LEDGER).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return []
+
+
+def append_line(root: Path, line: str) -> None:
     """Append one line with a single write, flushed to disk."""
     path = root / LEDGER
     path.parent.mkdir(parents=True, exist_ok=True)
-    line = json.dumps({k: v for k, v in asdict(entry).items() if v not in (None, {}, "")})
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         os.write(fd, (line + "\n").encode("utf-8"))

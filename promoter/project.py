@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from types import MappingProxyType
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -23,8 +24,12 @@ from pydantic import (
 from promoter.errors import InputError, Location
 from promoter.references import normalise_esv
 from promoter.secretstore import StoreSpec
+from promoter.untrusted import escape_control
 from promoter.validation import validate
 from promoter.yamlfile import Doc, escape, load_yaml
+
+if TYPE_CHECKING:
+    from promoter.auth import AuthSettings
 
 PROJECT_FILE = "promoter.yaml"
 Tier = Literal["development", "staging", "production"]
@@ -47,14 +52,36 @@ class FileTargetSettings(_Strict):
     file: str
 
 
-class IdmTargetSettings(_Strict):
-    idm: str = Field(description="Base URL, e.g. https://idm.example.com/openidm")
+class OAuth2Settings(_Strict):
+    tokenEndpoint: str = Field(description="AM's token endpoint: https://<am>/oauth2/access_token")
+    clientIdEnv: str
+    clientSecretEnv: str
+    scope: list[str] = Field(default_factory=lambda: ["fr:idm:*"], min_length=1)
+
+
+class ServiceAccountSettings(_Strict):
+    idEnv: str = Field(description="environment variable holding the service account's id")
+    keyEnv: str | None = Field(None, description="environment variable holding its key (JWK/PEM)")
+    keyFile: str | None = Field(None, description="file holding its key (JWK or PEM)")
+    scope: list[str] | None = Field(None, min_length=1)
+    tokenEndpoint: str | None = Field(
+        None, description="default on an aic target: <tenant>/am/oauth2/access_token"
+    )
+
+
+class _AuthFields(_Strict):
     bearerEnv: str | None = None
     usernameEnv: str | None = None
     passwordEnv: str | None = None
+    oauth2: OAuth2Settings | None = None
+    serviceAccount: ServiceAccountSettings | None = None
     caFile: str | None = None
     timeout: float = Field(30.0, gt=0)
     retries: int = Field(3, ge=0, le=10)
+
+
+class IdmTargetSettings(_AuthFields):
+    idm: str = Field(description="Base URL, e.g. https://idm.example.com/openidm")
 
     @field_validator("idm")
     @classmethod
@@ -71,13 +98,27 @@ class IdmTargetSettings(_Strict):
         return value
 
 
+class AicTargetSettings(_AuthFields):
+    aic: str = Field(description="the tenant environment's URL: https://<tenant-fqdn>")
+    pollInterval: float = Field(
+        1.0, gt=0, description="seconds between status polls (promotion, restart); 1 s by default"
+    )
+    waitTimeout: float = Field(
+        1800.0, gt=0, description="seconds to wait for a promotion or a restart to finish"
+    )
+
+
 def _target_kind(value: Any) -> str:
+    if isinstance(value, dict) and "aic" in value:
+        return "<aic>"
     return "<idm>" if isinstance(value, dict) and "idm" in value else "<file>"
 
 
 # Tags in <> are dropped from error locations (see validation).
 TargetSettings = Annotated[
-    Annotated[FileTargetSettings, Tag("<file>")] | Annotated[IdmTargetSettings, Tag("<idm>")],
+    Annotated[FileTargetSettings, Tag("<file>")]
+    | Annotated[IdmTargetSettings, Tag("<idm>")]
+    | Annotated[AicTargetSettings, Tag("<aic>")],
     Discriminator(_target_kind),
 ]
 
@@ -139,10 +180,15 @@ class EnvSettings(_Strict):
         "as a list or name -> value",
     )
     requireVerified: bool = False
+    allowOutsideRepo: bool = Field(
+        default=False,
+        description="let secrets, overlay and a file target lie outside the repo "
+        "(an absolute path or one through '..'); without it such a path is an error",
+    )
 
 
 class WaiverSettings(_Strict):
-    rule: str = Field(pattern=r"^EMAIL\d{3}$")
+    rule: str = Field(json_schema_extra={"pattern": r"^EMAIL\d{3}$"}, description="e.g. EMAIL006")
     env: str = Field(min_length=1)
     reason: str = Field(min_length=1)
     expires: Annotated[date, Field(strict=False)]
@@ -183,6 +229,24 @@ class IdmTarget:
     ca_file: Path | None
     timeout: float
     retries: int
+    auth: AuthSettings | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AicTarget:
+    """An AIC tenant environment: ``url`` is https://<tenant-fqdn> (no path)."""
+
+    url: str
+    auth: AuthSettings
+    ca_file: Path | None
+    timeout: float
+    retries: int
+    poll_interval: float
+    wait_timeout: float
+
+    @property
+    def idm_url(self) -> str:
+        return f"{self.url}/openidm"
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +257,7 @@ class Environment:
     overlay_display: str
     store: StoreSpec
     render: Render
-    target: FileTarget | IdmTarget
+    target: FileTarget | IdmTarget | AicTarget
     # ESV name as in the placeholder (esv.email.password) -> None (declared, value unknown),
     # str (a variable's value) or {"$purpose": {...}} (a secret read from the store).
     esvs: Mapping[str, None | str | dict[str, Any]] = field(hash=False)
@@ -268,22 +332,32 @@ def load_project(root: Path) -> Project:
 def _build(root: Path, settings: ProjectSettings, doc: Doc) -> Project:
     env_dir = root / "environments"
     names = set(settings.environments)
+    for name in settings.environments:
+        _check_name(name, doc.loc(f"/environments/{escape(name)}"))
     if env_dir.is_dir():
-        names.update(
-            p.stem
-            for p in env_dir.glob("*.yaml")
-            if p.stem != "base" and ".pin" not in p.name and not p.name.startswith(".")
-        )
+        for p in env_dir.glob("*.yaml"):
+            if p.stem != "base" and ".pin" not in p.name and not p.name.startswith("."):
+                _check_name(p.stem, Location(f"environments/{p.name}"))
+                names.add(p.stem)
     if settings.order is not None:
         order = tuple(settings.order)
         seen: set[str] = set()
         for index, name in enumerate(order):
+            _check_name(name, doc.loc(f"/order/{index}"))
             if name in seen:
                 raise InputError(
                     f"'{name}' appears twice in order", location=doc.loc(f"/order/{index}")
                 )
             seen.add(name)
-        names.update(order)
+            if name not in names:
+                from promoter.suggest import did_you_mean
+
+                raise InputError(
+                    f"'{name}' in order is not an environment "
+                    f"(no environments/{name}.yaml, and not under environments:)",
+                    location=doc.loc(f"/order/{index}"),
+                    hint=did_you_mean(name, names),
+                )
     else:
         known = [n for n in CONVENTIONAL_ORDER if n in names]
         order = tuple(known + sorted(names - set(known)))
@@ -299,6 +373,7 @@ def _build(root: Path, settings: ProjectSettings, doc: Doc) -> Project:
         for i, w in enumerate(settings.waivers)
     )
     for index, waiver in enumerate(waivers):
+        _check_rule(waiver.rule, doc.loc(f"/waivers/{index}/rule"))
         if waiver.env not in environments:
             raise InputError(
                 f"waiver names unknown environment '{waiver.env}'",
@@ -316,6 +391,20 @@ def _build(root: Path, settings: ProjectSettings, doc: Doc) -> Project:
         scan_allow=tuple((a.fingerprint, a.reason) for a in settings.scan.allow),
         stages=position,
     )
+
+
+def _check_rule(rule: str, location: Location) -> None:
+    from promoter.gates import SEVERITY
+
+    known = {key.split("/")[0] for key in SEVERITY}
+    if rule in known:
+        return
+    from promoter.suggest import did_you_mean
+
+    number = re.fullmatch(r"(?i)\s*email\s*0*(\d{1,3})\s*", rule)
+    guess = f"EMAIL{int(number.group(1)):03d}" if number else None
+    hint = f"did you mean {guess}?" if guess in known else did_you_mean(rule, known)
+    raise InputError(f"unknown rule '{rule}'", location=location, hint=hint)
 
 
 ESV_ID_PATTERN = re.compile(r"^esv-[a-z0-9_-]{1,124}$")
@@ -372,7 +461,43 @@ def _properties(s: EnvSettings) -> Mapping[str, None | str]:
     )
 
 
+ENV_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
+
+
+def _check_name(name: str, location: Location) -> None:
+    """Environment names become file and directory names: identifiers only."""
+    if not ENV_NAME.fullmatch(name):
+        raise InputError(
+            f"'{escape_control(name)}' is not an environment name",
+            location=location,
+            hint="letters, digits, '_' and '-', starting with a letter or digit "
+            "(at most 63): it names files such as environments/<env>.pin.yaml",
+        )
+
+
+def _inside(rel: str, s: EnvSettings, doc: Doc, pointer: str) -> str:
+    """A path from promoter.yaml must stay in the repo unless the env opts out."""
+    normal = posixpath.normpath(rel)
+    outside = posixpath.isabs(rel) or normal == ".." or normal.startswith("../")
+    if outside and not s.allowOutsideRepo:
+        raise InputError(
+            f"'{escape_control(rel)}' is outside the repo",
+            location=doc.loc(pointer),
+            hint="keep it under the repo, or set allowOutsideRepo: true for this environment",
+        )
+    return rel
+
+
 def _environment(root: Path, name: str, s: EnvSettings, doc: Doc) -> Environment:
+    at = f"/environments/{escape(name)}"
+    if s.overlay is not None:
+        _inside(s.overlay, s, doc, f"{at}/overlay")
+    if isinstance(s.secrets, str):
+        _inside(s.secrets, s, doc, f"{at}/secrets")
+    elif s.secrets is not None:
+        _inside(s.secrets.directory, s, doc, f"{at}/secrets/directory")
+    if isinstance(s.target, FileTargetSettings):
+        _inside(s.target.file, s, doc, f"{at}/target/file")
     overlay_rel = s.overlay or f"environments/{name}.yaml"
     secrets = s.secrets if s.secrets is not None else f"secrets/{name}"
     store = (
@@ -385,8 +510,11 @@ def _environment(root: Path, name: str, s: EnvSettings, doc: Doc) -> Environment
             secrets.versionSuffix,
         )
     )
-    target: FileTarget | IdmTarget
-    if isinstance(s.target, IdmTargetSettings):
+    target: FileTarget | IdmTarget | AicTarget
+    where = f"/environments/{escape(name)}/target"
+    if isinstance(s.target, AicTargetSettings):
+        target = _aic_target(root, s.target, doc, where)
+    elif isinstance(s.target, IdmTargetSettings):
         target = IdmTarget(
             url=s.target.idm.rstrip("/"),
             bearer_env=s.target.bearerEnv,
@@ -395,6 +523,7 @@ def _environment(root: Path, name: str, s: EnvSettings, doc: Doc) -> Environment
             ca_file=root / s.target.caFile if s.target.caFile else None,
             timeout=s.target.timeout,
             retries=s.target.retries,
+            auth=_auth(root, s.target, doc, where, aic_url=None),
         )
     else:
         rel = s.target.file if s.target else f"build/{name}/conf/external.email.json"
@@ -410,4 +539,100 @@ def _environment(root: Path, name: str, s: EnvSettings, doc: Doc) -> Environment
         esvs=_esvs(name, s, doc),
         properties=_properties(s),
         require_verified=s.requireVerified,
+    )
+
+
+def _aic_target(root: Path, t: AicTargetSettings, doc: Doc, where: str) -> AicTarget:
+    from urllib.parse import urlsplit
+
+    url = t.aic.rstrip("/")
+    parts = urlsplit(url)
+    local = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if (parts.scheme != "https" and not (parts.scheme == "http" and local)) or parts.path:
+        raise InputError(
+            f"'{t.aic}' is not a tenant environment URL",
+            location=doc.loc(f"{where}/aic"),
+            hint="write https://<tenant-fqdn>, without /openidm or /am (http only for 127.0.0.1)",
+        )
+    if t.usernameEnv or t.passwordEnv:
+        raise InputError(
+            "an aic target takes a token, not IDM's username and password headers",
+            location=doc.loc(f"{where}/usernameEnv" if t.usernameEnv else f"{where}/passwordEnv"),
+            hint="use serviceAccount: {idEnv: ..., keyEnv: ...}",
+        )
+    auth = _auth(root, t, doc, where, aic_url=url)
+    assert auth is not None
+    return AicTarget(
+        url=url,
+        auth=auth,
+        ca_file=root / t.caFile if t.caFile else None,
+        timeout=t.timeout,
+        retries=t.retries,
+        poll_interval=t.pollInterval,
+        wait_timeout=t.waitTimeout,
+    )
+
+
+def _auth(
+    root: Path, t: _AuthFields, doc: Doc, where: str, *, aic_url: str | None
+) -> AuthSettings | None:
+    """The one auth method a target names (none on an idm target: a later error says so)."""
+    from promoter.auth import AIC_SCOPES, BearerAuth, HeadersAuth, OAuth2Auth, ServiceAccountAuth
+
+    chosen = [
+        key
+        for key, present in (
+            ("bearerEnv", t.bearerEnv),
+            ("usernameEnv", t.usernameEnv or t.passwordEnv),
+            ("oauth2", t.oauth2),
+            ("serviceAccount", t.serviceAccount),
+        )
+        if present
+    ]
+    if len(chosen) > 1:
+        raise InputError(
+            f"the target names more than one way to authenticate ({', '.join(chosen)})",
+            location=doc.loc(f"{where}/{chosen[1]}"),
+            hint="keep one of bearerEnv, usernameEnv/passwordEnv, oauth2, serviceAccount",
+        )
+    if not chosen:
+        if aic_url is not None:
+            raise InputError(
+                "an aic target needs credentials",
+                location=doc.loc(where),
+                hint="add serviceAccount: {idEnv: AIC_SA_ID, keyEnv: AIC_SA_KEY}",
+            )
+        return None
+    if t.bearerEnv:
+        return BearerAuth(t.bearerEnv)
+    if t.usernameEnv or t.passwordEnv:
+        if not (t.usernameEnv and t.passwordEnv):
+            return None  # the IDM client names what is missing
+        return HeadersAuth(t.usernameEnv, t.passwordEnv)
+    if t.oauth2:
+        o = t.oauth2
+        return OAuth2Auth(o.tokenEndpoint, o.clientIdEnv, o.clientSecretEnv, tuple(o.scope))
+    sa = t.serviceAccount
+    assert sa is not None
+    if bool(sa.keyEnv) == bool(sa.keyFile):
+        raise InputError(
+            "serviceAccount needs exactly one of keyEnv and keyFile",
+            location=doc.loc(f"{where}/serviceAccount"),
+            hint="keyEnv: AIC_SA_KEY (the key.jwk's text) or keyFile: path/to/key.jwk",
+        )
+    endpoint = sa.tokenEndpoint or (f"{aic_url}/am/oauth2/access_token" if aic_url else None)
+    if endpoint is None:
+        raise InputError(
+            "serviceAccount on an idm target needs tokenEndpoint",
+            location=doc.loc(f"{where}/serviceAccount"),
+            hint="tokenEndpoint: https://<am>/am/oauth2/access_token",
+        )
+    default_scope = AIC_SCOPES if aic_url else ("fr:idm:*",)
+    return ServiceAccountAuth(
+        token_endpoint=endpoint,
+        id_env=sa.idEnv,
+        key_env=sa.keyEnv,
+        key_file=root / sa.keyFile if sa.keyFile else None,
+        key_display=sa.keyFile,
+        scope=tuple(sa.scope) if sa.scope else default_scope,
     )

@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from promoter import diff as diffs
-from promoter import ledger, pins
+from promoter import ledger, outputrecord, pins
 from promoter.errors import InputError, PromoterError, RefusedError
 from promoter.findings import Finding
 from promoter.pipeline import Compiled, Compiler
-from promoter.project import Environment, FileTarget, IdmTarget, Project
+from promoter.project import AicTarget, Environment, IdmTarget, Project
 from promoter.render import sha256_hex
-from promoter.targets import deliver, write_atomic
+from promoter.targets import PUBLIC_MODE, SECRET_MODE, deliver
 from promoter.yamlfile import parse_yaml
 
 
@@ -78,17 +78,54 @@ def adjacency(project: Project, src: str, dst: str) -> Finding | None:
 def prepare_promotion(compiler: Compiler, src: str, dst: str) -> tuple[Compiled, PinChange]:
     """Compile SRC as it is and DST with SRC's base pinned."""
     project = compiler.project
+    require_pin(project, src)
     source = compiler.compile(src)
-    text = pins.pin_text(project, dst, compiler.base_path(project.env(src)))
-    return source, prepare_pin(compiler, dst, text, source=src)
+    base = compiler.base_path(project.env(src))
+    text = pins.pin_text(project, dst, base)
+    # DST compiles from the file the pin copies, so findings and the diff cite lines that
+    # exist and that the user edits (a dry run or a refused promotion writes no pin).
+    origin: Path | bool = base if base is not None else False
+    return source, prepare_pin(compiler, dst, text, source=src, base=origin)
 
 
-def prepare_pin(compiler: Compiler, name: str, text: str, *, source: str | None) -> PinChange:
+def require_pin(project: Project, src: str) -> None:
+    """A later stage passes on its pin; without one it would pass on the working base."""
+    env = project.env(src)
+    pin_file = pins.pin_path(project, src)
+    if pins.is_first_stage(project, env) or pin_file.is_file():
+        return
+    earlier = project.order[project.stages[src] - 1]
+    shown = project.display(pin_file)
+    recorded = [e.pin_sha256 for e in ledger.history(project.root, src) if e.pin_sha256]
+    if recorded:
+        raise RefusedError(
+            f"{shown} is missing, but the ledger records {src}'s pin {recorded[-1][:12]}: "
+            f"promoting would pass on the working base instead",
+            hint=f"restore it (git checkout -- {shown}, or 'promoter rollback {src} --to N'), "
+            f"or promote {earlier} {src} again",
+        )
+    raise RefusedError(
+        f"{src} has never been promoted, so it has no pin to pass on ({shown} does not exist)",
+        hint=f"promote {earlier} {src} first",
+    )
+
+
+def prepare_pin(
+    compiler: Compiler,
+    name: str,
+    text: str,
+    *,
+    source: str | None,
+    base: Path | bool | None = None,
+) -> PinChange:
+    """``base``: the file ``text`` copies (cited by findings and the diff); else the pin itself."""
     project = compiler.project
     env = project.env(name)
     pin_file = pins.pin_path(project, name)
-    pin_doc = parse_yaml(text, project.display(pin_file))
-    compiled = compiler.compile(name, base=pin_doc)
+    if base is None:
+        compiled = compiler.compile(name, base=parse_yaml(text, project.display(pin_file)))
+    else:
+        compiled = compiler.compile(name, base=base)
     previous: Compiled | None = None  # never promoted: all of the output is new
     if pin_file.is_file() or pins.is_first_stage(project, env):
         try:
@@ -97,12 +134,18 @@ def prepare_pin(compiler: Compiler, name: str, text: str, *, source: str | None)
             previous = None  # the current state does not compile: show everything as new
     change = PinChange(env, text, compiled, previous, source)
     if compiled.output is not None:
-        old = _rendered(project, env) or (previous.output if previous is not None else None)
-        secret = compiled.secret_pointers | (previous.secret_pointers if previous else set())
+        out = rendered_path(project, env)
+        old = _rendered(project, env)
+        if old is not None:  # mask it by what it was compiled from, not by today's overlays
+            old_secret = outputrecord.old_side_secrets(old, out, compiled.secret_pointers)
+        else:
+            old = previous.output if previous is not None else None
+            old_secret = previous.secret_pointers if previous is not None else set()
         change.changes = diffs.diff(
             old,
             compiled.output,
-            secret_pointers=secret,
+            secret_pointers=compiled.secret_pointers,
+            old_secret_pointers=old_secret,
             labels=compiled.masks,
             locate=compiled.merged.loc,
         )
@@ -120,34 +163,80 @@ def _rendered(project: Project, env: Environment) -> Any:
 
 
 def rendered_path(project: Project, env: Environment) -> Path:
-    if isinstance(env.target, FileTarget):
-        return env.target.path
-    return project.root / "build" / env.name / "conf" / "external.email.json"
+    return outputrecord.output_path(project.root, env)
+
+
+class CommitFailed(RefusedError):
+    """The promotion is written and recorded, but ``git commit`` failed."""
+
+    def __init__(self, message: str, *, written: list[str], entry: ledger.Entry) -> None:
+        super().__init__(
+            message,
+            hint=f"the promotion took effect and is in the ledger; {', '.join(written)} "
+            "are not committed: fix the cause and commit them yourself",
+        )
+        self.written = written
+        self.entry = entry
+
+
+def recover(project: Project) -> bool:
+    """Finish a promotion a kill interrupted, delete its orphans (under the repo lock)."""
+    from promoter import journal
+
+    return journal.recover(project.root, written_dirs(project))
+
+
+def written_dirs(project: Project) -> list[Path]:
+    """Every directory a promotion stages files in."""
+    from promoter import journal
+
+    dirs = [project.root / "environments", project.root / ledger.PIN_ARCHIVE]
+    dirs += [rendered_path(project, env).parent for env in project.environments.values()]
+    dirs.append((project.root / journal.JOURNAL).parent)
+    return dirs
 
 
 def write_change(
-    project: Project, change: PinChange, *, action: str, apply: bool, commit: bool
+    project: Project,
+    change: PinChange,
+    *,
+    action: str,
+    apply: bool,
+    commit: bool,
+    result: str | None = None,
+    detail: dict[str, Any] | None = None,
 ) -> ledger.Entry:
-    """Deliver (with ``apply``), then write pin, rendered output and ledger entry."""
-    from promoter import gitrepo
+    """Deliver (with ``apply``), then write pin, output and ledger entry as one transaction.
+
+    ``result`` and ``detail`` come from a delivery done before (AIC's promotion flow).
+    """
+    from promoter import gitrepo, journal
 
     compiled = change.compiled
     if compiled.blocked or compiled.text is None or compiled.output is None:
         raise RefusedError(f"{change.env.name} does not pass its gates")
     ledger.read(project.root)  # a damaged ledger stops us before anything is delivered
-    result = "promoted" if action == "promote" else "rolled-back"
-    if apply and isinstance(change.env.target, IdmTarget):
+    if commit:
+        gitrepo.preflight(project.root)  # no repo or no identity: refuse before any write
+    result = result or ("promoted" if action == "promote" else "rolled-back")
+    if apply and isinstance(change.env.target, IdmTarget | AicTarget):
         deliver(compiled)
         result = "applied"
+    root = project.root
     pin_file = pins.pin_path(project, change.env.name)
-    write_atomic(
-        pin_file, change.pin_text, secret=False, display=project.display(pin_file), backup=False
-    )
-    ledger.archive_pin(project.root, change.pin_sha256, change.pin_text)
+    archived = root / ledger.PIN_ARCHIVE / f"{change.pin_sha256}.yaml"
     out = rendered_path(project, change.env)
-    write_atomic(out, compiled.text, secret=compiled.holds_secrets, display=project.display(out))
-    entry = ledger.record(
-        project.root,
+    pointers = compiled.secret_pointers
+    txn = journal.Transaction(root)
+    txn.writes.append(journal.Write(pin_file, change.pin_text))
+    if not archived.exists():
+        txn.writes.append(journal.Write(archived, change.pin_text))
+    record = outputrecord.text(outputrecord.before_write(out, pointers))
+    txn.writes.append(journal.Write(outputrecord.record_path(out), record))
+    mode = SECRET_MODE if compiled.holds_secrets else PUBLIC_MODE
+    txn.writes.append(journal.Write(out, compiled.text, mode=mode, backup=True))
+    entry = ledger.stamped(
+        root,
         action=action,
         env=change.env.name,
         result=result,
@@ -155,12 +244,25 @@ def write_change(
         pin_sha256=change.pin_sha256,
         output_sha256=compiled.sha256,
         gates=gate_summary(compiled.findings),
-        detail={"changed": [c.pointer for c in change.changes]},
+        detail={
+            "changed": [c.pointer for c in change.changes],
+            **(detail or {}),
+            "txn": txn.txn,
+        },
     )
+    txn.commit(ledger.entry_line(entry))
+    if result == "applied" or not isinstance(change.env.target, IdmTarget | AicTarget):
+        outputrecord.remember(out, pointers, exact=True)  # the target holds this output now
     if commit:
-        archived = ledger.PIN_ARCHIVE / f"{change.pin_sha256}.yaml"
-        paths = [pin_file.relative_to(project.root), ledger.LEDGER, archived]
-        gitrepo.commit(project.root, paths, commit_message(change, action))
+        paths = [pin_file.relative_to(root), ledger.LEDGER, archived.relative_to(root)]
+        try:
+            gitrepo.commit(root, paths, commit_message(change, action))
+        except RefusedError as exc:
+            raise CommitFailed(
+                exc.message,
+                written=[p.as_posix() for p in paths],
+                entry=entry,
+            ) from None
     return entry
 
 

@@ -142,10 +142,10 @@ class Watcher:
         return outcome
 
     def _reload(self) -> Outcome:
+        from promoter.outputrecord import deliver_recorded
         from promoter.pipeline import Compiler
         from promoter.probe import probe
         from promoter.project import load_project
-        from promoter.targets import deliver
         from promoter.verify import VerifyError
 
         try:
@@ -174,7 +174,7 @@ class Watcher:
         if compiled.env.render == "resolved" or compiled.text != self.last_output:
             started = time.monotonic()
             try:
-                summary = deliver(compiled)
+                summary = deliver_recorded(self.root, compiled)
             except TargetError as exc:
                 return Outcome("delivery-failed", f"kept last known good: {exc}", 3)
             finally:

@@ -101,22 +101,42 @@ def parse_yaml(text: str, display: str) -> Doc:
 
 
 def _compose(text: str, display: str) -> Any:
+    """The node tree, from the C parser, or from the exact parser where the C one refuses.
+
+    libyaml refuses some valid YAML 1.2 (a flow mapping holding a URL:
+    ``{idm: https://idm.example.com/openidm}``); ruamel.yaml's pure-Python parser
+    reads it. A file both refuse keeps the C parser's message.
+    """
     from ruamel.yaml.error import MarkedYAMLError
 
     loader = _composer_class()(text)
     try:
         return loader.get_single_node()
     except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = Location(display, mark.line + 1, mark.column + 1) if mark else Location(display)
-        problem = exc.problem or exc.context or "invalid YAML"
-        if "another document" in problem:
-            problem, hint = "more than one YAML document", "keep one document per file"
-        else:
-            hint = None
-        raise InputError(f"invalid YAML: {problem}", location=where, hint=hint) from None
+        first = exc
     finally:
         loader.dispose()
+    try:
+        return _compose_exact(text)
+    except MarkedYAMLError:
+        raise _yaml_error(first, display) from None
+
+
+def _compose_exact(text: str) -> Any:
+    from ruamel.yaml import YAML
+
+    return YAML(typ="safe", pure=True).compose(text)
+
+
+def _yaml_error(exc: Any, display: str) -> InputError:
+    mark = exc.problem_mark or exc.context_mark
+    where = Location(display, mark.line + 1, mark.column + 1) if mark else Location(display)
+    problem = exc.problem or exc.context or "invalid YAML"
+    if "another document" in problem:
+        problem, hint = "more than one YAML document", "keep one document per file"
+    else:
+        hint = None
+    return InputError(f"invalid YAML: {problem}", location=where, hint=hint)
 
 
 _COMPOSER: Any = None

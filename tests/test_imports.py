@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-HEAVY = ("httpx", "watchdog", "jsonschema", "aiosmtpd", "prometheus_client", "cryptography")
+HEAVY = ("httpx", "watchdog", "jsonschema", "aiosmtpd", "prometheus_client", "cryptography", "jwt")
 
 
 def test_check_imports_no_heavy_module(example: Path) -> None:

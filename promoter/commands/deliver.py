@@ -11,7 +11,7 @@ from promoter import diff as diffs
 from promoter import ledger
 from promoter.errors import InputError, Location
 from promoter.pipeline import Compiled, Compiler
-from promoter.project import FileTarget, IdmTarget, load_project
+from promoter.project import AicTarget, FileTarget, IdmTarget, load_project
 from promoter.report import plural, print_findings
 
 
@@ -20,15 +20,20 @@ def _compile(root: Path, env: str) -> Compiled:
 
 
 def run_deliver(root: Path, env: str) -> int:
+    from promoter.outputrecord import deliver_recorded
     from promoter.promote import gate_summary
-    from promoter.targets import deliver
 
-    compiled = _compile(root, env)
+    project = load_project(root)
+    if isinstance(project.env(env).target, AicTarget):
+        from promoter.aic_promotion import refuse_direct_delivery
+
+        refuse_direct_delivery(project, project.env(env))
+    compiled = Compiler(project).compile(env)
     print_findings(compiled.findings)
     if compiled.blocked or compiled.text is None or compiled.output is None:
         print(f"refused: {env} does not pass its gates; nothing delivered", file=sys.stderr)
         return 1
-    summary = deliver(compiled)
+    summary = deliver_recorded(root, compiled)
     ledger.record(
         root,
         action="deliver",
@@ -46,15 +51,21 @@ def run_diff(root: Path, env: str, *, exit_code: bool) -> int:
     if compiled.output is None:
         print_findings(compiled.findings)
         return 1
+    from promoter import outputrecord
+
     target = compiled.env.target
     held = _held(target)
+    recorded_at = outputrecord.output_path(root, compiled.env)
     changes = diffs.diff(
         held,
         compiled.output,
         secret_pointers=compiled.secret_pointers,
+        old_secret_pointers=outputrecord.old_side_secrets(
+            held, recorded_at, compiled.secret_pointers
+        ),
         labels=compiled.masks,
         locate=compiled.merged.loc,
-        skip_secrets=isinstance(target, IdmTarget),
+        skip_secrets=isinstance(target, IdmTarget | AicTarget),
     )
     where = target.display if isinstance(target, FileTarget) else target.url
     if not changes:
@@ -65,7 +76,12 @@ def run_diff(root: Path, env: str, *, exit_code: bool) -> int:
     return 1 if exit_code else 0
 
 
-def _held(target: FileTarget | IdmTarget) -> Any:
+def _held(target: FileTarget | IdmTarget | AicTarget) -> Any:
+    if isinstance(target, AicTarget):
+        from promoter.targets.aic import AicClient
+
+        with AicClient(target, label="the tenant") as client:
+            return client.get_config()
     if isinstance(target, IdmTarget):
         from promoter.targets.idm import IdmClient
 

@@ -6,14 +6,20 @@ import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from promoter import ledger
+
+if TYPE_CHECKING:
+    from promoter.project import Project
 
 
 def run_history(root: Path, env: str, *, fmt: str) -> int:
     from promoter.project import load_project
 
-    load_project(root).env(env)
+    project = load_project(root)
+    project.env(env)
+    _recover(project)
     entries = ledger.history(root, env)
     if fmt == "json":
         sys.stdout.write(json.dumps([asdict(e) for e in entries], indent=2) + "\n")
@@ -33,3 +39,21 @@ def run_history(root: Path, env: str, *, fmt: str) -> int:
             f"{gates:<15}  {e.result:<11}  {e.user}"
         )
     return 0
+
+
+def _recover(project: Project) -> None:
+    """Finish an interrupted promotion first, so the history shows it (only if one is pending)."""
+    from promoter import journal
+    from promoter.promote import recover, written_dirs
+
+    if not journal.pending(project.root, written_dirs(project)):
+        return
+    from promoter.errors import RefusedError
+    from promoter.lock import repo_lock
+
+    try:
+        with repo_lock(project.root, wait=2.0):
+            if recover(project):
+                print("note: finished a promotion that was interrupted", file=sys.stderr)
+    except RefusedError:
+        pass  # a promotion is running: it finishes the journal itself

@@ -10,13 +10,15 @@ from pathlib import Path
 
 from promoter.commands.verify import is_verified, print_unverified
 from promoter.lock import repo_lock
-from promoter.pipeline import Compiler
-from promoter.project import IdmTarget, Project, load_project
+from promoter.pipeline import Compiled, Compiler
+from promoter.project import AicTarget, IdmTarget, Project, load_project
 from promoter.promote import (
+    CommitFailed,
     PinChange,
     adjacency,
     prepare_promotion,
     prepare_rollback,
+    recover,
     rendered_path,
     write_change,
 )
@@ -30,6 +32,7 @@ class WriteOptions:
     commit: bool = False
     yes: bool = False
     lock_wait: float = 10.0
+    allow_other_changes: bool = False  # AIC promotion: also promote the lower tenant's others
 
     def lock(self, root: Path) -> AbstractContextManager[None]:
         """A dry run writes nothing at all, not even the lock file."""
@@ -44,7 +47,9 @@ def run_promote(root: Path, src: str, dst: str, options: WriteOptions) -> int:
         print(f"refused: {src} → {dst}", file=sys.stderr)
         return 1
     with options.lock(root):
+        _recover(project, options)
         source, change = prepare_promotion(Compiler(project), src, dst)
+        aic = _aic_pair(project, source, change)
         if source.blocked:
             print_findings(source.findings)
             print(f"refused: {src} does not pass its own gates", file=sys.stderr)
@@ -52,6 +57,8 @@ def run_promote(root: Path, src: str, dst: str, options: WriteOptions) -> int:
         if project.env(src).require_verified and not is_verified(root, src, source.sha256):
             print_unverified(src)
             return 1
+        if aic:
+            return _finish_aic(project, source, change, f"{src} → {dst}", options)
         return _finish(project, change, f"{src} → {dst}", "promote", options)
 
 
@@ -59,7 +66,10 @@ def run_rollback(root: Path, env: str, *, to: int | None, options: WriteOptions)
     project = load_project(root)
     project.env(env)
     with options.lock(root):
+        _recover(project, options)
         change = prepare_rollback(Compiler(project), env, to)
+        if _aic_promoted(project, env):
+            return _finish_aic(project, None, change, f"rollback {env}", options)
         return _finish(project, change, f"rollback {env}", "rollback", options)
 
 
@@ -75,21 +85,66 @@ def _finish(
             file=sys.stderr,
         )
         return 1
+    if _already_holds(project, change):
+        pin = change.pin_sha256[:12]
+        what = "promote" if action == "promote" else "roll back"
+        print(f"{env.name} already holds pin {pin}; nothing to {what}")
+        return 0
     print(f"{title}: {plural(len(change.changes), 'change')} to {env.name}'s output")
     sys.stdout.write(change.diff_text())
     if options.dry_run:
         print(f"dry run, nothing written (output sha256 {compiled.sha256})")
         return 0
-    delivering = options.apply and isinstance(env.target, IdmTarget)
+    delivering = options.apply and isinstance(env.target, IdmTarget | AicTarget)
     if delivering and not options.yes and not _confirm(env.name):
         print("cancelled, nothing written", file=sys.stderr)
         return 1
-    entry = write_change(project, change, action=action, apply=options.apply, commit=options.commit)
     verb = "promoted" if action == "promote" else "rolled back"
+    title = title if action == "promote" else env.name
     out = project.display(rendered_path(project, env))
+    try:
+        entry = write_change(
+            project, change, action=action, apply=options.apply, commit=options.commit
+        )
+    except CommitFailed as failed:
+        pin = (failed.entry.pin_sha256 or "")[:12]
+        print(f"{verb} {title}: {out} sha256 {compiled.sha256}, pin {pin} ({failed.entry.result})")
+        print(f"not committed: {', '.join(failed.written)}")
+        raise
     pin = (entry.pin_sha256 or "")[:12]
     print(f"{verb} {title}: {out} sha256 {compiled.sha256}, pin {pin} ({entry.result})")
     return 0
+
+
+def _already_holds(project: Project, change: PinChange) -> bool:
+    """The pin and the rendered output are already exactly what this change would write."""
+    from promoter.pins import pin_path
+    from promoter.render import sha256_hex
+
+    try:
+        pin = pin_path(project, change.env.name).read_text(encoding="utf-8")
+        rendered = rendered_path(project, change.env).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return pin == change.pin_text and sha256_hex(rendered) == change.compiled.sha256
+
+
+def _recover(project: Project, options: WriteOptions) -> None:
+    """A promotion a kill interrupted is finished first (a dry run only says so)."""
+    from promoter import journal
+
+    if options.dry_run:
+        if journal.pending(project.root):
+            print(
+                "note: an interrupted promotion is pending; the next promotion finishes it",
+                file=sys.stderr,
+            )
+        return
+    if recover(project):
+        print(
+            "note: finished a promotion that was interrupted (see promoter history)",
+            file=sys.stderr,
+        )
 
 
 def _confirm(env: str) -> bool:
@@ -97,3 +152,73 @@ def _confirm(env: str) -> bool:
         return True  # CI: --apply is the decision
     answer = input(f"deliver to {env}'s IDM now? [y/N] ")
     return answer.strip().lower() in ("y", "yes")
+
+
+def _aic_promoted(project: Project, env: str) -> bool:
+    from promoter.aic_promotion import lower_tenant
+
+    return lower_tenant(project, project.env(env)) is not None
+
+
+def _aic_pair(project: Project, source: Compiled, change: PinChange) -> bool:
+    """An AIC-to-AIC promotion: EMAIL016 joins DST's findings (the flow is aic_promotion's)."""
+    if not isinstance(change.env.target, AicTarget):
+        return False
+    from promoter.aic_promotion import check_pair, email016
+
+    if check_pair(project, source.env.name, change.env.name) is None:
+        return False
+    change.compiled.findings += email016(source, change.compiled, project)
+    return True
+
+
+def _finish_aic(
+    project: Project, source: Compiled | None, change: PinChange, title: str, options: WriteOptions
+) -> int:
+    """Promotion or rollback of an immutable AIC tenant: AIC's own flow, then pin and ledger."""
+    from promoter import aic_promotion
+
+    compiled, env = change.compiled, change.env
+    action = "promote" if source is not None else "rollback"
+    print_findings(compiled.findings)
+    if change.refused:
+        print(
+            f"refused: {env.name} ({env.tier}) does not pass its gates; nothing written",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"{title}: {len(change.changes)} change(s) to {env.name}'s output")
+    sys.stdout.write(change.diff_text())
+    if not (options.apply or options.dry_run):
+        return _finish(project, change, title, action, options)
+    if options.apply and not options.dry_run and not options.yes and not _confirm(env.name):
+        print("cancelled, nothing written", file=sys.stderr)
+        return 1
+    try:
+        if source is None:
+            outcome = aic_promotion.rollback(project, env, dry_run=options.dry_run)
+        else:
+            flow = aic_promotion.Flow(
+                project, source, compiled, allow_other_changes=options.allow_other_changes
+            )
+            outcome = flow.run(dry_run=options.dry_run)
+    except aic_promotion.DryRunRefused as refused:
+        print_findings(refused.findings)
+        print(f"refused: {title}: {refused.message}; unlocked, nothing promoted", file=sys.stderr)
+        return 1
+    if options.dry_run:
+        print(f"dry run, nothing written (output sha256 {compiled.sha256})")
+        return 0
+    entry = write_change(
+        project,
+        change,
+        action=action,
+        apply=False,
+        commit=options.commit,
+        result=outcome.result,
+        detail=outcome.detail(),
+    )
+    verb = "promoted" if action == "promote" else "rolled back"
+    pin = (entry.pin_sha256 or "")[:12]
+    print(f"{verb} {title} through AIC: sha256 {compiled.sha256}, pin {pin} ({entry.result})")
+    return 0

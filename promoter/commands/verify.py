@@ -10,7 +10,7 @@ from promoter.errors import InputError, RefusedError
 from promoter.findings import CONFIG_RULE
 from promoter.model import MsGraphConfig, SmtpConfig
 from promoter.pipeline import Compiled, Compiler
-from promoter.project import IdmTarget, load_project
+from promoter.project import AicTarget, IdmTarget, load_project
 from promoter.report import print_findings
 from promoter.verify import Message
 
@@ -18,6 +18,7 @@ from promoter.verify import Message
 def run_verify(
     root: Path, env: str, *, to: str, via: str, subject: str | None, ca_file: Path | None
 ) -> int:
+    check_address(to)
     compiled = Compiler(load_project(root)).compile(env)
     print_findings(compiled.findings)
     config = _sendable(compiled)
@@ -43,6 +44,25 @@ def run_verify(
     return 0
 
 
+def check_address(to: str) -> None:
+    """Refuse what cannot be a recipient before anything is sent (UTF-8 local parts are fine)."""
+    local, at, domain = to.rpartition("@")
+    labels = domain.split(".")
+    if (
+        not at
+        or not local
+        or "@" in local.strip('"').replace("\\@", "")
+        or any(ch.isspace() or not ch.isprintable() for ch in to)
+        or not all(labels)
+        or any(label.startswith("-") or label.endswith("-") for label in labels)
+    ):
+        shown = "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in to)
+        raise InputError(
+            f"--to {shown}: not an email address",
+            hint="write the recipient as local@domain, e.g. me@example.com",
+        )
+
+
 def _sendable(compiled: Compiled) -> SmtpConfig | MsGraphConfig:
     unusable = [f for f in compiled.findings if f.rule in (CONFIG_RULE, "EMAIL009") and f.blocking]
     if compiled.resolved is None or unusable:
@@ -63,6 +83,19 @@ def _send(
 
     if via == "idm":
         target = compiled.env.target
+        send = {
+            "from": message.sender,
+            "to": message.to,
+            "subject": message.subject,
+            "type": "text/plain",
+            "body": message.body,
+        }
+        if isinstance(target, AicTarget):
+            from promoter.targets.aic import AicClient
+
+            with AicClient(target, label=f"{compiled.env.name}'s tenant") as aic:
+                aic.send(send)
+            return f"sent through {target.url}/openidm/external/email"
         if not isinstance(target, IdmTarget):
             raise InputError(f"--via idm needs an IDM target for {compiled.env.name}")
         from promoter.targets.idm import IdmClient

@@ -1,4 +1,4 @@
-"""Deliver a rendered configuration to its environment's target (file or IDM).
+"""Deliver a rendered configuration to its environment's target (file, IDM or AIC).
 
 The public names (``write_atomic``, ``deliver``, ``read_back_mismatch``,
 ``SECRET_MODE``, ``PUBLIC_MODE``) live here so callers import from
@@ -15,11 +15,13 @@ from promoter.targets.file import PUBLIC_MODE, SECRET_MODE, write_atomic
 if TYPE_CHECKING:
     from promoter.pipeline import Compiled
 
+CONFIG_PATH = "/openidm/config/external.email"
+
 __all__ = ["PUBLIC_MODE", "SECRET_MODE", "deliver", "read_back_mismatch", "write_atomic"]
 
 
 def deliver(compiled: Compiled) -> str:
-    """Deliver a gated result to its environment's target (file or IDM) and read it back.
+    """Deliver a gated result to its environment's target (file, IDM, AIC) and read it back.
 
     Returns a one-line summary. IDM stores secrets encrypted, so its read-back
     compares the non-secret fields.
@@ -36,6 +38,28 @@ def deliver(compiled: Compiled) -> str:
                 "read-back differs from what was written", location=Location(target.display)
             )
         return f"wrote {target.display}"
+    from promoter.project import AicTarget
+
+    if isinstance(target, AicTarget):
+        from promoter import aic_values
+        from promoter.targets.aic import AicClient
+
+        env = compiled.env
+        with AicClient(
+            target, label=f"{env.name}'s tenant", secrets=compiled.secret_values()
+        ) as aic:
+            pushed = aic_values.push(aic, env, config)
+            aic.put_config(config)
+            mismatch = read_back_mismatch(config, aic.get_config(), compiled.secret_pointers)
+            if mismatch:
+                raise TargetError(f"read-back from {target.url} differs at {', '.join(mismatch)}")
+            restarted = aic.restart_if_needed(aic_values.in_use(pushed, config))
+        esvs = f"; ESVs changed: {', '.join(pushed.changed)}" if pushed.changed else ""
+        after = "; restarted to load ESVs" if restarted else ""
+        return (
+            f"delivered to {target.url}{CONFIG_PATH} (read back: non-secret fields match)"
+            f"{esvs}{after}"
+        )
     from promoter.targets.idm import IdmClient
 
     client = IdmClient(target)

@@ -1,18 +1,19 @@
 """IDM's REST API for external.email: PUT, GET, and the send action.
 
-Credentials come from environment variables named in promoter.yaml, never from
-the repo, and never appear in a message. Connection errors and 5xx answers are
+Credentials come from the target's auth provider (``promoter.auth``: environment
+variables or a key file named in promoter.yaml, never the repo) and never appear in
+a message; a 401 fetches a fresh token once. Connection errors and 5xx answers are
 retried with backoff (the PUT is idempotent); other answers are final.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Mapping
 from typing import Any
 
-from promoter.errors import InputError, TargetError
+from promoter.auth import HeadersAuth, Provider, provider
+from promoter.errors import TargetError
 from promoter.project import IdmTarget
 from promoter.untrusted import exception_text, sent_strings
 
@@ -24,34 +25,24 @@ API_VERSION = "resource=1.0"
 class IdmClient:
     def __init__(self, target: IdmTarget, environ: Mapping[str, str] | None = None) -> None:
         self.target = target
-        self.environ = os.environ if environ is None else environ
-        self._headers = {"Accept-API-Version": API_VERSION, **self._auth_headers()}
-
-    def _auth_headers(self) -> dict[str, str]:
-        t = self.target
-        if t.bearer_env:
-            return {"Authorization": f"Bearer {self._env(t.bearer_env)}"}
-        if t.username_env and t.password_env:
-            return {
-                "X-OpenIDM-Username": self._env(t.username_env),
-                "X-OpenIDM-Password": self._env(t.password_env),
-            }
-        raise InputError(
-            f"no credentials configured for {t.url}",
-            hint="set bearerEnv, or usernameEnv and passwordEnv, on the target in promoter.yaml",
+        self.auth: Provider = provider(
+            self._settings(),
+            url=target.url,
+            ca_file=target.ca_file,
+            timeout=target.timeout,
+            retries=target.retries,
+            environ=environ,
         )
+        self.auth.headers()  # a missing variable is an input error before anything is sent
 
-    def _env(self, name: str) -> str:
-        value = self.environ.get(name)
-        if not value:
-            raise InputError(f"environment variable {name} is not set", hint=f"export {name}=...")
-        return value
+    def _settings(self) -> Any:
+        t = self.target
+        if t.auth is None and t.username_env and t.password_env:
+            return HeadersAuth(t.username_env, t.password_env)
+        return t.auth
 
     def _credential_hint(self) -> str:
-        t = self.target
-        if t.bearer_env:
-            return f"check the token in ${t.bearer_env}"
-        return f"check ${t.username_env} and ${t.password_env}"
+        return self.auth.hint()
 
     def put_config(self, config: Mapping[str, Any]) -> None:
         response = self._request("PUT", CONFIG_PATH, json=dict(config), retry=True)
@@ -103,22 +94,30 @@ class IdmClient:
         attempts = 1 + (self.target.retries if retry else 0)
         timeout = httpx.Timeout(self.target.timeout, connect=min(self.target.timeout, 10.0))
         problem = ""
+        refreshed = False
         with httpx.Client(verify=verify, timeout=timeout) as client:
-            for attempt in range(attempts):
+            attempt = -1
+            while attempt + 1 < attempts:
+                attempt += 1
                 if attempt:
                     time.sleep(min(0.2 * 2 ** (attempt - 1), 2.0))
+                headers = {"Accept-API-Version": API_VERSION, **self.auth.headers()}
                 try:
                     response = client.request(
-                        method, url, json=json, params=params, headers=self._headers
+                        method, url, json=json, params=params, headers=headers
                     )
                 except httpx.TransportError as exc:
-                    sent = sent_strings(json, params, self._headers)
+                    sent = sent_strings(json, params, headers) + self.auth.secrets()
                     problem = f"cannot reach IDM at {self.target.url}: {_describe(exc, sent)}"
                     if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout) or retry:
                         continue
                     break
                 if response.status_code >= 500:
                     problem = f"IDM answered {method} {path} with {response.status_code}"
+                    continue
+                if response.status_code == 401 and not refreshed and self.auth.invalidate():
+                    refreshed = True  # a token that expired early or was revoked: one fresh try
+                    attempt -= 1
                     continue
                 if response.status_code == 404 and missing_ok:
                     return None

@@ -1,0 +1,534 @@
+"""promoter import: sources, env mapping, the store, refusals, and import-then-compile identity."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import stat
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from promoter.commands.import_ import run_import
+from promoter.importer import same
+from promoter.model import KNOWN_SMTP_PROPERTIES
+from promoter.pipeline import Compiler
+from promoter.project import load_project
+from tests.conftest import cli, write
+from tests.support.idm_standin import IdmStandin
+
+CANARY = "canary-7Qx2"
+STORE_MODE = 0o600
+
+
+# --- what compile must give back ------------------------------------------------------------
+
+
+def expected(config: dict[str, Any]) -> dict[str, Any]:
+    """The import contract: less _id/_rev; smtpProperties sorted by key, key and value stripped."""
+    out = {k: v for k, v in config.items() if k not in ("_id", "_rev")}
+    props = out.get("smtpProperties")
+    if isinstance(props, list):
+        pairs = [item.partition("=") for item in props]
+        out["smtpProperties"] = [
+            f"{k.strip()}={v.strip()}" for k, _, v in sorted(pairs, key=lambda p: p[0].strip())
+        ]
+    return out
+
+
+def compiled_output(root: Path, env: str) -> Any:
+    return Compiler(load_project(root)).compile(env).output
+
+
+def files_under(root: Path) -> Iterator[Path]:
+    for base, _dirs, names in os.walk(root):
+        for name in names:
+            yield Path(base) / name
+
+
+def assert_secrets_only_in_store(root: Path, secrets: list[str]) -> None:
+    """Every file holding a secret is a 0600 file in secrets/<env>/; no other file holds one."""
+    for path in files_under(root):
+        text = path.read_text(encoding="utf-8")
+        holds = [s for s in secrets if s in text] or (CANARY in text)
+        if path.relative_to(root).parts[0] == "secrets":
+            assert stat.S_IMODE(path.stat().st_mode) == STORE_MODE, path
+        else:
+            assert not holds, f"a secret leaked into {path}"
+
+
+# --- generated configurations -----------------------------------------------------------------
+
+_text = st.text(
+    alphabet=st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=12
+)
+secret = (
+    st.tuples(_text, st.sampled_from(["", "\n", "\r", " ", "\r\n"]))
+    .map(lambda t: CANARY + t[0] + t[1])
+    .filter(lambda s: "&{" not in s)
+)
+crypto = st.fixed_dictionaries(
+    {
+        "$crypto": st.fixed_dictionaries(
+            {
+                "type": st.just("x-simple-encryption"),
+                "value": st.fixed_dictionaries(
+                    {"cipher": st.just("AES/CBC/PKCS5Padding"), "data": _text, "iv": _text}
+                ),
+            }
+        )
+    }
+)
+placeholder = st.sampled_from(["&{esv.email.password}", "&{esv.email.secret}"])
+address = st.from_regex(r"[a-z]{1,6}@[a-z]{1,6}\.(com|org)", fullmatch=True)
+url = st.from_regex(r"https://[a-z]{1,8}\.example\.com/[a-z0-9/]{0,10}", fullmatch=True)
+toggle = st.fixed_dictionaries({"enable": st.booleans()})
+prop_value = st.text(alphabet="abcdefTLSv1.2 =-", max_size=10)
+prop_key = st.sampled_from(sorted(KNOWN_SMTP_PROPERTIES) + ["mail.smtp.x-custom"])
+spaces = st.sampled_from(["", " ", "  "])
+
+
+@st.composite
+def smtp_properties(draw: st.DrawFn) -> list[str]:
+    props = draw(st.dictionaries(prop_key, prop_value, max_size=4))
+    return [f"{draw(spaces)}{k}{draw(spaces)}={v}" for k, v in props.items()]
+
+
+common = {
+    "from": address,
+    "threadPoolSize": st.integers(1, 50),
+    "connectiontimeout": st.integers(0, 600_000),
+    "smtpProperties": smtp_properties(),
+    "_id": st.just("external.email"),
+    "_rev": st.text(alphabet="0123456789abcdef-", min_size=1, max_size=8),
+}
+smtp = st.fixed_dictionaries(
+    {
+        "host": st.sampled_from(["smtp.example.com", "mail.example.org", "relay"]),
+        "port": st.integers(1, 65535),
+        "auth": st.fixed_dictionaries(
+            {"enable": st.booleans()},
+            optional={
+                "username": st.sampled_from(["mailer", "apikey", "user@example.com"]),
+                "password": st.one_of(secret, crypto, placeholder),
+            },
+        ),
+    },
+    optional={
+        **common,
+        "type": st.just("smtp"),
+        "debug": st.booleans(),
+        "fromName": _text,
+        "starttls": toggle,
+        "ssl": toggle,
+        "timeout": st.integers(0, 600_000),
+        "writetimeout": st.integers(0, 600_000),
+    },
+)
+msgraph = st.fixed_dictionaries(
+    {
+        "type": st.just("msgraph"),
+        "mailEndpoint": url,
+        "auth": st.fixed_dictionaries(
+            {
+                "enable": st.booleans(),
+                "type": st.just("oauth2"),
+                "clientId": st.one_of(secret, placeholder),
+                "clientSecret": st.one_of(secret, crypto, placeholder),
+                "tokenEndpoint": url,
+                "scope": st.lists(url, min_size=1, max_size=2),
+            },
+            optional={"scopeDelimiter": st.just(" "), "grantType": st.just("client_credentials")},
+        ),
+    },
+    optional=common,
+)
+
+
+@st.composite
+def environments(draw: st.DrawFn) -> list[tuple[str, dict[str, Any]]]:
+    """1-4 environments; each is one of two templates with some keys changed or dropped."""
+    count = draw(st.integers(1, 4))
+    names = draw(st.permutations(["dev", "staging", "prod", "qa"]))[:count]
+    templates = {"smtp": draw(smtp), "msgraph": draw(msgraph)}
+    out = []
+    for name in names:
+        kind = draw(st.sampled_from(["smtp", "msgraph"]))
+        config = dict(templates[kind])
+        changed = draw(smtp if kind == "smtp" else msgraph)
+        for key in draw(st.lists(st.sampled_from(sorted(changed)), unique=True)):
+            config[key] = changed[key]
+        for key in draw(st.lists(st.sampled_from(sorted(config)), unique=True, max_size=2)):
+            if key not in ("type", "auth", "mailEndpoint", "host"):
+                del config[key]
+        out.append((name, config))
+    return out
+
+
+def secrets_in(config: dict[str, Any]) -> list[str]:
+    auth = config.get("auth", {})
+    return [v for v in auth.values() if isinstance(v, str) and v.startswith(CANARY)]
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(environments())
+def test_import_then_compile_is_the_identity(envs: list[tuple[str, dict[str, Any]]]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root, sources = Path(tmp) / "repo", Path(tmp) / "sources"
+        root.mkdir()
+        args = []
+        for name, config in envs:
+            source = write(sources / f"{name}.json", json.dumps(config))
+            args.append(f"{name}={source}")
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            assert run_import(root, args, [], force=False) == 0
+        for name, config in envs:
+            assert same(compiled_output(root, name), expected(config)), name
+        all_secrets = [s for _, config in envs for s in secrets_in(config)]
+        assert CANARY not in out.getvalue()
+        assert_secrets_only_in_store(root, all_secrets)
+        if len(envs) > 1:
+            assert (root / "environments" / "base.yaml").is_file()
+
+
+# --- the command line -------------------------------------------------------------------------
+
+SMTP_SOURCE = {
+    "_id": "external.email",
+    "_rev": "7",
+    "host": "smtp.example.com",
+    "port": 587,
+    "auth": {"enable": True, "username": "mailer", "password": f"{CANARY}-smtp-password"},
+    "starttls": {"enable": True},
+    "from": "noreply@example.com",
+    "smtpProperties": ["mail.smtp.starttls.required=true", "mail.smtp.ssl.protocols=TLSv1.2"],
+}
+GRAPH_SOURCE = {
+    "_id": "external.email",
+    "type": "msgraph",
+    "mailEndpoint": "https://graph.microsoft.com/v1.0/users/noreply@example.com/sendMail",
+    "from": "noreply@example.com",
+    "auth": {
+        "enable": True,
+        "type": "oauth2",
+        "clientId": f"{CANARY}-client-id",
+        "clientSecret": f"{CANARY}-client-secret",
+        "tokenEndpoint": "https://login.microsoftonline.com/example/oauth2/v2.0/token",
+        "scope": ["https://graph.microsoft.com/.default"],
+    },
+}
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    path = tmp_path / "repo"
+    path.mkdir()
+    return path
+
+
+def compile_file(repo: Path, env: str) -> Any:
+    out = repo.parent / "out" / f"{env}.json"  # holds secret values: outside the repo
+    run = cli("compile", env, "-o", str(out), cwd=repo)
+    assert run.code == 0, run.err
+    return json.loads(out.read_text())
+
+
+def test_file_source_single_env_defaults_to_dev(repo: Path) -> None:
+    source = write(repo.parent / "external.email.json", json.dumps(SMTP_SOURCE))
+    run = cli("import", str(source), cwd=repo)
+    assert run.code == 0, run.err
+    assert run.out.splitlines()[:3] == [
+        f"imported dev from {source.as_posix()} (smtp, 1 secret moved to the store)",
+        "wrote environments/dev.yaml",
+        "wrote secrets/dev/idm.email.smtp.password (mode 0600): "
+        "auth.password -> $purpose idm.email.smtp.password",
+    ]
+    overlay = (repo / "environments" / "dev.yaml").read_text()
+    assert overlay.startswith("# yaml-language-server: $schema=../schemas/overlay.schema.json\n")
+    assert "password: {$purpose: {name: idm.email.smtp.password}}" in overlay
+    assert not (repo / "environments" / "base.yaml").exists()
+    assert not (repo / "promoter.yaml").exists()
+    assert compile_file(repo, "dev") == expected(SMTP_SOURCE)
+    assert CANARY not in run.out + run.err
+    assert_secrets_only_in_store(repo, [SMTP_SOURCE["auth"]["password"]])  # type: ignore[index]
+
+
+def test_second_import_refuses_and_writes_nothing(repo: Path) -> None:
+    source = write(repo.parent / "a.json", json.dumps(SMTP_SOURCE))
+    assert cli("import", "--env", "staging", str(source), cwd=repo).code == 0
+    before = {p: p.read_bytes() for p in files_under(repo)}
+    changed = dict(SMTP_SOURCE, host="other.example.com")
+    write(source, json.dumps(changed))
+    again = cli("import", "--env", "staging", str(source), cwd=repo)
+    assert again.code == 1
+    assert again.err == (
+        "error: environments/staging.yaml, secrets/staging/idm.email.smtp.password already "
+        "exist; nothing written (hint: --force replaces them)\n"
+    )
+    assert again.out == ""
+    assert {p: p.read_bytes() for p in files_under(repo)} == before
+    forced = cli("import", "--force", "--env", "staging", str(source), cwd=repo)
+    assert forced.code == 0, forced.err
+    assert compile_file(repo, "staging")["host"] == "other.example.com"
+    assert_secrets_only_in_store(repo, [SMTP_SOURCE["auth"]["password"]])  # type: ignore[index]
+
+
+def test_several_envs_share_a_base_and_overlays_hold_differences(repo: Path) -> None:
+    dev = dict(SMTP_SOURCE, debug=True)
+    staging = dict(SMTP_SOURCE, port=2587)
+    prod = GRAPH_SOURCE
+    paths = {}
+    for name, config in (("dev", dev), ("staging", staging), ("prod", prod)):
+        paths[name] = write(repo.parent / f"{name}.json", json.dumps(config))
+    run = cli("import", *(f"--env={n}" for n in paths), *(str(p) for p in paths.values()), cwd=repo)
+    assert run.code == 0, run.err
+    base = (repo / "environments" / "base.yaml").read_text()
+    # What most environments hold is shared; prod deletes what it lacks with null.
+    assert "\nhost: smtp.example.com\n" in base and "\nfrom: noreply@example.com\n" in base
+    assert "port:" not in base  # 587, 2587 and none: no value is held by most
+    prod_overlay = (repo / "environments" / "prod.yaml").read_text()
+    assert "\nhost: null\nstarttls: null\nsmtpProperties: null\n" in prod_overlay
+    assert "  username: null\n  password: null\n" in prod_overlay
+    assert "from:" not in prod_overlay
+    assert (
+        (repo / "environments" / "dev.yaml")
+        .read_text()
+        .endswith("by promoter import; only what differs from base.yaml.\nport: 587\ndebug: true\n")
+    )
+    assert "\nport: 2587\n" in (repo / "environments" / "staging.yaml").read_text()
+    for name, config in (("dev", dev), ("staging", staging), ("prod", prod)):
+        assert compile_file(repo, name) == expected(config)
+    graph = json.loads((repo / "secrets" / "prod" / "idm.email.msgraph.credentials").read_text())
+    assert graph == {"clientId": f"{CANARY}-client-id", "clientSecret": f"{CANARY}-client-secret"}
+    assert CANARY not in run.out + run.err
+    assert not (repo / "promoter.yaml").exists()  # dev, staging, prod: the conventions hold
+
+
+def test_order_and_tiers_go_to_promoter_yaml_when_conventions_differ(repo: Path) -> None:
+    a = write(repo.parent / "a.json", json.dumps(SMTP_SOURCE))
+    b = write(repo.parent / "b.json", json.dumps(dict(SMTP_SOURCE, port=2525)))
+    run = cli("import", f"test={a}", f"live={b}", cwd=repo)
+    assert run.code == 0, run.err
+    settings_text = (repo / "promoter.yaml").read_text()
+    assert "order: [test, live]\n" in settings_text
+    assert "  live:\n    tier: production" in settings_text
+    assert load_project(repo).order == ("test", "live")
+
+
+def test_fr_config_manager_export_directory(repo: Path) -> None:
+    export = repo.parent / "fr-config" / "tenant-a"
+    write(export / "email-provider" / "external.email.json", json.dumps(GRAPH_SOURCE))
+    write(export / "themes" / "x.json", "{}")
+    run = cli("import", "--env", "prod", str(repo.parent / "fr-config"), cwd=repo)
+    assert run.code == 0, run.err
+    assert compile_file(repo, "prod") == expected(GRAPH_SOURCE)
+
+
+def test_frodo_exports(repo: Path) -> None:
+    idm_export = {"meta": {"exportTool": "frodo"}, "idm": {"external.email": SMTP_SOURCE}}
+    config_export = {"meta": {}, "global": {"idm": {"access": {}, "external.email": GRAPH_SOURCE}}}
+    separate = repo.parent / "frodo-A" / "cloud" / "global" / "idm" / "external.email.idm.json"
+    write(separate, json.dumps({"idm": {"external.email": dict(SMTP_SOURCE, port=465)}}))
+    a = write(repo.parent / "external.email.idm.json", json.dumps(idm_export))
+    b = write(repo.parent / "all.config.json", json.dumps(config_export))
+    run = cli("import", f"dev={a}", f"staging={repo.parent / 'frodo-A'}", f"prod={b}", cwd=repo)
+    assert run.code == 0, run.err
+    assert compile_file(repo, "dev") == expected(SMTP_SOURCE)
+    assert compile_file(repo, "staging") == expected(dict(SMTP_SOURCE, port=465))
+    assert compile_file(repo, "prod") == expected(GRAPH_SOURCE)
+
+
+def test_frodo_export_without_the_email_provider(repo: Path) -> None:
+    source = write(repo.parent / "all.idm.json", json.dumps({"idm": {"access": {}}}))
+    run = cli("import", str(source), cwd=repo)
+    assert run.code == 2
+    assert run.err == (
+        f"error: {source.as_posix()}: this frodo export holds no external.email object "
+        "(hint: export it with: frodo idm export -N external.email)\n"
+    )
+
+
+def test_idm_source_reads_the_environments_target(repo: Path) -> None:
+    with IdmStandin(tokens=frozenset({"t0ken"})) as idm:
+        idm.config = json.loads(json.dumps(GRAPH_SOURCE))
+        write(
+            repo / "promoter.yaml",
+            f"environments:\n  prod:\n    target: {{idm: '{idm.base}', bearerEnv: TOK}}\n",
+        )
+        run = cli("import", "idm:prod", cwd=repo, env={"TOK": "t0ken"})
+    assert run.code == 0, run.err
+    assert run.out.startswith("imported prod from idm:prod (msgraph, 1 secret moved")
+    out = compile_file(repo, "prod")
+    # The stand-in, like IDM, serves the client secret encrypted: it stays a $crypto value.
+    assert "$crypto" in out["auth"]["clientSecret"]
+    assert out["auth"]["clientId"] == f"{CANARY}-client-id"
+    assert CANARY not in run.out + run.err + (repo / "environments" / "prod.yaml").read_text()
+
+
+def test_aic_source_is_a_clear_usage_error(repo: Path) -> None:
+    write(repo / "environments" / "prod.yaml", "host: smtp.example.com\nauth: {enable: false}\n")
+    run = cli("import", "aic:prod", cwd=repo)
+    assert run.code == 2
+    assert run.err.startswith("error: aic:prod: prod's target is not an AIC tenant")
+    assert not (repo / "secrets").exists()
+
+
+def test_env_count_must_match_the_sources(repo: Path) -> None:
+    a = write(repo.parent / "a.json", json.dumps(SMTP_SOURCE))
+    run = cli("import", str(a), str(a), cwd=repo)
+    assert run.code == 2
+    assert run.err == (
+        "error: 2 source(s) without an environment and 0 --env given "
+        "(hint: name each source: --env ENV once per source, in order, or ENV=SOURCE)\n"
+    )
+    assert list(repo.iterdir()) == []
+
+
+def test_invalid_source_is_refused_and_nothing_written(repo: Path) -> None:
+    bad = write(repo.parent / "bad.json", json.dumps({"type": "msgrpah", "auth": {}}))
+    run = cli("import", str(bad), cwd=repo)
+    assert run.code == 1
+    assert run.err.startswith(f"error: {bad.as_posix()}: /type: ")
+    assert "nothing written" in run.err
+    assert list(repo.iterdir()) == []
+
+
+def test_malformed_json_points_at_line_and_column(repo: Path) -> None:
+    bad = write(repo.parent / "bad.json", '{\n  "host": "x",\n  port: 1\n}\n')
+    run = cli("import", str(bad), cwd=repo)
+    assert run.code == 2
+    assert run.err == (
+        f"error: {bad.as_posix()}:3:3: invalid JSON: "
+        "Expecting property name enclosed in double quotes\n"
+    )
+
+
+def test_canary_in_every_secret_never_leaves_the_store(repo: Path) -> None:
+    smtp = dict(SMTP_SOURCE, auth={"enable": True, "username": "u", "password": f"{CANARY}\r"})
+    graph = json.loads(json.dumps(GRAPH_SOURCE))
+    graph["proxy"] = {"proxyUri": "http://proxy:3128", "password": f"{CANARY}-proxy"}
+    a = write(repo.parent / "a.json", json.dumps(smtp))
+    b = write(repo.parent / "b.json", json.dumps(graph))
+    run = cli("import", f"dev={a}", f"prod={b}", cwd=repo)
+    assert run.code == 0, run.err
+    assert CANARY not in run.out + run.err
+    assert_secrets_only_in_store(repo, [f"{CANARY}\r", f"{CANARY}-proxy"])
+    # A value the plain store cannot give back exactly (a trailing \r) is kept in a JSON object.
+    assert compile_file(repo, "dev")["auth"]["password"] == f"{CANARY}\r"
+    assert compile_file(repo, "prod")["proxy"]["password"] == f"{CANARY}-proxy"
+    again = cli("import", f"dev={a}", f"prod={b}", cwd=repo)
+    assert again.code == 1 and CANARY not in again.out + again.err
+
+
+# --- the YAML that import writes --------------------------------------------------------------
+
+json_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**63), 2**63),
+    st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=16),
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=8),
+            inner,
+            max_size=3,
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.dictionaries(
+        st.text(max_size=8).filter(lambda k: "\ud800" not in k), json_values, max_size=5
+    )
+)
+def test_written_yaml_reads_back_as_the_same_data(data: dict[str, Any]) -> None:
+    from promoter.importer import to_yaml
+    from promoter.yamlfile import parse_yaml
+
+    text = to_yaml(data)
+    assert same(parse_yaml(text, "x.yaml").data or {}, data), text
+
+
+def test_one_env_into_an_existing_repo_leaves_the_others_alone(example: Path) -> None:
+    before = {env: compiled_output(example, env) for env in ("dev", "prod")}
+    base = (example / "environments" / "base.yaml").read_bytes()
+    source = write(example.parent / "staging.json", json.dumps(SMTP_SOURCE))
+    run = cli("import", "--force", f"staging={source}", cwd=example)
+    assert run.code == 0, run.err
+    assert (example / "environments" / "base.yaml").read_bytes() == base
+    overlay = (example / "environments" / "staging.yaml").read_text()
+    assert "threadPoolSize: null" in overlay  # base.yaml sets it; this config does not
+    assert compile_file(example, "staging") == expected(SMTP_SOURCE)
+    assert {env: compiled_output(example, env) for env in ("dev", "prod")} == before
+
+
+def test_idm_source_needs_an_idm_target(repo: Path) -> None:
+    write(repo / "environments" / "prod.yaml", "host: smtp.example.com\nauth: {enable: false}\n")
+    run = cli("import", "idm:prod", cwd=repo)
+    assert run.code == 2
+    assert run.err == (
+        "error: idm:prod: prod's target is not IDM's REST API "
+        "(hint: set target: {idm: URL, bearerEnv: VAR} for prod in promoter.yaml)\n"
+    )
+
+
+def test_a_directory_with_two_configurations_is_ambiguous(repo: Path) -> None:
+    export = repo.parent / "exports"
+    write(export / "a" / "email-provider" / "external.email.json", json.dumps(SMTP_SOURCE))
+    write(export / "b" / "email-provider" / "external.email.json", json.dumps(SMTP_SOURCE))
+    run = cli("import", str(export), cwd=repo)
+    assert run.code == 2
+    assert run.err.startswith(f"error: {export.as_posix()}: 2 email provider configurations")
+    assert "(hint: import each one with its own environment: ENV=PATH)" in run.err
+
+
+def test_duplicate_json_keys_are_refused(repo: Path) -> None:
+    bad = write(repo.parent / "dup.json", '{"host": "a", "host": "b"}')
+    run = cli("import", str(bad), cwd=repo)
+    assert run.code == 2
+    assert run.err == f"error: {bad.as_posix()}: invalid JSON: key 'host' appears twice\n"
+
+
+def test_aic_source_reads_the_tenant(repo: Path) -> None:
+    from tests.support.aic_standin import AicStandin
+
+    held = {
+        "_id": "external.email",
+        "host": "&{esv.email.host|smtp.example.com}",
+        "port": 587,
+        "auth": {"enable": True, "username": "mailer", "password": f"{CANARY}-aic"},
+        "starttls": {"enable": True},
+        "from": "noreply@example.com",
+    }
+    with AicStandin("dev") as tenant:
+        tenant.set_config("external.email", held)
+        token = tenant.issue_token()
+        write(
+            repo / "promoter.yaml",
+            f"environments:\n  dev:\n    target: {{aic: '{tenant.url}', bearerEnv: TOK}}\n",
+        )
+        run = cli("import", "aic:dev", cwd=repo, env={"TOK": token})
+    assert run.code == 0, run.err
+    assert run.out.startswith("imported dev from aic:dev (smtp, 1 secret moved to the store)")
+    assert compiled_output(repo, "dev") == expected(held)
+    assert CANARY not in run.out + run.err + token
+    assert_secrets_only_in_store(repo, [f"{CANARY}-aic"])
