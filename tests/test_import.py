@@ -430,3 +430,105 @@ def test_canary_in_every_secret_never_leaves_the_store(repo: Path) -> None:
     assert compile_file(repo, "prod")["proxy"]["password"] == f"{CANARY}-proxy"
     again = cli("import", f"dev={a}", f"prod={b}", cwd=repo)
     assert again.code == 1 and CANARY not in again.out + again.err
+
+
+# --- the YAML that import writes --------------------------------------------------------------
+
+json_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**63), 2**63),
+    st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=16),
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=8),
+            inner,
+            max_size=3,
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.dictionaries(
+        st.text(max_size=8).filter(lambda k: "\ud800" not in k), json_values, max_size=5
+    )
+)
+def test_written_yaml_reads_back_as_the_same_data(data: dict[str, Any]) -> None:
+    from promoter.importer import to_yaml
+    from promoter.yamlfile import parse_yaml
+
+    text = to_yaml(data)
+    assert same(parse_yaml(text, "x.yaml").data or {}, data), text
+
+
+def test_one_env_into_an_existing_repo_leaves_the_others_alone(example: Path) -> None:
+    before = {env: compiled_output(example, env) for env in ("dev", "prod")}
+    base = (example / "environments" / "base.yaml").read_bytes()
+    source = write(example.parent / "staging.json", json.dumps(SMTP_SOURCE))
+    run = cli("import", "--force", f"staging={source}", cwd=example)
+    assert run.code == 0, run.err
+    assert (example / "environments" / "base.yaml").read_bytes() == base
+    overlay = (example / "environments" / "staging.yaml").read_text()
+    assert "threadPoolSize: null" in overlay  # base.yaml sets it; this config does not
+    assert compile_file(example, "staging") == expected(SMTP_SOURCE)
+    assert {env: compiled_output(example, env) for env in ("dev", "prod")} == before
+
+
+def test_idm_source_needs_an_idm_target(repo: Path) -> None:
+    write(repo / "environments" / "prod.yaml", "host: smtp.example.com\nauth: {enable: false}\n")
+    run = cli("import", "idm:prod", cwd=repo)
+    assert run.code == 2
+    assert run.err == (
+        "error: idm:prod: prod's target is not IDM's REST API "
+        "(hint: set target: {idm: URL, bearerEnv: VAR} for prod in promoter.yaml)\n"
+    )
+
+
+def test_a_directory_with_two_configurations_is_ambiguous(repo: Path) -> None:
+    export = repo.parent / "exports"
+    write(export / "a" / "email-provider" / "external.email.json", json.dumps(SMTP_SOURCE))
+    write(export / "b" / "email-provider" / "external.email.json", json.dumps(SMTP_SOURCE))
+    run = cli("import", str(export), cwd=repo)
+    assert run.code == 2
+    assert run.err.startswith(f"error: {export.as_posix()}: 2 email provider configurations")
+    assert "(hint: import each one with its own environment: ENV=PATH)" in run.err
+
+
+def test_duplicate_json_keys_are_refused(repo: Path) -> None:
+    bad = write(repo.parent / "dup.json", '{"host": "a", "host": "b"}')
+    run = cli("import", str(bad), cwd=repo)
+    assert run.code == 2
+    assert run.err == f"error: {bad.as_posix()}: invalid JSON: key 'host' appears twice\n"
+
+
+def test_aic_source_reads_the_tenant(repo: Path) -> None:
+    from tests.support.aic_standin import AicStandin
+
+    held = {
+        "_id": "external.email",
+        "host": "&{esv.email.host|smtp.example.com}",
+        "port": 587,
+        "auth": {"enable": True, "username": "mailer", "password": f"{CANARY}-aic"},
+        "starttls": {"enable": True},
+        "from": "noreply@example.com",
+    }
+    with AicStandin("dev") as tenant:
+        tenant.set_config("external.email", held)
+        token = tenant.issue_token()
+        write(
+            repo / "promoter.yaml",
+            f"environments:\n  dev:\n    target: {{aic: '{tenant.url}', bearerEnv: TOK}}\n",
+        )
+        run = cli("import", "aic:dev", cwd=repo, env={"TOK": token})
+    assert run.code == 0, run.err
+    assert run.out.startswith("imported dev from aic:dev (smtp, 1 secret moved to the store)")
+    assert compiled_output(repo, "dev") == expected(held)
+    assert CANARY not in run.out + run.err + token
+    assert_secrets_only_in_store(repo, [f"{CANARY}-aic"])

@@ -378,5 +378,6 @@ def _report(
         if deny or warn:
             counted = f"{deny} deny and {warn} warn finding(s)"
             print(f"note: {item.env}: {counted}: run promoter check {item.env}")
-    if any(f.secret for f in files):
-        print("note: keep the secrets/ stores out of git (promoter scan checks this)")
+    stores = sorted({f.display.rsplit("/", 1)[0] + "/" for f in files if f.secret})
+    if stores:
+        print(f"note: keep {', '.join(stores)} out of git (promoter scan checks this)")
