@@ -15,11 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-pytest.importorskip(
-    "tests.support.aic_standin", reason="the AIC tenant stand-in has not landed in main yet"
-)
-
 from tests.conftest import Run, cli, write
+from tests.support.aic_promotion import Promotions
 from tests.support.aic_standin import AicChain, AicStandin
 from tests.support.smtp_standin import SmtpStandin
 
@@ -235,6 +232,10 @@ def test_email016_a_value_that_differs_per_env_without_an_esv(chain: Chain) -> N
 
 # -- AIC promotion (the stand-in's self-service promotions) ------------------------------
 
+needs_promotions = pytest.mark.skipif(
+    not hasattr(Promotions, "fail_next"), reason="the stand-in's promotions are not landed yet"
+)
+
 
 def _ledger(chain: Chain) -> list[dict[str, Any]]:
     path = chain.repo / "ledger" / "promotions.jsonl"
@@ -256,6 +257,7 @@ def _promote(chain: Chain, src: str, dst: str, *extra: str) -> Run:
     return chain.run("promote", src, dst, "--apply", "--yes", *extra)
 
 
+@needs_promotions
 def test_three_tenant_chain(chain: Chain) -> None:
     dev, staging, prod = chain.tenants.dev, chain.tenants.staging, chain.tenants.prod
     assert chain.run("deliver", "dev").code == 0
@@ -277,6 +279,7 @@ def test_three_tenant_chain(chain: Chain) -> None:
     assert prod.restarts == 1
 
 
+@needs_promotions
 def test_a_noop_promotion_locks_nothing_and_restarts_nothing(chain: Chain) -> None:
     staging = chain.tenants.staging
     assert chain.run("deliver", "dev").code == 0
@@ -304,6 +307,7 @@ def test_drift_in_the_lower_tenant_refuses(chain: Chain) -> None:
     assert chain.tenants.staging.count("POST", "/environment/promotion") == 0
 
 
+@needs_promotions
 def test_a_missing_esv_is_refused_from_the_dry_run_report(chain: Chain) -> None:
     text = (chain.repo / "promoter.yaml").read_text()
     # staging declares esv.email.host but gives it no value: the tenant must hold it
@@ -322,6 +326,7 @@ def test_a_missing_esv_is_refused_from_the_dry_run_report(chain: Chain) -> None:
     assert not (chain.repo / "environments" / "staging.pin.yaml").exists()
 
 
+@needs_promotions
 def test_other_changes_in_the_lower_tenant_need_allow_other_changes(chain: Chain) -> None:
     assert chain.run("deliver", "dev").code == 0
     chain.tenants.dev.set_config("ui.theme", {"name": "dark"})
@@ -334,6 +339,7 @@ def test_other_changes_in_the_lower_tenant_need_allow_other_changes(chain: Chain
     assert chain.tenants.staging.config("ui.theme") == {"name": "dark"}
 
 
+@needs_promotions
 def test_a_promotion_that_fails_half_way_unlocks(chain: Chain) -> None:
     assert chain.run("deliver", "dev").code == 0
     staging = chain.tenants.staging
@@ -345,6 +351,7 @@ def test_a_promotion_that_fails_half_way_unlocks(chain: Chain) -> None:
     assert not (chain.repo / "environments" / "staging.pin.yaml").exists()
 
 
+@needs_promotions
 def test_dry_run_prints_aic_report_and_changes_nothing(chain: Chain) -> None:
     assert chain.run("deliver", "dev").code == 0
     staging = chain.tenants.staging
@@ -358,6 +365,7 @@ def test_dry_run_prints_aic_report_and_changes_nothing(chain: Chain) -> None:
     assert not (chain.repo / "ledger").exists()
 
 
+@needs_promotions
 def test_rollback_restores_the_tenant_and_the_pin(chain: Chain) -> None:
     assert chain.run("deliver", "dev").code == 0
     assert _promote(chain, "dev", "staging").code == 0

@@ -11,10 +11,6 @@ import httpx
 import jwt
 import pytest
 
-pytest.importorskip(
-    "tests.support.aic_standin", reason="the AIC tenant stand-in has not landed in main yet"
-)
-
 from promoter.auth import (
     AIC_SCOPES,
     JWT_BEARER,
