@@ -461,6 +461,20 @@ def _properties(s: EnvSettings) -> Mapping[str, None | str]:
     )
 
 
+def with_stores_from(project: Project, root: Path) -> Project:
+    """``project`` (loaded from a copy of the repo) reading its stores under ``root``."""
+    from dataclasses import replace
+
+    def moved(env: Environment) -> Environment:
+        try:
+            rel = env.store.directory.relative_to(project.root)
+        except ValueError:
+            return env  # outside the repo (allowOutsideRepo): the same directory
+        return replace(env, store=replace(env.store, directory=root / rel))
+
+    return replace(project, environments={n: moved(e) for n, e in project.environments.items()})
+
+
 ENV_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
 
 
