@@ -30,7 +30,7 @@ class Compiled:
     merged: Doc
     findings: list[Finding] = field(default_factory=list)
     text: str | None = None  # exactly what a target receives
-    sha256: str | None = None
+    sha256: str | None = None  # of ``masked``, never of ``text``: safe to show and store
     secrets: tuple[Resolved, ...] = ()
     literals: dict[str, str] = field(default_factory=dict)  # plaintext secrets by pointer
     output: dict[str, Any] | None = None
@@ -156,7 +156,6 @@ class Compiler:
         written = resolution.data if env.render == "resolved" else merged.data
         result.output = to_idm(written)
         result.text = canonical_json(result.output)
-        result.sha256 = sha256_hex(result.text)
         if env.render == "resolved":
             result.masks = {
                 s.pointer: f"<secret {s.purpose}{_suffix(s)}>" for s in resolution.resolved
@@ -165,6 +164,10 @@ class Compiler:
         result.masks.update({p: "<plaintext secret>" for p in result.literals})
         result.written = written
         result.resolved = resolution.data
+        # The identity shown and stored (ledger, check, watcher log, test email) hashes the
+        # masked output: a hash of the resolved one would let anyone with the repo test
+        # password guesses offline. A rotated secret is noticed in memory (watch.py).
+        result.sha256 = sha256_hex(result.masked or "")
         return result
 
     def _gate(self, env: Environment, config: Any, merged: Doc, unresolved: Any) -> list[Finding]:
