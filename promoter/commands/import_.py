@@ -108,6 +108,8 @@ def _plan(project: Project, imported: list[Imported]) -> list[Planned]:
         overlays = {item.env: difference(base, item.config) for item in imported}
         base_path = root / project.base_display
         names = ", ".join(item.env for item in imported)
+        if len(imported) > 4:
+            names = f"{len(imported)} environments"
         header = _schema_line(project, base_path) + (
             f"# Shared by the environments (written by promoter import of {names}): what\n"
             "# most of them hold; each overlay holds its differences.\n"
@@ -376,7 +378,7 @@ def _report(
             print(f"note: {_safe(note)}")
         deny, warn = findings.get(item.env, (0, 0))
         if deny or warn:
-            counted = f"{deny} deny and {warn} warn finding(s)"
-            print(f"note: {item.env}: {counted}: run promoter check {item.env}")
-    if any(f.secret for f in files):
-        print("note: keep the secrets/ stores out of git (promoter scan checks this)")
+            print(f"note: {item.env}: {deny} deny, {warn} warn: run promoter check {item.env}")
+    stores = sorted({f.display.rsplit("/", 1)[0] + "/" for f in files if f.secret})
+    if stores:
+        print(f"note: keep {', '.join(stores)} out of git (promoter scan checks this)")
