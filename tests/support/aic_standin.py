@@ -323,6 +323,11 @@ class AicStandin(HttpStandin):
             for token in self._tokens.values():
                 token.expires = 0.0
 
+    def issued_tokens(self) -> list[str]:
+        """Every access token this stand-in handed out (canary tests assert them absent)."""
+        with self.lock:
+            return list(self._tokens)
+
     def config(self, config_id: str = EMAIL_ID) -> dict[str, Any] | None:
         with self.lock:
             return copy.deepcopy(self.configs.get(config_id))
