@@ -211,3 +211,23 @@ def test_verify_refuses_a_recipient_that_is_not_an_address(example: Path) -> Non
         "(hint: write the recipient as local@domain, e.g. me@example.com)\n"
     )
     assert not (example / "ledger").exists()
+
+
+def test_watch_once_names_an_unreachable_token_endpoint_without_waiting(example: Path) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again: nothing answers there
+    url = f"https://127.0.0.1:{port}/tenant/oauth2/v2.0/token"
+    overlay = example / "environments/prod.yaml"
+    overlay.write_text(re.sub(r"tokenEndpoint: \S+", f"tokenEndpoint: {url}", overlay.read_text()))
+    # an hour of patience: were it spent on a host that does not answer, cli()'s timeout fails
+    run = cli("watch", "prod", "--once", "--probe-patience-s", "3600", cwd=example)
+    assert run.code == 1
+    record = json.loads(run.err.splitlines()[-1])
+    assert record["result"] == "probe-failed"
+    assert record["message"] == (
+        f"kept last known good: probe failed: cannot reach the token endpoint {url}: ConnectError"
+    )
+    assert PROD_SECRET not in run.out + run.err
