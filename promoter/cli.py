@@ -132,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="command", required=True, parser_class=_Parser, metavar="COMMAND"
     )
     for add in (
+        _add_init,
         _add_check,
         _add_compile,
         _add_schema,
@@ -149,6 +150,25 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         add(sub)
     return parser
+
+
+def _add_init(sub: Any) -> None:
+    init = _command(
+        sub,
+        "init",
+        "create a config repo (promoter.yaml, overlays, stores, schemas) that check passes",
+        "0 created · 1 a file exists (see --force) · 2 bad input",
+    )
+    init.add_argument(
+        "directory", nargs="?", type=Path, default=Path("."), metavar="DIR", help="where"
+    )
+    init.add_argument(
+        "--type",
+        choices=("smtp", "msgraph"),
+        default="smtp",
+        help="what staging and prod send with",
+    )
+    init.add_argument("--force", action="store_true", help="overwrite files that exist")
 
 
 def _add_check(sub: Any) -> None:
@@ -542,6 +562,10 @@ def _dispatch(args: argparse.Namespace, root: Path) -> int:
         from promoter.commands.hooks import run_uninstall
 
         return run_uninstall(root)
+    if args.command == "init":
+        from promoter.commands.init import run_init
+
+        return run_init(args.directory, kind=args.type, force=args.force)
     if args.command == "import":
         from promoter.commands.import_ import run_import
 
