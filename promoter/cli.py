@@ -257,6 +257,12 @@ def _add_rollback(sub: Any) -> None:
 
 
 def _writing_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="output format (json: one document on stdout)",
+    )
     parser.add_argument("--dry-run", action="store_true", help="show the diff, write nothing")
     parser.add_argument("--apply", action="store_true", help="also deliver to DST's target")
     parser.add_argument("--commit", action="store_true", help="git commit the pin and ledger")
@@ -295,6 +301,7 @@ def _add_diff(sub: Any) -> None:
     )
     diff.add_argument("env", metavar="ENV", help="the environment")
     diff.add_argument("--exit-code", action="store_true", help="exit 1 when they differ")
+    diff.add_argument("--format", choices=("text", "json"), default="text", help="output format")
 
 
 def _add_scan(sub: Any) -> None:
@@ -573,7 +580,7 @@ def _dispatch(args: argparse.Namespace, root: Path) -> int:
     if args.command == "diff":
         from promoter.commands.deliver import run_diff
 
-        return run_diff(root, args.env, exit_code=args.exit_code)
+        return run_diff(root, args.env, exit_code=args.exit_code, fmt=args.format)
     raise AssertionError(args.command)  # pragma: no cover - argparse guards this
 
 
@@ -587,6 +594,7 @@ def _write_options(args: argparse.Namespace) -> Any:
         yes=args.yes,
         lock_wait=args.lock_wait,
         allow_other_changes=getattr(args, "allow_other_changes", False),
+        fmt=args.format,
     )
 
 
