@@ -14,6 +14,7 @@ import json
 import secrets
 import smtplib
 import ssl
+import threading
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,7 @@ class IdmStandin(HttpStandin):
         self.config: dict[str, Any] | None = None
         self.sent = 0
         self.send_failures: list[str] = []
-        self._client: httpx.Client | None = None
+        self.mailer = Mailer(ca_file)
 
     @property
     def base(self) -> str:
@@ -90,10 +91,7 @@ class IdmStandin(HttpStandin):
             return Response(500, {"code": 500, "message": "email service not configured"})
         try:
             resolved = self._resolve(config)
-            if resolved.get("type") == "msgraph":
-                self._send_graph(resolved, message)
-            else:
-                self._send_smtp(resolved, message)
+            self.mailer.send(resolved, message)
         except Exception as exc:  # the stand-in reports any failure as IDM does: a 500
             with self.lock:
                 self.send_failures.append(f"{type(exc).__name__}: {exc}")
@@ -102,20 +100,9 @@ class IdmStandin(HttpStandin):
             self.sent += 1
         return Response(200, {"status": "OK", "message": "Email sent"})
 
-    def _http(self) -> httpx.Client:
-        """One keep-alive client for all sends (thread-safe), as IDM's HTTP client pool."""
-        with self.lock:
-            if self._client is None:
-                verify = ssl.create_default_context(
-                    cafile=str(self.ca_file) if self.ca_file else None
-                )
-                self._client = httpx.Client(timeout=10, verify=verify)
-            return self._client
-
     def __exit__(self, *exc: object) -> None:
         super().__exit__(*exc)
-        if self._client is not None:
-            self._client.close()
+        self.mailer.close()
 
     def _resolve(self, value: Any) -> Any:
         if isinstance(value, dict):
@@ -129,6 +116,40 @@ class IdmStandin(HttpStandin):
         if isinstance(value, list):
             return [self._resolve(v) for v in value]
         return value
+
+
+class Mailer:
+    """Sends one message with a resolved external.email config, as IDM does.
+
+    smtp via smtplib (ssl / starttls / auth / SMTPUTF8 from the config), msgraph via a
+    client_credentials token and Graph sendMail. Shared by the IDM and AIC stand-ins.
+    """
+
+    def __init__(self, ca_file: Path | None = None) -> None:
+        self.ca_file = ca_file
+        self._lock = threading.Lock()
+        self._client: httpx.Client | None = None
+
+    def send(self, config: dict[str, Any], message: dict[str, Any]) -> None:
+        """Raises on any failure (the caller answers it as a 500)."""
+        if config.get("type") == "msgraph":
+            self._send_graph(config, message)
+        else:
+            self._send_smtp(config, message)
+
+    def _http(self) -> httpx.Client:
+        """One keep-alive client for all sends (thread-safe), as IDM's HTTP client pool."""
+        with self._lock:
+            if self._client is None:
+                verify = ssl.create_default_context(
+                    cafile=str(self.ca_file) if self.ca_file else None
+                )
+                self._client = httpx.Client(timeout=10, verify=verify)
+            return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
 
     def _send_smtp(self, config: dict[str, Any], message: dict[str, Any]) -> None:
         context = ssl.create_default_context(cafile=str(self.ca_file) if self.ca_file else None)
