@@ -80,8 +80,12 @@ def prepare_promotion(compiler: Compiler, src: str, dst: str) -> tuple[Compiled,
     project = compiler.project
     require_pin(project, src)
     source = compiler.compile(src)
-    text = pins.pin_text(project, dst, compiler.base_path(project.env(src)))
-    return source, prepare_pin(compiler, dst, text, source=src)
+    base = compiler.base_path(project.env(src))
+    text = pins.pin_text(project, dst, base)
+    # DST compiles from the file the pin copies, so findings and the diff cite lines that
+    # exist and that the user edits (a dry run or a refused promotion writes no pin).
+    origin: Path | bool = base if base is not None else False
+    return source, prepare_pin(compiler, dst, text, source=src, base=origin)
 
 
 def require_pin(project: Project, src: str) -> None:
@@ -106,12 +110,22 @@ def require_pin(project: Project, src: str) -> None:
     )
 
 
-def prepare_pin(compiler: Compiler, name: str, text: str, *, source: str | None) -> PinChange:
+def prepare_pin(
+    compiler: Compiler,
+    name: str,
+    text: str,
+    *,
+    source: str | None,
+    base: Path | bool | None = None,
+) -> PinChange:
+    """``base``: the file ``text`` copies (cited by findings and the diff); else the pin itself."""
     project = compiler.project
     env = project.env(name)
     pin_file = pins.pin_path(project, name)
-    pin_doc = parse_yaml(text, project.display(pin_file))
-    compiled = compiler.compile(name, base=pin_doc)
+    if base is None:
+        compiled = compiler.compile(name, base=parse_yaml(text, project.display(pin_file)))
+    else:
+        compiled = compiler.compile(name, base=base)
     previous: Compiled | None = None  # never promoted: all of the output is new
     if pin_file.is_file() or pins.is_first_stage(project, env):
         try:

@@ -11,7 +11,7 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from promoter.model import ESV_PATTERN
+from promoter.placeholders import kind, normalise_esv, placeholders
 from promoter.secretstore import SecretLookupError, SecretStore, check_purpose_name
 from promoter.yamlfile import escape
 
@@ -31,6 +31,7 @@ class Unresolved:
     message: str
     hint: str | None
     store_missing: bool
+    check: str = "EMAIL009"  # EMAIL009/property: an IDM property (warn)
 
 
 @dataclass(slots=True)
@@ -40,10 +41,23 @@ class Resolution:
     unresolved: list[Unresolved] = field(default_factory=list)
 
 
-def resolve(data: Any, store: SecretStore, *, declared_esvs: Collection[str]) -> Resolution:
+def resolve(
+    data: Any,
+    store: SecretStore,
+    *,
+    declared_esvs: Collection[str],
+    declared_properties: Collection[str] = (),
+) -> Resolution:
     result = Resolution(data=None)
-    result.data = _walk(data, "", store, declared_esvs, result)
+    declared = _Declared(declared_esvs, declared_properties)
+    result.data = _walk(data, "", store, declared, result)
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class _Declared:
+    esvs: Collection[str]
+    properties: Collection[str]
 
 
 def purposes(data: Any, pointer: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
@@ -60,34 +74,48 @@ def purposes(data: Any, pointer: str = "") -> Iterator[tuple[str, dict[str, Any]
             yield from purposes(value, f"{pointer}/{index}")
 
 
-def normalise_esv(name: str) -> str:
-    """``esv-email-password`` (the ESV's name) and ``esv.email.password`` are one ESV."""
-    return name.strip().lower().replace("-", ".")
+__all__ = ["normalise_esv", "purposes", "resolve"]
 
 
 def _walk(
-    value: Any, pointer: str, store: SecretStore, esvs: Collection[str], out: Resolution
+    value: Any, pointer: str, store: SecretStore, declared: _Declared, out: Resolution
 ) -> Any:
     if isinstance(value, dict):
         spec = value.get("$purpose")
         if isinstance(spec, dict):
             return _resolve_one(value, spec, pointer, store, out)
-        return {k: _walk(v, f"{pointer}/{escape(k)}", store, esvs, out) for k, v in value.items()}
+        return {
+            k: _walk(v, f"{pointer}/{escape(k)}", store, declared, out) for k, v in value.items()
+        }
     if isinstance(value, list):
-        return [_walk(v, f"{pointer}/{i}", store, esvs, out) for i, v in enumerate(value)]
-    if isinstance(value, str) and "&{" in value:
-        for match in ESV_PATTERN.finditer(value):
-            name = match.group(1)
-            if name.startswith("esv.") and normalise_esv(name) not in esvs:
-                out.unresolved.append(
-                    Unresolved(
-                        pointer,
-                        f"placeholder &{{{name}}} is not declared for this environment",
-                        "list it under 'esvs' for the environment in promoter.yaml",
-                        store_missing=False,
-                    )
-                )
+        return [_walk(v, f"{pointer}/{i}", store, declared, out) for i, v in enumerate(value)]
+    if isinstance(value, str):
+        for name, default in placeholders(value):
+            found = _undeclared(name, default, declared)
+            if found is not None:
+                message, hint, check = found
+                out.unresolved.append(Unresolved(pointer, message, hint, False, check))
     return value
+
+
+def _undeclared(name: str, default: str | None, declared: _Declared) -> tuple[str, str, str] | None:
+    """(message, hint, check) for a placeholder the environment lacks."""
+    where = kind(name)
+    if where == "esv" and normalise_esv(name) not in declared.esvs:
+        return (
+            f"placeholder &{{{name}}} is not declared for this environment",
+            "list it under 'esvs' for the environment in promoter.yaml",
+            "EMAIL009",
+        )
+    if where == "property" and default is None and name not in declared.properties:
+        return (
+            f"placeholder &{{{name}}} is an IDM property this environment does not declare: "
+            "IDM keeps it literally and the first send fails",
+            "list it under 'properties' for the environment in promoter.yaml, "
+            f"or give it a default: &{{{name}|...}}",
+            "EMAIL009/property",
+        )
+    return None
 
 
 def _resolve_one(

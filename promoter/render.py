@@ -13,9 +13,12 @@ from promoter.yamlfile import escape
 LITERAL_SECRET_POINTERS = ("/auth/password", "/auth/clientSecret", "/proxy/password")
 
 
+IDM_KEYS = ("_id", "_rev")  # IDM sets them; an export holds them, the output does not
+
+
 def to_idm(data: Mapping[str, Any]) -> dict[str, Any]:
-    """smtpProperties as IDM's sorted list of ``key=value`` strings."""
-    out = dict(data)
+    """smtpProperties as IDM's sorted list of ``key=value`` strings; no ``_id``/``_rev``."""
+    out = {key: value for key, value in data.items() if key not in IDM_KEYS}
     props = out.get(SMTP_PROPERTIES)
     if isinstance(props, dict):
         out[SMTP_PROPERTIES] = [f"{key}={props[key]}" for key in sorted(props)]

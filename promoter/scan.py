@@ -2,7 +2,8 @@
 
 SECRET001: a literal value at a secret field (``password``, ``clientSecret``; and
 ``clientId`` for staging and production) in an overlay, base or pin.
-SECRET002: a high-entropy string in an overlay or promoter.yaml.
+SECRET002: a credential-shaped string in an overlay, promoter.yaml or a JSON/YAML file
+named on the command line (heuristics: ``secretlike``).
 SECRET003: a file of a staging or production secret store that git tracks or
 stages (unless promoter.yaml lists it under ``scan.examples``).
 
@@ -15,22 +16,20 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import math
 import re
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any
 
 from promoter.errors import Location, PromoterError
 from promoter.findings import Finding
 from promoter.project import PROJECT_FILE, Project
+from promoter.secretlike import looks_like_secret
 from promoter.yamlfile import Doc, escape, parse_yaml
 
 SECRET_KEYS = frozenset({"password", "clientSecret"})
-_UUID = re.compile(r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
+CONFIG_SUFFIXES = (".json", ".yaml", ".yml")
 _PLACEHOLDER = re.compile(r"&\{[^}]+\}")
-_NOT_SECRETS = re.compile(r"://|@|\s|^[./~]|^[A-Za-z]+([._-][A-Za-z]+)*$")
 Reader = Callable[[str], str]
 
 
@@ -39,36 +38,48 @@ def fingerprint(path: str, value: str) -> str:
     return "fp:" + digest.hexdigest()[:16]
 
 
-def entropy(text: str) -> float:
-    counts = Counter(text)
-    return -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
+def kind(project: Project, path: str, *, explicit: bool = False) -> str | None:
+    """What ``scan`` makes of a repo-relative path: store, overlay, project, config or None.
+
+    ``config`` is any other JSON/YAML file, scanned only when named explicitly.
+    """
+    if _store_of(project, path) is not None:
+        return "store"
+    if path == PROJECT_FILE:
+        return "project"
+    if path.startswith("environments/") and path.endswith((".yaml", ".yml")):
+        return "overlay"
+    if explicit and path.lower().endswith(CONFIG_SUFFIXES):
+        return "config"
+    return None
 
 
-def looks_random(text: str) -> bool:
-    if len(text) < 20 or _UUID.match(text) or _NOT_SECRETS.search(text):
-        return False
-    if _PLACEHOLDER.search(text):
-        return False
-    has_digit = any(c.isdigit() for c in text)
-    has_alpha = any(c.isalpha() for c in text)
-    return has_digit and has_alpha and entropy(text) >= 3.5
+def scan(
+    project: Project,
+    paths: list[str],
+    read: Reader,
+    tracked: set[str],
+    *,
+    explicit: Collection[str] = (),
+) -> list[Finding]:
+    """Scan ``paths`` (repo-relative); ``tracked`` are those git tracks or stages.
 
-
-def scan(project: Project, paths: list[str], read: Reader, tracked: set[str]) -> list[Finding]:
-    """Scan ``paths`` (repo-relative); ``tracked`` are those git tracks or stages."""
+    ``explicit``: paths the user named; any JSON/YAML among them is scanned too.
+    """
     from dataclasses import replace
 
     allowed = dict(project.scan_allow)
     findings: list[Finding] = []
     for path in sorted(set(paths)):
-        for finding, fp in _scan_one(project, path, read, tracked):
+        what = kind(project, path, explicit=path in explicit)
+        for finding, fp in _scan_one(project, path, what, read, tracked):
             reason = allowed.get(fp) if fp else None
             findings.append(finding if reason is None else replace(finding, waived=reason))
     return findings
 
 
 def _scan_one(
-    project: Project, path: str, read: Reader, tracked: set[str]
+    project: Project, path: str, what: str | None, read: Reader, tracked: set[str]
 ) -> Iterator[tuple[Finding, str | None]]:
     store_env = _store_of(project, path)
     if store_env is not None:
@@ -87,16 +98,19 @@ def _scan_one(
                 None,
             )
         return
-    is_overlay = path.startswith("environments/") and path.endswith((".yaml", ".yml"))
-    if not is_overlay and path != PROJECT_FILE:
+    if what is None:
         return
+    is_overlay = what == "overlay"
+    secret_fields = what in ("overlay", "config")
     try:
         doc = parse_yaml(read(path), path)
     except PromoterError:
+        if what == "config":
+            raise  # named on the command line: say it cannot be read
         return  # `check` reports files that do not parse
     strict_ids = is_overlay and _tier_of(project, path) in ("staging", "production")
     for pointer, key, value in _strings(doc.data, ""):
-        secret_field = is_overlay and (key in SECRET_KEYS or (strict_ids and key == "clientId"))
+        secret_field = secret_fields and (key in SECRET_KEYS or (strict_ids and key == "clientId"))
         if secret_field and value and not _PLACEHOLDER.fullmatch(value.strip()):
             yield _finding(
                 "SECRET001",
@@ -106,7 +120,7 @@ def _scan_one(
                 value,
                 f"plaintext secret: a literal value at {pointer[1:].replace('/', '.')}",
             )
-        elif looks_random(value):
+        elif looks_like_secret(value, key):
             yield _finding(
                 "SECRET002",
                 path,
@@ -133,7 +147,8 @@ def _finding(
     ), fp
 
 
-def _strings(data: Any, pointer: str) -> Iterator[tuple[str, str, str]]:
+def _strings(data: Any, pointer: str, parent: str = "") -> Iterator[tuple[str, str, str]]:
+    """(pointer, key, string) for every string; a list's items carry the list's key."""
     if isinstance(data, dict):
         if "$purpose" in data or "$crypto" in data:
             return
@@ -142,13 +157,13 @@ def _strings(data: Any, pointer: str) -> Iterator[tuple[str, str, str]]:
             if isinstance(value, str):
                 yield child, key, value
             else:
-                yield from _strings(value, child)
+                yield from _strings(value, child, key)
     elif isinstance(data, list):
         for index, value in enumerate(data):
             if isinstance(value, str):
-                yield f"{pointer}/{index}", "", value
+                yield f"{pointer}/{index}", parent, value
             else:
-                yield from _strings(value, f"{pointer}/{index}")
+                yield from _strings(value, f"{pointer}/{index}", parent)
 
 
 def _store_of(project: Project, path: str) -> str | None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from promoter.errors import RefusedError
-from promoter.model import MsGraphConfig, SmtpConfig
+from promoter.model import MsGraphConfig, SmtpConfig, as_int
 from promoter.untrusted import (
     aadsts_codes,
     exception_text,
@@ -105,6 +105,8 @@ def smtp_session(config: SmtpConfig, *, ca_file: Path | None, then: Any = None) 
 
 def _sent(config: SmtpConfig) -> list[str]:
     """What we may send the server and it may echo back: credentials in every form."""
+    if config.auth is None:
+        return []
     username, password = config.auth.username, config.auth.password
     values = [v for v in (username, password) if isinstance(v, str)]
     if isinstance(username, str) and isinstance(password, str):
@@ -144,14 +146,15 @@ def _smtp_failure(exc: BaseException, where: str, sent: list[str]) -> tuple[str,
 
 
 def _connect(config: SmtpConfig, host: str, context: ssl.SSLContext) -> smtplib.SMTP:
-    connect = cast(float, _seconds(config.connectiontimeout))  # None: no timeout, as in IDM
+    connect = cast(float, _seconds(as_int(config.connectiontimeout)))  # None: no timeout, as in IDM
     client: smtplib.SMTP
     if config.ssl.enable:
-        client = smtplib.SMTP_SSL(host, config.port, timeout=connect, context=context)
+        client = smtplib.SMTP_SSL(host, config.port_number(), timeout=connect, context=context)
     else:
-        client = smtplib.SMTP(host, config.port, timeout=connect)
+        client = smtplib.SMTP(host, config.port_number(), timeout=connect)
     if client.sock is not None:  # after connecting: one socket timeout serves reads and writes
-        io_timeout = min((t for t in (config.timeout, config.writetimeout) if t), default=0)
+        timeouts = (as_int(config.timeout), as_int(config.writetimeout))
+        io_timeout = min((t for t in timeouts if t), default=0)
         client.sock.settimeout(_seconds(io_timeout))
     return client
 
@@ -172,7 +175,7 @@ def _secure_and_login(
             raise VerifyError(
                 f"{where} does not offer STARTTLS, and mail.smtp.starttls.required is true"
             )
-    if config.auth.enable:
+    if config.auth is not None and config.auth.enable is True:
         username, password = config.auth.username, config.auth.password
         if not isinstance(username, str) or not isinstance(password, str):
             raise VerifyError("auth.username/password are not resolved values")
@@ -241,7 +244,7 @@ def token(config: MsGraphConfig, *, ca_file: Path | None, client: Any = None) ->
     form = {
         "client_id": auth.clientId,
         "client_secret": auth.clientSecret,
-        "scope": auth.scopeDelimiter.join(auth.scope),
+        "scope": auth.scopeDelimiter.join(auth.scopes()),
         "grant_type": auth.grantType,
     }
     http = client or httpx.Client(verify=_tls_context(ca_file), timeout=_timeout(config))
@@ -285,7 +288,7 @@ def token_error(status: int, body: object) -> str:
 
 
 def _timeout(config: MsGraphConfig) -> float:
-    connect = _seconds(config.connectiontimeout)
+    connect = _seconds(as_int(config.connectiontimeout))
     return min(connect, 60.0) if connect else 60.0
 
 

@@ -47,15 +47,23 @@ def escape(token: str) -> str:
 
 
 def read_text(path: Path, display: str) -> str:
-    """Read a UTF-8 text file; any failure is an InputError naming the file."""
+    """Read a UTF-8 text file; any failure is an InputError naming the file.
+
+    A FIFO, device or directory is refused without waiting or reading it; at most
+    1 MiB + 1 byte is read, whatever the file's size.
+    """
+    from promoter.safeopen import NotRegular, TooLarge, read_file
+
     try:
-        raw = path.read_bytes()
+        raw = read_file(path, MAX_FILE_BYTES)
     except FileNotFoundError:
         raise InputError("no such file", location=Location(display)) from None
+    except NotRegular:
+        raise InputError("not a regular file", location=Location(display)) from None
+    except TooLarge:
+        raise InputError("file is larger than 1 MiB", location=Location(display)) from None
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", location=Location(display)) from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise InputError("file is larger than 1 MiB", location=Location(display))
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -93,22 +101,42 @@ def parse_yaml(text: str, display: str) -> Doc:
 
 
 def _compose(text: str, display: str) -> Any:
+    """The node tree, from the C parser, or from the exact parser where the C one refuses.
+
+    libyaml refuses some valid YAML 1.2 (a flow mapping holding a URL:
+    ``{idm: https://idm.example.com/openidm}``); ruamel.yaml's pure-Python parser
+    reads it. A file both refuse keeps the C parser's message.
+    """
     from ruamel.yaml.error import MarkedYAMLError
 
     loader = _composer_class()(text)
     try:
         return loader.get_single_node()
     except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = Location(display, mark.line + 1, mark.column + 1) if mark else Location(display)
-        problem = exc.problem or exc.context or "invalid YAML"
-        if "another document" in problem:
-            problem, hint = "more than one YAML document", "keep one document per file"
-        else:
-            hint = None
-        raise InputError(f"invalid YAML: {problem}", location=where, hint=hint) from None
+        first = exc
     finally:
         loader.dispose()
+    try:
+        return _compose_exact(text)
+    except MarkedYAMLError:
+        raise _yaml_error(first, display) from None
+
+
+def _compose_exact(text: str) -> Any:
+    from ruamel.yaml import YAML
+
+    return YAML(typ="safe", pure=True).compose(text)
+
+
+def _yaml_error(exc: Any, display: str) -> InputError:
+    mark = exc.problem_mark or exc.context_mark
+    where = Location(display, mark.line + 1, mark.column + 1) if mark else Location(display)
+    problem = exc.problem or exc.context or "invalid YAML"
+    if "another document" in problem:
+        problem, hint = "more than one YAML document", "keep one document per file"
+    else:
+        hint = None
+    return InputError(f"invalid YAML: {problem}", location=where, hint=hint)
 
 
 _COMPOSER: Any = None

@@ -327,12 +327,12 @@ CASES: list[Case] = [
         "did you mean 'jsonPointer'?",
     ),
     case(
-        "model/port as a string",
-        {STAGING: Edit("port: 587", "port: '587'")},
+        "model/port as a list",
+        {STAGING: Edit("port: 587", "port: [587]")},
         ("compile", "staging"),
         1,
         "environments/staging.yaml:3:1",
-        f"{DENY_STAGING} should be a valid integer",
+        f"{DENY_STAGING} port must be an integer, a digit string or a placeholder; found a list",
         existing_output=True,
     ),
     case(
@@ -341,7 +341,7 @@ CASES: list[Case] = [
         COMPILE_DEV,
         1,
         "environments/dev.yaml:1:8",
-        "deny CONFIG [dev] should be a valid boolean",
+        "deny CONFIG [dev] enable must be true or false; found the string 'yes'",
     ),
     case(
         "model/scope as a string",
@@ -349,7 +349,7 @@ CASES: list[Case] = [
         ("check", "prod"),
         1,
         "environments/prod.yaml:10:3",
-        "should be a valid list",
+        "scope must be a list of scopes; found the string 'https://graph.microsoft.com/.default'",
     ),
     case(
         "model/type sendgrid",
@@ -494,7 +494,7 @@ CASES: list[Case] = [
         COMPILE_DEV,
         2,
         "promoter.yaml:1:1",
-        "should be a valid list",
+        "order must be a list; found the string 'dev'",
     ),
     case(
         "project/waiver without reason",
@@ -629,7 +629,7 @@ CASES: list[Case] = [
         "environments/prod.yaml:8:3",
         f"{EMAIL009} jsonPointer 'clientSecret' does not resolve in secret "
         "'idm.email.msgraph.credentials'",
-        "hint: fields present: clientId",
+        "hint: check the pointer against the secret's layout (names are case-sensitive)",
     ),
     case(
         "secrets/invalid base64",
@@ -666,12 +666,12 @@ CASES: list[Case] = [
     # --- promotion path: exit 1, EMAIL013 ---------------------------------------------------
     # --- an empty overlay: refused for what it lacks, located at its first line ----------------
     case(
-        "empty/overlay without the required auth",
-        {DEV: ""},
-        COMPILE_DEV,
+        "empty/staging overlay is AIC's built-in server",
+        {STAGING: ""},
+        ("check", "staging"),
         1,
-        "environments/dev.yaml:1:1",
-        "deny CONFIG [dev] missing required property 'auth'",
+        "environments/staging.yaml:1:1",
+        "deny EMAIL001 built-in SMTP: no host is set",
     ),
 ]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -140,3 +141,73 @@ def test_compile_without_the_prod_store_previews_masked(example: Path) -> None:
     assert written.code == 1
     assert "deny EMAIL009 [prod]" in written.err
     assert not (example / "out.json").exists()
+
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@e",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@e",
+}
+
+
+def _git(repo: Path, *args: str) -> str:
+    proc = subprocess.run(
+        ["git", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **GIT_ENV},
+    )
+    return proc.stdout
+
+
+def test_a_promotion_with_no_change_writes_nothing(example: Path) -> None:
+    _git(example, "init", "-q")
+    _git(example, "add", "-A")
+    _git(example, "commit", "-qm", "initial")
+    first = cli("promote", "dev", "staging", "--commit", cwd=example, env=GIT_ENV)
+    assert first.code == 0, first.err
+    pin = first.out.splitlines()[-1].split(", pin ")[1].split()[0]
+    ledger = (example / "ledger/promotions.jsonl").read_text()
+    commits = _git(example, "rev-list", "--count", "HEAD")
+    again = cli("promote", "dev", "staging", "--commit", cwd=example, env=GIT_ENV)
+    assert again.code == 0, again.err
+    assert again.out == f"staging already holds pin {pin}; nothing to promote\n"
+    assert (example / "ledger/promotions.jsonl").read_text() == ledger
+    assert _git(example, "rev-list", "--count", "HEAD") == commits
+
+
+def test_rollback_success_line_names_the_environment_once(example: Path) -> None:
+    assert cli("promote", "dev", "staging", cwd=example).code == 0
+    base = example / "environments/base.yaml"
+    base.write_text(base.read_text().replace("threadPoolSize: 20", "threadPoolSize: 9"))
+    assert cli("promote", "dev", "staging", cwd=example).code == 0
+    run = cli("rollback", "staging", cwd=example)
+    assert run.code == 0, run.err
+    last = run.out.splitlines()[-1]
+    assert last.startswith("rolled back staging: build/staging/conf/external.email.json sha256")
+    assert "rollback staging" not in last
+
+
+def test_a_first_dry_run_cites_files_that_exist(example: Path) -> None:
+    run = cli("promote", "dev", "staging", "--dry-run", cwd=example)
+    assert run.code == 0, run.err
+    cited = re.findall(r"\(([^()\s]+):(\d+):\d+\)", run.out)
+    assert cited, run.out
+    assert "environments/base.yaml" in {file for file, _ in cited}
+    for file, line in cited:
+        lines = (example / file).read_text().splitlines()
+        assert int(line) <= len(lines), (file, line)
+    assert not (example / "environments/staging.pin.yaml").exists()
+
+
+def test_verify_refuses_a_recipient_that_is_not_an_address(example: Path) -> None:
+    run = cli("verify", "dev", "--to", "not-an-address", cwd=example)
+    assert run.code == 2
+    assert run.err == (
+        "error: --to not-an-address: not an email address "
+        "(hint: write the recipient as local@domain, e.g. me@example.com)\n"
+    )
+    assert not (example / "ledger").exists()

@@ -94,7 +94,7 @@ def test_secret_references_are_accepted_where_secrets_go() -> None:
         (
             {"auth": {**SEED_GRAPH["auth"], "scope": "https://graph.microsoft.com/.default"}},
             "/auth/scope",
-            "valid list",
+            "scope must be a list of scopes; found the string",
         ),
         ({"auth": {**SEED_GRAPH["auth"], "scope": []}}, "/auth/scope", "at least 1"),
         ({"mailEndpoint": None}, "", "missing required property 'mailEndpoint'"),
@@ -112,11 +112,17 @@ def test_msgraph_constraints(change: dict[str, Any], pointer: str, fragment: str
 @pytest.mark.parametrize(
     ("change", "pointer", "fragment"),
     [
-        ({"port": "587"}, "/port", "valid integer"),
+        ({"port": [587]}, "/port", "port must be an integer, a digit string or a placeholder"),
+        ({"port": "587x"}, "/port", "placeholder; found the string '587x'"),
+        ({"port": "99999"}, "/port", "between 1 and 65535"),
         ({"port": 70000}, "/port", "less than or equal to 65535"),
         ({"threadPoolSize": 0}, "/threadPoolSize", "greater than or equal to 1"),
         ({"auth": {"username": "x"}}, "/auth", "missing required property 'enable'"),
-        ({"auth": {"enable": "yes"}}, "/auth/enable", "valid boolean"),
+        (
+            {"auth": {"enable": "yes"}},
+            "/auth/enable",
+            "must be true or false; found the string 'yes'",
+        ),
         ({"auth": {"enable": True, "type": "oauth2"}}, "/auth/type", "'basic'"),
         ({"from": "not an address"}, "/from", "email address"),
         ({"mailEndpoint": "https://x"}, "/mailEndpoint", "unknown property"),

@@ -86,3 +86,43 @@ def test_bom_is_accepted(tmp_path: Path) -> None:
     path = tmp_path / "env.yaml"
     path.write_bytes("\ufeffhost: a\n".encode())
     assert load_yaml(path, "env.yaml").data == {"host": "a"}
+
+
+def test_a_flow_mapping_holding_a_url_loads_with_its_locations() -> None:
+    # libyaml refuses this valid YAML 1.2 ("found unexpected ':'"); the exact parser reads it.
+    doc = parse_yaml(
+        "auth:\n"
+        "  scope: [https://graph.microsoft.com/.default]\n"
+        "target: {idm: https://idm.example.com/openidm, bearerEnv: IDM_TOKEN}\n"
+        "flag: yes\n",
+        "f.yaml",
+    )
+    assert doc.data == {
+        "auth": {"scope": ["https://graph.microsoft.com/.default"]},
+        "target": {"idm": "https://idm.example.com/openidm", "bearerEnv": "IDM_TOKEN"},
+        "flag": "yes",
+    }
+    assert str(doc.loc("/auth/scope/0")) == "f.yaml:2:11"
+    assert str(doc.loc("/target/bearerEnv")) == "f.yaml:3:48"
+
+
+def test_the_exact_parser_keeps_the_input_rules() -> None:
+    with pytest.raises(InputError) as caught:
+        parse_yaml("target: {idm: https://a/b}\ntarget: 2\n", "f.yaml")
+    assert str(caught.value) == "f.yaml:2:1: duplicate key 'target' (hint: first defined at line 1)"
+
+
+def test_a_file_both_parsers_refuse_keeps_the_fast_parsers_message() -> None:
+    with pytest.raises(InputError) as caught:
+        parse_yaml("target: {idm: a\nother: 1\n", "f.yaml")
+    assert str(caught.value) == "f.yaml:2:6: invalid YAML: did not find expected ',' or '}'"
+
+
+def test_promoter_yaml_with_an_idm_target_in_flow_style(tmp_path: Path) -> None:
+    from promoter.project import IdmTarget, load_project
+
+    (tmp_path / "promoter.yaml").write_text(
+        "environments:\n  prod: {target: {idm: https://idm.example.com/openidm, bearerEnv: T}}\n"
+    )
+    target = load_project(tmp_path).env("prod").target
+    assert isinstance(target, IdmTarget) and target.url == "https://idm.example.com/openidm"

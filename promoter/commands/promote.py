@@ -85,6 +85,11 @@ def _finish(
             file=sys.stderr,
         )
         return 1
+    if _already_holds(project, change):
+        pin = change.pin_sha256[:12]
+        what = "promote" if action == "promote" else "roll back"
+        print(f"{env.name} already holds pin {pin}; nothing to {what}")
+        return 0
     print(f"{title}: {plural(len(change.changes), 'change')} to {env.name}'s output")
     sys.stdout.write(change.diff_text())
     if options.dry_run:
@@ -95,6 +100,7 @@ def _finish(
         print("cancelled, nothing written", file=sys.stderr)
         return 1
     verb = "promoted" if action == "promote" else "rolled back"
+    title = title if action == "promote" else env.name
     out = project.display(rendered_path(project, env))
     try:
         entry = write_change(
@@ -108,6 +114,19 @@ def _finish(
     pin = (entry.pin_sha256 or "")[:12]
     print(f"{verb} {title}: {out} sha256 {compiled.sha256}, pin {pin} ({entry.result})")
     return 0
+
+
+def _already_holds(project: Project, change: PinChange) -> bool:
+    """The pin and the rendered output are already exactly what this change would write."""
+    from promoter.pins import pin_path
+    from promoter.render import sha256_hex
+
+    try:
+        pin = pin_path(project, change.env.name).read_text(encoding="utf-8")
+        rendered = rendered_path(project, change.env).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return pin == change.pin_text and sha256_hex(rendered) == change.compiled.sha256
 
 
 def _recover(project: Project, options: WriteOptions) -> None:
@@ -161,6 +180,8 @@ def _finish_aic(
 
     compiled, env = change.compiled, change.env
     action = "promote" if source is not None else "rollback"
+    if not (options.apply or options.dry_run):
+        return _finish(project, change, title, action, options)  # the repo only
     print_findings(compiled.findings)
     if change.refused:
         print(
@@ -170,8 +191,6 @@ def _finish_aic(
         return 1
     print(f"{title}: {len(change.changes)} change(s) to {env.name}'s output")
     sys.stdout.write(change.diff_text())
-    if not (options.apply or options.dry_run):
-        return _finish(project, change, title, action, options)
     if options.apply and not options.dry_run and not options.yes and not _confirm(env.name):
         print("cancelled, nothing written", file=sys.stderr)
         return 1

@@ -9,8 +9,8 @@ from pathlib import Path
 from promoter import gitfiles
 from promoter.errors import InputError, Location
 from promoter.project import PROJECT_FILE, load_project
-from promoter.report import REPORTERS, EnvResult, exit_code, finding_lines, plural
-from promoter.scan import scan
+from promoter.report import REPORTERS, EnvResult, emit, exit_code, finding_lines, plural
+from promoter.scan import kind, scan
 
 
 def run_scan(root: Path, paths: Sequence[str], *, staged: bool, fmt: str) -> int:
@@ -28,7 +28,7 @@ def run_scan(root: Path, paths: Sequence[str], *, staged: bool, fmt: str) -> int
         def read(path: str) -> str:
             return gitfiles.staged_text(root, path)
     else:
-        chosen = [_relative(root, p) for p in paths] or _default_paths(root, stores)
+        chosen = _explicit(root, paths) if paths else _default_paths(root, stores)
 
         def read(path: str) -> str:
             try:
@@ -37,18 +37,37 @@ def run_scan(root: Path, paths: Sequence[str], *, staged: bool, fmt: str) -> int
                 raise InputError(f"cannot read: {exc}", location=Location(path)) from None
 
     result = EnvResult(env="scan", tier="git" if is_git else "files")
-    result.findings = scan(project, chosen, read, tracked)
+    explicit = set(chosen) if paths and not staged else set()
+    skipped = sorted(p for p in set(chosen) if kind(project, p, explicit=p in explicit) is None)
+    for path in skipped if explicit else ():
+        print(f"scan: {path} skipped (not JSON or YAML)", file=sys.stderr)
+    scanned = len(set(chosen)) - (len(skipped) if explicit else 0)
+    result.findings = scan(project, chosen, read, tracked, explicit=explicit)
     if fmt == "text":
         lines = finding_lines(result.findings)
         blocking = sum(f.blocking for f in result.findings)
-        lines.append(
-            f"scan: {plural(len(set(chosen)), 'file')}, {plural(len(result.findings), 'finding')}, "
-            f"{blocking} blocking"
-        )
-        sys.stdout.write("\n".join(lines) + "\n")
+        summary = f"scan: {plural(scanned, 'file')}, {plural(len(result.findings), 'finding')}"
+        if explicit and skipped:
+            summary += f" ({len(skipped)} skipped)"
+        lines.append(f"{summary}, {blocking} blocking")
+        emit("\n".join(lines) + "\n")
     else:
         sys.stdout.write(REPORTERS[fmt]([result]))
     return exit_code([result])
+
+
+def _explicit(root: Path, paths: Sequence[str]) -> list[str]:
+    """The files named (a directory: the files under it); a missing one is exit 2."""
+    chosen: list[str] = []
+    for name in paths:
+        path = Path(name)
+        if path.is_dir():
+            chosen += [_relative(root, str(p)) for p in sorted(path.rglob("*")) if p.is_file()]
+        elif path.is_file():
+            chosen.append(_relative(root, name))
+        else:
+            raise InputError("no such file", location=Location(name), hint="check the path")
+    return chosen
 
 
 def _relative(root: Path, path: str) -> str:
@@ -56,7 +75,7 @@ def _relative(root: Path, path: str) -> str:
     try:
         return full.relative_to(root).as_posix()
     except ValueError:
-        return Path(path).as_posix()
+        return full.as_posix()  # outside the repo: scanned by its absolute path
 
 
 def _default_paths(root: Path, stores: list[str]) -> list[str]:

@@ -18,6 +18,7 @@ from promoter.verify import Message
 def run_verify(
     root: Path, env: str, *, to: str, via: str, subject: str | None, ca_file: Path | None
 ) -> int:
+    check_address(to)
     compiled = Compiler(load_project(root)).compile(env)
     print_findings(compiled.findings)
     config = _sendable(compiled)
@@ -41,6 +42,25 @@ def run_verify(
     )
     print(f"verified {env}: {summary} (output sha256 {compiled.sha256})")
     return 0
+
+
+def check_address(to: str) -> None:
+    """Refuse what cannot be a recipient before anything is sent (UTF-8 local parts are fine)."""
+    local, at, domain = to.rpartition("@")
+    labels = domain.split(".")
+    if (
+        not at
+        or not local
+        or "@" in local.strip('"').replace("\\@", "")
+        or any(ch.isspace() or not ch.isprintable() for ch in to)
+        or not all(labels)
+        or any(label.startswith("-") or label.endswith("-") for label in labels)
+    ):
+        shown = "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in to)
+        raise InputError(
+            f"--to {shown}: not an email address",
+            hint="write the recipient as local@domain, e.g. me@example.com",
+        )
 
 
 def _sendable(compiled: Compiled) -> SmtpConfig | MsGraphConfig:

@@ -1,0 +1,88 @@
+"""``promoter scan``: what it flags, what it leaves alone, and which files it reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from promoter.secretlike import looks_like_secret
+from tests.conftest import cli, write
+
+REAL = "Qx8~vN2pLw7Rt5Zk3Jm9"
+
+
+def test_hostnames_and_protocol_lines_are_not_secrets(example: Path) -> None:
+    overlay = example / "environments/staging.yaml"
+    overlay.write_text(
+        overlay.read_text().replace("smtp.staging.example.com", "relay2.staging.corp.test")
+    )
+    write(
+        example / "environments/dev.yaml",
+        "type: smtp\nhost: relay2.dev.corp.test\nauth: {enable: false}\nsmtpProperties:\n"
+        "  - mail.smtp.ssl.protocols=TLSv1.2\n  - mail.smtps.ssl.protocols=TLSv1.2\n",
+    )
+    run = cli("scan", cwd=example)
+    assert run.code == 0, run.out
+    assert run.out.splitlines()[-1].startswith("scan: ") and ", 0 findings," in run.out
+
+
+def test_a_real_client_secret_is_still_caught(example: Path) -> None:
+    write(example / "export.json", f'{{"auth": {{"clientSecret": "{REAL}"}}}}\n')
+    write(example / "deploy/values.yaml", f"relay:\n  apiKey: {REAL}\n")
+    overlay = example / "environments/prod.yaml"
+    overlay.write_text(
+        overlay.read_text().replace(
+            "clientSecret: {$purpose: {name: idm.email.msgraph.credentials, jsonPointer: "
+            "clientSecret}}",
+            f"clientSecret: {REAL}",
+        )
+    )
+    run = cli("scan", "environments/prod.yaml", "export.json", "deploy/values.yaml", cwd=example)
+    assert run.code == 1
+    assert "environments/prod.yaml:11:3: deny SECRET001 plaintext secret" in run.out
+    assert "export.json:1:11: deny SECRET001 plaintext secret" in run.out
+    assert "deploy/values.yaml:2:3: deny SECRET002 high-entropy string" in run.out
+    assert REAL not in run.out + run.err
+
+
+@pytest.mark.parametrize(
+    ("value", "key", "flagged"),
+    [
+        ("relay2.staging.corp.test", "host", False),
+        ("mail.smtp.ssl.protocols=TLSv1.2", "", False),
+        ("TLSv1.2 TLSv1.3", "mail.smtp.ssl.protocols", False),
+        ("https://login.microsoftonline.com/tenant-0a1b2c3d/oauth2/v2.0/token", "x", False),
+        ("0f8fad5b-d9cb-469f-a165-70867728950e", "clientId", False),
+        ("&{esv.email.password}", "password", False),
+        ("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", "fromName", False),
+        (REAL, "clientSecret", True),
+        (REAL, "api_key", True),
+        ("mail.smtp.password=" + REAL, "", True),
+        ("aZ9xQ2mN7pL4kR8vT1wY6bC3", "fromName", True),
+    ],
+)
+def test_secret_shapes(value: str, key: str, flagged: bool) -> None:
+    assert looks_like_secret(value, key) is flagged
+
+
+def test_an_explicit_json_file_outside_environments_is_scanned(example: Path) -> None:
+    write(example / "exports/external.email.json", f'{{"host": "h", "note": "{REAL}x9"}}\n')
+    run = cli("scan", "exports/external.email.json", cwd=example)
+    assert run.code == 1
+    assert "exports/external.email.json:1:15: deny SECRET002 high-entropy string" in run.out
+    assert run.out.splitlines()[-1] == "scan: 1 file, 1 finding, 1 blocking"
+
+
+def test_a_file_that_is_neither_json_nor_yaml_is_skipped_aloud(example: Path) -> None:
+    write(example / "notes.md", f"password: {REAL}\n")
+    run = cli("scan", "notes.md", cwd=example)
+    assert run.code == 0
+    assert run.err == "scan: notes.md skipped (not JSON or YAML)\n"
+    assert run.out == "scan: 0 files, 0 findings (1 skipped), 0 blocking\n"
+
+
+def test_a_missing_file_is_exit_2(example: Path) -> None:
+    run = cli("scan", "nonexist.yaml", cwd=example)
+    assert run.code == 2
+    assert run.err == "error: nonexist.yaml: no such file (hint: check the path)\n"
