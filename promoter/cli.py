@@ -387,6 +387,11 @@ def _add_watch(sub: Any) -> None:
         metavar="N",
         help="how long to retry a new Azure secret while it propagates",
     )
+    watch.add_argument(
+        "--verify-to",
+        metavar="ADDRESS",
+        help="AIC target: the recipient of the test email that proves each rotation",
+    )
 
 
 def _add_hooks(sub: Any) -> None:
@@ -555,6 +560,7 @@ def _dispatch(args: argparse.Namespace, root: Path) -> int:
             health=args.health,
             ca_file=args.ca_file.resolve() if args.ca_file else None,
             probe_patience_s=args.probe_patience_s,
+            verify_to=args.verify_to,
         )
         return run_watch(root, options, once=args.once)
     if args.command == "scan":

@@ -60,18 +60,54 @@ def _problem(err: Any, root: type[BaseModel] | dict[str, type[BaseModel]]) -> Pr
         found = err["input"].get("type") if isinstance(err["input"], dict) else None
         hint = did_you_mean(found, ("smtp", "msgraph")) if isinstance(found, str) else None
         return Problem("/type", _message(err) + f"; found {describe(found)}", hint)
+    name = _name(loc)
     if kind in ("model_type", "dict_type", "model_attributes_type"):
-        return Problem(pointer, "should be a mapping")
+        shape = _shape(_fields_at(cls, loc) if cls else set())
+        hint = f"expected {shape}" if shape else None
+        return Problem(pointer, f"{name} must be a mapping; found {describe(err['input'])}", hint)
+    if kind == "list_type":
+        shape = _shape(_fields_at(cls, loc) if cls else set())
+        hint = f"expected a list of {shape}" if shape else None
+        return Problem(pointer, f"{name} must be a list; found {describe(err['input'])}", hint)
+    if kind in _TYPES:
+        found = describe(err["input"], reveal=str(loc[-1]) not in _SECRET_NAMES if loc else True)
+        return Problem(pointer, f"{name} must be {_TYPES[kind]}; found {found}")
+    if kind == "string_pattern_mismatch":
+        pattern = err.get("ctx", {}).get("pattern", "")
+        found = describe(err["input"])
+        return Problem(pointer, f"{name} must match {pattern}; found {found}")
     if kind == "missing":
         return Problem(pointer.rsplit("/", 1)[0], f"missing required property '{loc[-1]}'")
     return Problem(pointer, _message(err))
+
+
+_TYPES = {
+    "string_type": "a string",
+    "int_type": "an integer",
+    "bool_type": "true or false",
+    "float_type": "a number",
+    "date_type": "a date (YYYY-MM-DD)",
+}
+_SECRET_NAMES = frozenset({"password", "clientSecret", "clientId", "username", "userName"})
+
+
+def _name(loc: list[Any]) -> str:
+    """How a message names the value: ``port``, ``allow[0]``."""
+    parts = [str(p) if isinstance(p, str) else f"[{p}]" for p in loc[-2:]]
+    if len(parts) == 2 and not parts[1].startswith("["):
+        parts = parts[1:]
+    return "".join(parts) if parts and not parts[0].startswith("[") else "value"
+
+
+def _shape(fields: set[str]) -> str:
+    return "{" + ", ".join(f"{f}: ..." for f in sorted(fields)) + "}" if fields else ""
 
 
 def _expected(pointer: str, loc: list[Any], err: Any) -> Problem:
     from promoter.model import EXPECTED_HINTS, SECRET_SHAPES
 
     expected = str(err["msg"])
-    name = next((str(part) for part in reversed(loc) if isinstance(part, str)), "value")
+    name = _name(loc)
     found = describe(err["input"], reveal=expected not in SECRET_SHAPES)
     hint = EXPECTED_HINTS.get(expected)
     return Problem(pointer, f"{name} must be {expected}; found {found}", hint)

@@ -494,7 +494,7 @@ CASES: list[Case] = [
         COMPILE_DEV,
         2,
         "promoter.yaml:1:1",
-        "should be a valid list",
+        "order must be a list; found the string 'dev'",
     ),
     case(
         "project/waiver without reason",
@@ -629,7 +629,7 @@ CASES: list[Case] = [
         "environments/prod.yaml:8:3",
         f"{EMAIL009} jsonPointer 'clientSecret' does not resolve in secret "
         "'idm.email.msgraph.credentials'",
-        "hint: fields present: clientId",
+        "hint: check the pointer against the secret's layout (names are case-sensitive)",
     ),
     case(
         "secrets/invalid base64",

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from promoter.errors import Location
 from promoter.findings import Finding
 from promoter.gates import SEVERITY, GateInput, run_gates
 from promoter.model import EmailConfig
+from promoter.placeholders import Values
 from promoter.project import Tier, Waiver
 from promoter.references import Unresolved
 
@@ -227,3 +229,142 @@ def test_every_rule_in_the_table_has_a_rule_function() -> None:
     # EMAIL013 and EMAIL016 are promotion rules (promote.py, aic_promotion.py).
     documented = {(rule.__doc__ or "").split(":")[0] for rule in RULES}
     assert {key.split("/")[0] for key in SEVERITY} - {"EMAIL013", "EMAIL016"} == documented
+
+
+# --- real-world configurations: the value the environment will use --------------------------
+
+RELAY = "smtp-relay.fr-platform.svc.cluster.local"
+
+
+def rules_of(found: list[Finding], severity: str = "deny") -> list[str]:
+    return sorted(f.rule for f in found if f.severity == severity)
+
+
+@pytest.mark.parametrize(
+    ("changes", "pointer", "why"),
+    [
+        ({"host": f"&{{aic.smtp.relay.host|{RELAY}}}"}, "/host", "host is AIC's own"),
+        ({"host": "&{aic.smtp.relay.host}"}, "/host", "host is AIC's own"),
+        ({"host": RELAY.upper() + "."}, "/host", "host is AIC's built-in relay"),
+        ({"host": f"&{{esv.email.host|{RELAY}}}"}, "/host", "host defaults to AIC's built-in"),
+        ({"host": "&{esv.email.host}"}, "/host", "host is empty in this environment"),
+        (
+            {"auth__username": "&{aic.customer.sasl.user|x@y.z}"},
+            "/auth/username",
+            "auth.username is AIC's built-in relay credential",
+        ),
+        (
+            {"auth__password": "&{aic.customer.sasl.pass}"},
+            "/auth/password",
+            "auth.password is AIC's built-in relay credential",
+        ),
+        ({"host": None}, "", "no host is set"),
+        ({"host": "  "}, "/host", "no host is set"),
+    ],
+)
+def test_email001_catches_the_built_in_relay_as_aic_stores_it(
+    changes: dict[str, Any], pointer: str, why: str
+) -> None:
+    values = Values(esvs=MappingProxyType({"esv.email.host": ""}))
+    data = with_changes(SMTP, **changes)
+    for tier in ("staging", "production"):
+        [finding] = [f for f in gate(data, tier, values=values) if f.rule == "EMAIL001"]
+        assert finding.severity == "deny" and finding.pointer == pointer
+        assert finding.message.startswith(f"built-in SMTP: {why}")
+        assert "at most 10 messages a minute" in finding.message
+        assert "noreply@<tenant-fqdn>" in finding.message and "OTP" in finding.message
+    assert "EMAIL001" not in rules_of(gate(data, "development", values=values))
+
+
+def test_email001_does_not_guess_an_unknown_host() -> None:
+    data = with_changes(SMTP, host="&{esv.email.host}")
+    values = Values(esvs=MappingProxyType({"esv.email.host": None}))
+    assert rules_of(gate(data, "production", values=values)) == []
+    known = Values(esvs=MappingProxyType({"esv.email.host": RELAY}))
+    assert rules_of(gate(data, "production", values=known)) == ["EMAIL001"]
+
+
+@pytest.mark.parametrize(
+    ("auth", "pointer"),
+    [
+        ({"enable": True, "username": "u"}, "/auth/enable"),
+        ({"enable": True, "password": {"$purpose": {"name": "pw"}}}, "/auth/enable"),
+        (
+            {"enable": True, "username": "", "password": {"$purpose": {"name": "pw"}}},
+            "/auth/username",
+        ),
+        ({"enable": {"$bool": "&{esv.auth|false}"}, "username": "u"}, "/auth/enable"),
+    ],
+)
+def test_email015_auth_enabled_without_credentials_is_denied_in_every_tier(
+    auth: dict[str, Any], pointer: str
+) -> None:
+    data = with_changes(SMTP, auth=auth)
+    values = Values(esvs=MappingProxyType({"esv.auth": "true"}))
+    for tier in TIERS:
+        [finding] = [f for f in gate(data, tier, values=values) if f.rule == "EMAIL015"]
+        assert finding.severity == "deny" and finding.pointer == pointer
+        assert "IDM's email service does not start" in finding.message
+
+
+@pytest.mark.parametrize(
+    "auth",
+    [
+        None,
+        {"enable": False},
+        {"enable": False, "password": {"$crypto": {"type": "x-simple-encryption", "value": {}}}},
+        {"enable": True, "username": {"$crypto": {"value": {}}}, "password": "&{esv.pw}"},
+        {"enable": {"$bool": "&{esv.unknown}"}, "username": "u"},
+    ],
+)
+def test_email015_is_quiet_when_credentials_are_not_needed_or_present(
+    auth: dict[str, Any] | None,
+) -> None:
+    data = with_changes(SMTP, auth=auth)
+    for tier in TIERS:
+        assert "EMAIL015" not in rules_of(gate(data, tier))
+
+
+def test_a_digit_string_or_placeholder_port_25_is_port_25() -> None:
+    for port in ("25", "&{esv.email.port}", {"$int": "&{esv.email.port}"}, "&{p|25}"):
+        values = Values(esvs=MappingProxyType({"esv.email.port": "25"}))
+        found = gate(with_changes(SMTP, port=port), "staging", values=values)
+        assert rules_of(found, "warn") == ["EMAIL006"], port
+    unknown = gate(with_changes(SMTP, port="&{esv.email.port}"), "staging")
+    assert "EMAIL006" not in rules_of(unknown, "warn")
+
+
+def test_port_465_as_a_string_without_ssl_is_email012() -> None:
+    found = gate(with_changes(SMTP, port="465", starttls__enable=False), "development")
+    assert any(f.rule == "EMAIL012" and f.pointer == "/port" for f in found)
+
+
+def test_a_placeholder_takes_the_declared_value_else_its_default() -> None:
+    data = with_changes(SMTP, debug={"$bool": "&{esv.email.debug|true}"})
+    assert rules_of(gate(data, "production")) == ["EMAIL005"]  # undeclared: the default
+    declared = Values(esvs=MappingProxyType({"esv.email.debug": "false"}))
+    assert rules_of(gate(data, "production", values=declared)) == []
+    unknown = Values(esvs=MappingProxyType({"esv.email.debug": None}))
+    assert rules_of(gate(data, "production", values=unknown)) == []
+
+
+def test_an_esv_secret_counts_as_declared_but_its_value_is_never_used() -> None:
+    secret = MappingProxyType({"esv.email.host": {"$purpose": {"name": "host"}}})
+    data = with_changes(SMTP, host="&{esv.email.host}")
+    assert rules_of(gate(data, "production", values=Values(esvs=secret))) == []
+
+
+def test_from_with_a_display_name_is_judged_by_its_address() -> None:
+    quiet = gate(
+        with_changes(SMTP, **{"from": '"Exämple Corp" <noreply@example.com>'}), "production"
+    )
+    assert "EMAIL007" not in rules_of(quiet)
+    loud = gate(with_changes(SMTP, **{"from": "Example <jösé@example.com>"}), "production")
+    assert "EMAIL007" in rules_of(loud)
+
+
+def test_a_placeholder_default_on_a_secret_field_is_a_plaintext_secret() -> None:
+    data = with_changes(SMTP, auth__password="&{esv.email.password|hunter2}")
+    [finding] = [f for f in gate(data, "production") if f.rule == "EMAIL002"]
+    assert "placeholder has a literal default" in finding.message
+    assert "hunter2" not in finding.message + (finding.hint or "")

@@ -108,6 +108,8 @@ def _plan(project: Project, imported: list[Imported]) -> list[Planned]:
         overlays = {item.env: difference(base, item.config) for item in imported}
         base_path = root / project.base_display
         names = ", ".join(item.env for item in imported)
+        if len(imported) > 4:
+            names = f"{len(imported)} environments"
         header = _schema_line(project, base_path) + (
             f"# Shared by the environments (written by promoter import of {names}): what\n"
             "# most of them hold; each overlay holds its differences.\n"
@@ -127,7 +129,21 @@ def _plan(project: Project, imported: list[Imported]) -> list[Planned]:
     if settings is not None:
         files.append(settings)
     _inside(project, files)
-    return files
+    return _distinct(files)
+
+
+def _distinct(files: list[Planned]) -> list[Planned]:
+    """One planned file per path: envs that share a store share a file only if it agrees."""
+    seen: dict[Path, Planned] = {}
+    for planned in files:
+        other = seen.setdefault(planned.path, planned)
+        if other is not planned and other.text != planned.text:
+            raise RefusedError(
+                f"{other.env} and {planned.env} share {planned.display} but hold different "
+                "values; nothing written",
+                hint="give each environment its own secrets: directory in promoter.yaml",
+            )
+    return list(seen.values())
 
 
 def _current_base(project: Project, env: str) -> dict[str, object]:
@@ -235,6 +251,8 @@ def _safe(text: str) -> str:
 def _inside(project: Project, files: list[Planned]) -> None:
     root = os.path.realpath(project.root)
     for planned in files:
+        if planned.secret:
+            continue  # a store may live anywhere (a mounted Kubernetes Secret, /run/secrets)
         if os.path.commonpath([root, os.path.realpath(planned.path.parent)]) != root:
             raise InputError(
                 f"{planned.display} is outside the config repo; import writes only inside it",
@@ -256,21 +274,21 @@ def _check_round_trip(
     with tempfile.TemporaryDirectory(prefix="promoter-import-") as tmp:
         scratch = Path(tmp)
         _copy_repo(project, scratch)
-        stores: dict[str, Path] = {}
+        # Each real store directory gets a private one here (two envs may share a store).
+        real = list(dict.fromkeys(_store(project, item.env).directory for item in imported))
+        stores = {directory: scratch / ".stores" / str(i) for i, directory in enumerate(real)}
         for planned in files:
-            rel = planned.path.relative_to(project.root)
             if planned.secret:
-                target = scratch / ".stores" / planned.env / planned.path.name
-                stores[planned.env] = target.parent
+                target = stores[planned.path.parent] / planned.path.name
             else:
-                target = scratch / rel
+                target = scratch / planned.path.relative_to(project.root)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(planned.text, encoding="utf-8")
         copy = load_project(scratch)
         environments = dict(copy.environments)
         for item in imported:
             env = environments[item.env]
-            directory = stores.get(item.env, scratch / ".stores" / item.env)
+            directory = stores[_store(project, item.env).directory]
             environments[item.env] = replace(env, store=replace(env.store, directory=directory))
         compiler = Compiler(replace(copy, environments=environments), store_optional=True)
         for item in imported:
@@ -376,8 +394,7 @@ def _report(
             print(f"note: {_safe(note)}")
         deny, warn = findings.get(item.env, (0, 0))
         if deny or warn:
-            counted = f"{deny} deny and {warn} warn finding(s)"
-            print(f"note: {item.env}: {counted}: run promoter check {item.env}")
+            print(f"note: {item.env}: {deny} deny, {warn} warn: run promoter check {item.env}")
     stores = sorted({f.display.rsplit("/", 1)[0] + "/" for f in files if f.secret})
     if stores:
         print(f"note: keep {', '.join(stores)} out of git (promoter scan checks this)")

@@ -219,6 +219,8 @@ def _finish_aic(
 
     compiled, env = change.compiled, change.env
     action = "promote" if source is not None else "rollback"
+    if not (options.apply or options.dry_run):
+        return _finish(project, change, title, action, options)  # the repo only
     print_findings(compiled.findings)
     if change.refused:
         print(
@@ -228,8 +230,6 @@ def _finish_aic(
         return 1
     print(f"{title}: {len(change.changes)} change(s) to {env.name}'s output")
     sys.stdout.write(change.diff_text())
-    if not (options.apply or options.dry_run):
-        return _finish(project, change, title, action, options)
     if options.apply and not options.dry_run and not options.yes and not _confirm(env.name):
         print("cancelled, nothing written", file=sys.stderr)
         return 1
