@@ -355,14 +355,15 @@ def test_a_promotion_that_fails_half_way_unlocks(chain: Chain) -> None:
 def test_dry_run_prints_aic_report_and_changes_nothing(chain: Chain) -> None:
     assert chain.run("deliver", "dev").code == 0
     staging = chain.tenants.staging
-    before = staging.config()
+    before, entries = staging.config(), _ledger(chain)
     run = chain.run("promote", "dev", "staging", "--dry-run")
     assert run.code == 0, run.err
     assert "staging's tenant: dry run report" in run.out
     assert "Email > Provider" in run.out
     assert staging.config() == before
     assert _lock(staging) == "unlocked"
-    assert not (chain.repo / "ledger").exists()
+    assert _ledger(chain) == entries
+    assert not (chain.repo / "environments" / "staging.pin.yaml").exists()
 
 
 @needs_promotions
