@@ -13,6 +13,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.support.aic_standin import (
+    ALL_SCOPES,
     DEFAULT_EMAIL,
     IMMUTABLE,
     JWT_BEARER,
@@ -21,6 +22,7 @@ from tests.support.aic_standin import (
     ServiceAccountKey,
     new_service_account,
 )
+from tests.support.certs import Tls
 from tests.support.smtp_standin import SmtpStandin
 
 SCOPE = "fr:idm:* fr:idc:esv:* fr:idc:promotion:*"
@@ -510,6 +512,13 @@ def test_restart_loads_esvs_as_they_were_when_it_began(chain: AicChain) -> None:
     secret = HTTP.get(f"{env}/secrets/esv-s", headers=headers).json()
     assert (secret["loaded"], secret["loadedVersion"], secret["activeVersion"]) == (True, "1", "1")
     assert dev.esvs.runtime["esv-a"] == ("1", "string")
+    HTTP.post(f"{env}/startup", params={"_action": "restart"}, headers=headers)
+    dev.release()
+    assert HTTP.get(f"{env}/variables/esv-a", headers=headers).json()["loaded"] is True
+    assert dev.esvs.runtime["esv-a"] == ("2", "string")
+    same = HTTP.put(f"{env}/variables/esv-a", json={"valueBase64": b64("2")}, headers=headers)
+    assert same.json()["loaded"] is False  # any PUT waits for a restart
+    assert dev.restarts == 2
     only_restart = dev.add_service_account(["fr:idc:esv:restart"])
     assert (
         HTTP.get(
@@ -942,3 +951,32 @@ def test_injected_failure_stops_half_way_and_rollback_restores(chain: AicChain) 
     assert (state["result"], state["description"]) == ("error", "lower environment unreachable")
     assert staging("POST", "promote", json={"dryRun": True}).status_code == 409
     assert staging("DELETE", f"lock/{promotion_id}").status_code == 202
+
+
+def test_a_fault_can_target_one_call(chain: AicChain) -> None:
+    staging = Tenant(chain.staging, chain.key)
+    chain.staging.fail_request("POST", "/environment/promotion/lock", 500, body={"code": 500})
+    assert staging("GET", "lock/state").status_code == 200
+    assert staging("POST", "lock").status_code == 500
+    assert staging("POST", "lock").status_code == 202
+    assert chain.staging.seen[-3:] == [
+        ("GET", "/environment/promotion/lock/state", 200),
+        ("POST", "/environment/promotion/lock", 500),
+        ("POST", "/environment/promotion/lock", 202),
+    ]
+
+
+def test_tls(tls: Tls) -> None:
+    with (
+        AicStandin("dev", tls_context=tls.server_context()) as dev,
+        httpx.Client(verify=tls.client_context()) as client,
+    ):
+        assert dev.url.startswith("https://127.0.0.1:")
+        token = dev.issue_token(ALL_SCOPES)
+        answer = client.get(
+            f"{dev.url}/environment/startup", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert answer.json() == {"restartStatus": "ready"}
+        dev.go_down()
+        dev.come_back()
+        assert client.get(f"{dev.url}/environment/startup").status_code == 401

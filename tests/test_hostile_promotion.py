@@ -98,9 +98,7 @@ def _check_agreement(repo: Path, promoted_before: int, pin_before: str | None) -
         assert (repo / STAGING_OUT).stat().st_mode & 0o777 == 0o600
         archive = repo / "ledger/pins" / f"{recorded[-1]['pin_sha256']}.yaml"
         assert archive.read_text() == pin_text
-    leftovers = [
-        p for p in repo.rglob("*") if ".git" not in p.parts and p.name.endswith(".tmp")
-    ]
+    leftovers = [p for p in repo.rglob("*") if ".git" not in p.parts and p.name.endswith(".tmp")]
     assert leftovers == []
     assert not (repo / "build/.promoter/journal.json").exists()
     for path in repo.rglob("*"):
@@ -151,9 +149,10 @@ def test_promoting_a_stage_that_was_never_promoted_is_refused(example: Path) -> 
         "error: staging has never been promoted, so it has no pin to pass on "
         "(environments/staging.pin.yaml does not exist) (hint: promote dev staging first)"
     )
-    assert tree_digest(example, skip="build") == before or not (
-        example / "environments/prod.pin.yaml"
-    ).exists()
+    assert (
+        tree_digest(example, skip="build") == before
+        or not (example / "environments/prod.pin.yaml").exists()
+    )
     assert not (example / "environments/prod.pin.yaml").exists()
 
 
