@@ -430,3 +430,15 @@ def test_a_scope_the_tenant_refuses_is_dropped_then_the_step_names_the_403(chain
         f"error: read the promotion lock on staging's tenant: {staging.url} answered 403: "
         "forbidden (hint: the token lacks a scope or the tenant refuses this change here)"
     )
+
+
+def test_an_aic_tenant_is_promoted_only_from_an_aic_tenant(chain: Chain) -> None:
+    text = (chain.repo / "promoter.yaml").read_text()
+    dev_part = text.split("  dev:\n", 1)[1].split("  staging:\n", 1)[0]
+    write(chain.repo / "promoter.yaml", text.replace(dev_part, "    tier: development\n"))
+    run = chain.run("promote", "dev", "staging", "--apply", "--yes")
+    assert run.code == 2
+    assert run.err == (
+        "error: staging's AIC tenant is promoted by AIC from dev's tenant, but dev has no aic "
+        "target (hint: give dev target: {aic: https://<its tenant>, serviceAccount: ...})\n"
+    )
