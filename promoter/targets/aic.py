@@ -375,7 +375,7 @@ class AicClient:
             },
             headers=PROMOTION_WRITE,
         )
-        return self._wait_status("dry-run promotion" if dry_run else "promotion")
+        return self._wait_status("dry-run promotion" if dry_run else "promotion", dry_run=dry_run)
 
     def rollback(self, *, description: str) -> dict[str, Any]:
         self._call(
@@ -392,16 +392,27 @@ class AicClient:
         )
         return self._wait_status("rollback")
 
-    def _wait_status(self, step: str) -> dict[str, Any]:
+    def _wait_status(self, step: str, *, dry_run: bool = False) -> dict[str, Any]:
+        """Poll the status to the end of ``step``; raise if it failed (a dry run's blocking
+        findings are returned: the caller reads them from the report and the status)."""
         final: dict[str, Any] = {}
+        running = False
 
         def finished() -> bool:
-            nonlocal final
+            nonlocal final, running
             final = self.status()
-            return final.get("status") != "RUNNING"
+            if final.get("status") == "RUNNING":
+                running = True
+                return False
+            message = final.get("message")
+            completed = isinstance(message, str) and "complet" in message.lower()
+            return running or completed or final.get("blockingError") is True
 
         self.poll(f"wait for the {step}", finished)
-        if final.get("blockingError") is True or final.get("status") == "ERROR":
+        failed = final.get("status") == "ERROR" or (
+            final.get("blockingError") is True and not dry_run
+        )
+        if failed:
             message = final.get("message")
             reason = scrub(message, self._sent()) if isinstance(message, str) else "no reason"
             raise TargetError(f"{step} on {self.label} failed: {reason}")
