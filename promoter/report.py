@@ -16,6 +16,7 @@ from typing import TextIO
 
 from promoter.errors import PromoterError
 from promoter.findings import CONFIG_RULE, Finding
+from promoter.untrusted import escape_control
 
 TOOL_URI = "https://github.com/promoter/promoter"
 
@@ -87,7 +88,8 @@ def print_findings(findings: list[Finding]) -> None:
     for f in sorted_findings(findings):
         where = f.location or f.pointer or "/"
         hint = f" (hint: {f.hint})" if f.hint else ""
-        lines.append(f"{where}: {f.label} {f.rule} [{f.env}] {f.message}{hint}\n")
+        line = f"{where}: {f.label} {f.rule} [{f.env}] {f.message}{hint}"
+        lines.append(escape_control(line) + "\n")  # a key quoted in it cannot forge a line
     emit("".join(lines), sys.stderr)
 
 
@@ -96,9 +98,10 @@ def finding_lines(findings: list[Finding]) -> list[str]:
     lines = []
     for f in sorted_findings(findings):
         where = str(f.location) if f.location else f.pointer
-        lines.append(f"  {where}: {f.label} {f.rule} {f.message} [{f.pointer or '/'}]")
+        line = f"  {where}: {f.label} {f.rule} {f.message} [{f.pointer or '/'}]"
+        lines.append(escape_control(line))  # a key quoted in it cannot forge a line
         if f.hint:
-            lines.append(f"    hint: {f.hint}")
+            lines.append(escape_control(f"    hint: {f.hint}"))
     return lines
 
 
@@ -247,6 +250,7 @@ def _annotation(level: str, loc: object, message: str) -> str:
         if loc.line:
             props += f",line={loc.line},col={loc.col}"
     escaped = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    escaped = escape_control(escaped)  # ESC and the rest: never raw in a CI log
     return f"::{level}{props}::{escaped}"
 
 
