@@ -146,6 +146,12 @@ class Compiler:
             merged.data, store, declared_esvs=env.esvs, declared_properties=env.properties
         )
         result.findings = self._gate(env, _as_idm_reads(config), merged, resolution.unresolved)
+        if env.target_urls:
+            from promoter.gates import email008_target_http
+
+            result.findings += email008_target_http(
+                env.name, env.tier, env.target_urls, self.project.waivers, self.today
+            )
         result.secrets = tuple(resolution.resolved)
         written = resolution.data if env.render == "resolved" else merged.data
         result.output = to_idm(written)

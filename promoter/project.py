@@ -264,6 +264,8 @@ class Environment:
     # IDM property substitution name -> value (None: declared, value unknown).
     properties: Mapping[str, None | str] = field(hash=False)
     require_verified: bool
+    # URLs the target sends credentials to: (what, url, where promoter.yaml sets it)
+    target_urls: tuple[tuple[str, str, Location | None], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -461,6 +463,20 @@ def _properties(s: EnvSettings) -> Mapping[str, None | str]:
     )
 
 
+def with_stores_from(project: Project, root: Path) -> Project:
+    """``project`` (loaded from a copy of the repo) reading its stores under ``root``."""
+    from dataclasses import replace
+
+    def moved(env: Environment) -> Environment:
+        try:
+            rel = env.store.directory.relative_to(project.root)
+        except ValueError:
+            return env  # outside the repo (allowOutsideRepo): the same directory
+        return replace(env, store=replace(env.store, directory=root / rel))
+
+    return replace(project, environments={n: moved(e) for n, e in project.environments.items()})
+
+
 ENV_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
 
 
@@ -539,7 +555,22 @@ def _environment(root: Path, name: str, s: EnvSettings, doc: Doc) -> Environment
         esvs=_esvs(name, s, doc),
         properties=_properties(s),
         require_verified=s.requireVerified,
+        target_urls=_target_urls(s, doc, where),
     )
+
+
+def _target_urls(
+    s: EnvSettings, doc: Doc, where: str
+) -> tuple[tuple[str, str, Location | None], ...]:
+    t = s.target
+    if not isinstance(t, IdmTargetSettings):
+        return ()  # a file target sends nothing; an aic target must be https already
+    urls: list[tuple[str, str, Location | None]] = [("idm", t.idm, doc.loc(f"{where}/idm"))]
+    for key, auth in (("oauth2", t.oauth2), ("serviceAccount", t.serviceAccount)):
+        endpoint = getattr(auth, "tokenEndpoint", None)
+        if endpoint:
+            urls.append((f"{key}.tokenEndpoint", endpoint, doc.loc(f"{where}/{key}/tokenEndpoint")))
+    return tuple(urls)
 
 
 def _aic_target(root: Path, t: AicTargetSettings, doc: Doc, where: str) -> AicTarget:

@@ -98,9 +98,7 @@ def _check_agreement(repo: Path, promoted_before: int, pin_before: str | None) -
         assert (repo / STAGING_OUT).stat().st_mode & 0o777 == 0o600
         archive = repo / "ledger/pins" / f"{recorded[-1]['pin_sha256']}.yaml"
         assert archive.read_text() == pin_text
-    leftovers = [
-        p for p in repo.rglob("*") if ".git" not in p.parts and p.name.endswith(".tmp")
-    ]
+    leftovers = [p for p in repo.rglob("*") if ".git" not in p.parts and p.name.endswith(".tmp")]
     assert leftovers == []
     assert not (repo / "build/.promoter/journal.json").exists()
     for path in repo.rglob("*"):
@@ -151,9 +149,10 @@ def test_promoting_a_stage_that_was_never_promoted_is_refused(example: Path) -> 
         "error: staging has never been promoted, so it has no pin to pass on "
         "(environments/staging.pin.yaml does not exist) (hint: promote dev staging first)"
     )
-    assert tree_digest(example, skip="build") == before or not (
-        example / "environments/prod.pin.yaml"
-    ).exists()
+    assert (
+        tree_digest(example, skip="build") == before
+        or not (example / "environments/prod.pin.yaml").exists()
+    )
     assert not (example / "environments/prod.pin.yaml").exists()
 
 
@@ -376,3 +375,49 @@ def test_paths_outside_the_repo_work_with_the_opt_in(example: Path, tmp_path: Pa
     assert run.code == 0, run.err
     assert CANARY_PASSWORD in (outside / "out/external.email.json").read_text()
     assert CANARY_PASSWORD not in run.out + run.err
+
+
+# --- item 10: an http:// IDM target is a finding located in promoter.yaml ----------------
+
+HTTP_MESSAGE = (
+    "EMAIL008 target idm is http://: the IDM credentials and the resolved secrets cross the "
+    "network in cleartext [/]"
+)
+
+
+def test_an_http_idm_target_is_denied_in_prod_and_warned_in_staging(example: Path) -> None:
+    write(
+        example / "promoter.yaml",
+        "order: [dev, staging, prod]\n"
+        "environments:\n"
+        "  staging:\n"
+        '    target: {idm: "http://idm.staging.example.com/openidm", bearerEnv: T}\n'
+        "  prod:\n"
+        '    target: {idm: "http://idm.example.com/openidm", bearerEnv: T}\n'
+        "  dev:\n"
+        '    target: {idm: "http://127.0.0.1:8080/openidm", bearerEnv: T}\n',
+    )
+    run = cli("check", cwd=example)
+    assert run.code == 1
+    lines = (run.out + run.err).splitlines()
+    assert f"  promoter.yaml:4:14: warn {HTTP_MESSAGE}" in lines
+    assert f"  promoter.yaml:6:14: deny {HTTP_MESSAGE}" in lines
+    assert "dev (development): ok, 0 findings" in lines  # loopback never leaves the machine
+    # nothing is sent to the cleartext target: the deny stops delivery before any request
+    deliver = cli("deliver", "prod", cwd=example, env={"T": "canary-idm-token-3e9a"})
+    assert deliver.code == 1
+    assert "canary-idm-token-3e9a" not in deliver.out + deliver.err
+
+
+def test_an_http_target_can_be_waived_with_a_reason(example: Path) -> None:
+    write(
+        example / "promoter.yaml",
+        "order: [dev, staging, prod]\n"
+        "environments:\n"
+        "  prod:\n"
+        '    target: {idm: "http://idm.internal/openidm", bearerEnv: T}\n'
+        "waivers:\n"
+        "  - {rule: EMAIL008, env: prod, reason: mesh mTLS, expires: 2999-01-01}\n",
+    )
+    run = cli("check", "prod", cwd=example)
+    assert run.code == 0, run.out + run.err
