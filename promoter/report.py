@@ -7,13 +7,12 @@ findings and errors are built without values.
 from __future__ import annotations
 
 import json
-import os
-import re
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import Any
 
+from promoter.colour import emit
 from promoter.errors import PromoterError
 from promoter.findings import CONFIG_RULE, Finding
 from promoter.untrusted import escape_control
@@ -55,31 +54,6 @@ def sorted_findings(findings: Iterable[Finding]) -> list[Finding]:
         return (0, loc.file, loc.line, loc.col, "")
 
     return sorted(findings, key=key)
-
-
-_SEVERITY = re.compile(r"(?m)^(\s*(?:\S[^\n]*?: )?)(deny|warn)\b")
-_COLOURS = {"deny": "\033[31m", "warn": "\033[33m"}
-
-
-def colour_on(stream: TextIO) -> bool:
-    """Colour only on a terminal, and never with NO_COLOR set (no-color.org) or TERM=dumb."""
-    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
-        return False
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty())
-
-
-def paint(text: str, stream: TextIO) -> str:
-    """``text`` with each severity coloured (deny red, warn yellow) when ``stream`` wants it."""
-    if not colour_on(stream):
-        return text
-    return _SEVERITY.sub(lambda m: f"{m[1]}{_COLOURS[m[2]]}{m[2]}\033[0m", text)
-
-
-def emit(text: str, stream: TextIO | None = None) -> None:
-    """Write report text to ``stream`` (stdout by default), coloured where it helps."""
-    out = stream or sys.stdout
-    out.write(paint(text, out))
 
 
 def change_dicts(changes: Iterable[Any], *, redact: Iterable[str] = ()) -> list[dict[str, Any]]:
