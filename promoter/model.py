@@ -276,7 +276,7 @@ def address_of(value: str) -> str:
 
 
 def _check_address(value: str | None) -> str | None:
-    if value is None or "&{" in value or _ADDRESS.match(address_of(value)):
+    if value is None or "&{" in value or _ADDRESS.fullmatch(address_of(value)):
         return value
     raise ValueError(
         "must be an email address such as noreply@example.com or Example <noreply@example.com>"
