@@ -3,7 +3,8 @@
 Every case starts from a copy of the shipped example (with overlays of known
 content, so line numbers are exact, and one `promote dev staging` already done, so
 a pin, a ledger and a rendered output exist), changes a few files, runs
-`promoter check`, `promoter compile ENV -o build/out.json` or `promote dev staging`,
+`promoter check`, `promoter compile ENV -o build/out.json` or `promote dev staging` (a few
+read the ledger with `history`/`rollback`, or start `watch --once`),
 and asserts: the exact exit code, the file (and `:LINE:COL`) named, the rule or
 message, no traceback, and that nothing in the repo was created or changed (the
 lock and the check cache excepted).
@@ -917,7 +918,8 @@ def changed_paths(
 def test_the_corpus_is_large_and_ids_are_unique() -> None:
     assert len(CASES) >= 35
     assert len({c.id for c in CASES}) == len(CASES)
-    assert {c.run[0] for c in CASES} == {"check", "compile", "promote"}
+    commands = {"check", "compile", "promote", "history", "rollback", "watch"}
+    assert {"check", "compile", "promote"} <= {c.run[0] for c in CASES} <= commands
 
 
 @pytest.mark.parametrize("case", params())

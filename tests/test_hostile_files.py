@@ -46,15 +46,17 @@ class Swapper:
     def _run(self, outside: Path) -> None:
         file_tmp, link_tmp = self.store / ".pw.file", self.store / ".pw.link"
         data_in, data_out = self.store / ".data.in", self.store / ".data.out"
-        while not self.stop.is_set():
+        while not self.stop.is_set():  # half the time inside, half the time leading out
             write(file_tmp, "inside-value")
             os.replace(file_tmp, self.store / "pw")
-            os.symlink(outside / "pw", link_tmp)
-            os.replace(link_tmp, self.store / "pw")
             os.symlink("inside", data_in)
             os.replace(data_in, self.store / "..data")
+            time.sleep(0.0005)
+            os.symlink(outside / "pw", link_tmp)
+            os.replace(link_tmp, self.store / "pw")
             os.symlink(outside, data_out)
             os.replace(data_out, self.store / "..data")
+            time.sleep(0.0005)
             self.swaps += 1
 
     def __enter__(self) -> Swapper:
