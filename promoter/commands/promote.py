@@ -119,14 +119,14 @@ def _finish(
 def _already_holds(project: Project, change: PinChange) -> bool:
     """The pin and the rendered output are already exactly what this change would write."""
     from promoter.pins import pin_path
-    from promoter.render import sha256_hex
 
     try:
         pin = pin_path(project, change.env.name).read_text(encoding="utf-8")
         rendered = rendered_path(project, change.env).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return False
-    return pin == change.pin_text and sha256_hex(rendered) == change.compiled.sha256
+    # compiled.sha256 hashes the masked output: compare the resolved text itself
+    return pin == change.pin_text and rendered == change.compiled.text
 
 
 def _recover(project: Project, options: WriteOptions) -> None:
