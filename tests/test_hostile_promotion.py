@@ -121,6 +121,8 @@ def test_kill_at_random_points_of_promote_keeps_pin_output_and_ledger_in_step(
     (example / "secrets/staging/idm.email.smtp.password").write_text(CANARY_PASSWORD + "\n")
     argv = ["promote", "dev", "staging"]
     set_base(example, "threadPoolSize: 1\n")
+    assert _in_child(example, argv, None)[0] == 0
+    set_base(example, "threadPoolSize: 200\n")  # a second promotion also keeps a .bak
     code, total = _in_child(example, argv, None)
     assert code == 0 and total > 5
     rng = random.Random(1214)
