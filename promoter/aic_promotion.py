@@ -7,7 +7,8 @@ lives in ESVs. The flow, for ``promote SRC DST --apply`` (both gated by the call
 1. EMAIL016: DST's compiled config (placeholders unresolved) must equal SRC's.
 2. SRC's tenant must hold what SRC compiles to (else AIC would promote something else).
 3. DST's ESV values that changed are pushed (variables; secrets as new versions).
-4. SRC's provisional report: nothing to promote and no ESV changed is a no-op (no lock).
+4. SRC's provisional report lists no change: no promotion (no lock); ESVs may still
+   have changed, which step 6 loads.
 5. On DST's tenant: check the lock state, lock, dry run, read its report (missing ESVs and
    encrypted secrets refuse; changes outside the email provider refuse unless
    ``--allow-other-changes``), promote, poll to the end, read the report; unlock, also
@@ -148,17 +149,19 @@ class Flow:
                     outcome.esvs_changed = pushed.changed
                     for item in pushed.changed:
                         self.out(f"{dst.name}'s tenant: ESV {item}")
-                if not dry_run and not pushed.changed and self._nothing_to_promote(lower):
-                    outcome.result = "unchanged"
-                    self.out(f"{dst.name}'s tenant: nothing to promote from {src.name}")
-                else:
+                promoting = dry_run or not self._nothing_to_promote(lower)
+                if promoting:
                     self._promote(upper, outcome, dry_run=dry_run)
+                else:
+                    outcome.result = "applied" if pushed.changed else "unchanged"
+                    self.out(f"{dst.name}'s tenant: nothing to promote from {src.name}")
                 if not dry_run:
                     states = aic_values.in_use(pushed, self.dest.output)
                     outcome.restarted = upper.restart_if_needed(states)
                     if outcome.restarted:
                         self.out(f"{dst.name}'s tenant: restarted to load its ESVs; ready")
-                    self._read_back(upper)
+                    if promoting:  # else the provisional report said it holds dev's config
+                        self._read_back(upper)
             finally:
                 outcome.requests = lower.session.requests + upper.session.requests
         outcome.seconds = time.monotonic() - started
@@ -208,8 +211,12 @@ class Flow:
         failure: BaseException | None = None
         try:
             description = f"promoter: {src} -> {dst}"
-            upper.promote(dry_run=True, description=description)
+            status = upper.promote(dry_run=True, description=description)
             report = upper.report()
+            for key in ("missingESVs", "encryptedSecrets"):  # the status may hold them too
+                extra = [v for v in _strings(status.get(key)) if v not in _strings(report.get(key))]
+                if extra:
+                    report = {**report, key: _strings(report.get(key)) + extra}
             outcome.dry_run_report_id = _text(report.get("reportId"))
             self._print_report(report, "dry run")
             self._judge(report, dry_run=dry_run)

@@ -21,7 +21,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -153,6 +153,7 @@ class TokenProvider:
     retries: int = 3
     fetches: int = 0  # token requests made (for tests and figures)
     dropped: list[str] = field(default_factory=list)  # scopes the endpoint refused
+    clock: Callable[[], float] = time.monotonic
     _token: _Token | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _sent: list[str] = field(default_factory=list)
@@ -162,7 +163,7 @@ class TokenProvider:
 
     def token(self) -> str:
         with self._lock:
-            now = time.monotonic()
+            now = self.clock()
             if self._token is None or now >= self._token.expires_at:
                 self._token = self._fetch()
             return self._token.value
@@ -279,7 +280,7 @@ class TokenProvider:
         margin = min(60.0, float(lifetime) / 5)
         scope = body.get("scope")
         granted = scope if isinstance(scope, str) else ""
-        return _Token(token, time.monotonic() + float(lifetime) - margin, granted)
+        return _Token(token, self.clock() + float(lifetime) - margin, granted)
 
     def _refusal(self, status: int, body: Any) -> TargetError:
         code = oauth_error(body)

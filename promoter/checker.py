@@ -9,7 +9,7 @@ from pathlib import Path
 from promoter.checkcache import Replay
 from promoter.errors import PromoterError
 from promoter.pipeline import Compiler
-from promoter.project import PROJECT_FILE, load_project
+from promoter.project import PROJECT_FILE, Project, load_project
 from promoter.report import REPORTERS, EnvResult, exit_code
 
 
@@ -20,12 +20,14 @@ def check_envs(
     fmt: str,
     require_secrets: bool,
     changed: Sequence[str] | None = None,
+    project: Project | None = None,
 ) -> tuple[Replay, list[Path], list[Path]]:
     """The report, and the files and secret stores it read (for the cache).
 
     ``changed``: check only the environments these repo-relative files affect.
+    ``project``: already loaded (the index's copy, for the pre-commit hook).
     """
-    project = load_project(root)
+    project = project or load_project(root)
     names = list(envs) or list(project.environments)
     if changed is not None:
         from promoter.affected import affected

@@ -32,6 +32,7 @@ SEVERITY: dict[str, tuple[Severity | None, Severity | None, Severity | None]] = 
     "EMAIL006": (None, W, W),
     "EMAIL007": (D, D, D),
     "EMAIL008": (W, D, D),
+    "EMAIL008/target-http": (W, W, D),
     "EMAIL009": (D, D, D),
     "EMAIL009/property": (W, W, W),
     "EMAIL010": (W, W, W),
@@ -442,3 +443,48 @@ RULES: tuple[Rule, ...] = (
     email015_auth_without_credentials,
     email017_secret_in_aic_config,
 )
+
+
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def email008_target_http(
+    env: str,
+    tier: Tier,
+    urls: tuple[tuple[str, str, Location | None], ...],
+    waivers: tuple[Waiver, ...] = (),
+    today: date | None = None,
+) -> list[Finding]:
+    """EMAIL008: an http:// IDM target carries the token and the resolved secrets in clear.
+
+    Located at promoter.yaml, not in the output. Loopback hosts are not reported:
+    the traffic never leaves the machine (a port-forward, a sidecar, a stand-in).
+    """
+    from urllib.parse import urlsplit
+
+    severity = severity_of("EMAIL008/target-http", tier)
+    findings = []
+    for what, url, location in urls:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        if parts.scheme.lower() != "http" or host in LOOPBACK_HOSTS or host.startswith("127."):
+            continue
+        if severity is None:
+            continue
+        carries = (
+            "the IDM credentials and the resolved secrets"
+            if what == "idm"
+            else "the client credentials"
+        )
+        findings.append(
+            Finding(
+                "EMAIL008",
+                severity,
+                env,
+                "",
+                location,
+                f"target {what} is http://: {carries} cross the network in cleartext",
+                "use https:// (caFile: for a private CA)",
+            )
+        )
+    return apply_waivers(findings, waivers, today or date.today())

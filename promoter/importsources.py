@@ -158,19 +158,9 @@ def _from_target(kind: str, name: str, root: Path) -> dict[str, Any]:
 
 
 def _from_aic(env: Any, name: str) -> dict[str, Any]:
-    try:
-        from promoter.targets import aic  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        aic = None  # type: ignore[assignment,unused-ignore]
-    reader = getattr(aic, "read_config", None)
-    if reader is None:
-        raise InputError(
-            f"aic:{name}: this build cannot read from AIC tenants yet "
-            "(promoter.targets.aic.read_config is missing)",
-            hint="export the tenant's email provider with fr-config-manager or frodo and "
-            "import that file",
-        )
-    config = reader(env)
-    if not isinstance(config, dict):
-        raise TargetError(f"aic:{name}: the tenant holds no {CONFIG_ID} configuration")
+    from promoter.targets.aic import read_config
+
+    config = read_config(env)
+    if config is None:
+        raise TargetError(f"aic:{name}: the tenant holds no {CONFIG_ID} configuration (404)")
     return config

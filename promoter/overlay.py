@@ -100,7 +100,9 @@ def _normalised(doc: Doc) -> Doc:
         data[SMTP_PROPERTIES] = _from_list(props, doc, locs)
     elif isinstance(props, dict):
         data[SMTP_PROPERTIES] = {
-            key: _property_value(value, doc.loc(f"{base}/{escape(key)}"))
+            _property_key(key, doc.loc(f"{base}/{escape(str(key))}")): _property_value(
+                value, doc.loc(f"{base}/{escape(str(key))}")
+            )
             for key, value in props.items()
         }
     else:
@@ -124,12 +126,30 @@ def _from_list(items: list[Any], doc: Doc, locs: dict[str, Location]) -> _ListPr
                 hint="or write smtpProperties as a mapping: 'mail.smtp.ssl.protocols: TLSv1.2'",
             )
         key, _, value = item.partition("=")
-        key = key.strip()
+        key = _property_key(key.strip(), loc)
         if key in out:
             raise RefusedError(f"smtpProperties sets '{key}' twice", location=loc)
         out[key] = value.strip()
         locs[f"{base}/{escape(key)}"] = loc
     return out
+
+
+def _property_key(key: Any, loc: Location) -> str:
+    """A key IDM reads back as written: ``key=value`` splits at the first ``=``."""
+    if not isinstance(key, str) or not key:
+        raise RefusedError("smtpProperties keys must be non-empty strings", location=loc)
+    if "=" in key:
+        raise RefusedError(
+            "an smtpProperties key may not contain '=': IDM splits 'key=value' at the first '='",
+            location=loc,
+            hint=f"write the key and its value separately: '{key.partition('=')[0]}: ...'",
+        )
+    if key != key.strip() or any(ord(c) < 32 or ord(c) == 127 for c in key):
+        raise RefusedError(
+            "an smtpProperties key may not hold spaces at its ends or control characters",
+            location=loc,
+        )
+    return key
 
 
 def _property_value(value: Any, loc: Location) -> str | None:
@@ -138,5 +158,21 @@ def _property_value(value: Any, loc: Location) -> str | None:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float | str):
-        return str(value)
+        text = str(value)
+        if any(c in text for c in "\r\n\0"):
+            raise RefusedError(
+                "an smtpProperties value may not hold a line break or NUL", location=loc
+            )
+        return text
     raise RefusedError("smtpProperties values must be scalars", location=loc)
+
+
+def read_back(rendered: Any) -> dict[str, str]:
+    """smtpProperties as IDM reads the rendered list: split at the first '=', trimmed."""
+    if not isinstance(rendered, list):
+        return {}
+    out: dict[str, str] = {}
+    for item in rendered:
+        key, _, value = str(item).partition("=")
+        out[key.strip()] = value.strip()
+    return out

@@ -9,7 +9,7 @@ from typing import Any
 
 from promoter.errors import Location
 from promoter.findings import CONFIG_RULE, Finding
-from promoter.overlay import compose
+from promoter.overlay import SMTP_PROPERTIES, compose
 from promoter.project import AicTarget, Environment, Project
 from promoter.references import Resolved, purposes, resolve
 from promoter.render import (
@@ -30,7 +30,7 @@ class Compiled:
     merged: Doc
     findings: list[Finding] = field(default_factory=list)
     text: str | None = None  # exactly what a target receives
-    sha256: str | None = None
+    sha256: str | None = None  # of ``masked``, never of ``text``: safe to show and store
     secrets: tuple[Resolved, ...] = ()
     literals: dict[str, str] = field(default_factory=dict)  # plaintext secrets by pointer
     output: dict[str, Any] | None = None
@@ -145,12 +145,17 @@ class Compiler:
         resolution = resolve(
             merged.data, store, declared_esvs=env.esvs, declared_properties=env.properties
         )
-        result.findings = self._gate(env, config, merged, resolution.unresolved)
+        result.findings = self._gate(env, _as_idm_reads(config), merged, resolution.unresolved)
+        if env.target_urls:
+            from promoter.gates import email008_target_http
+
+            result.findings += email008_target_http(
+                env.name, env.tier, env.target_urls, self.project.waivers, self.today
+            )
         result.secrets = tuple(resolution.resolved)
         written = resolution.data if env.render == "resolved" else merged.data
         result.output = to_idm(written)
         result.text = canonical_json(result.output)
-        result.sha256 = sha256_hex(result.text)
         if env.render == "resolved":
             result.masks = {
                 s.pointer: f"<secret {s.purpose}{_suffix(s)}>" for s in resolution.resolved
@@ -159,6 +164,10 @@ class Compiler:
         result.masks.update({p: "<plaintext secret>" for p in result.literals})
         result.written = written
         result.resolved = resolution.data
+        # The identity shown and stored (ledger, check, watcher log, test email) hashes the
+        # masked output: a hash of the resolved one would let anyone with the repo test
+        # password guesses offline. A rotated secret is noticed in memory (watch.py).
+        result.sha256 = sha256_hex(result.masked or "")
         return result
 
     def _gate(self, env: Environment, config: Any, merged: Doc, unresolved: Any) -> list[Finding]:
@@ -180,6 +189,17 @@ class Compiler:
             return output_pointer(pointer, merged.data), merged.loc(pointer)
 
         return run_gates(gate, locate, self.project.waivers, self.today)
+
+
+def _as_idm_reads(config: Any) -> Any:
+    """Gate smtpProperties as IDM reads the rendered ``key=value`` list, not as authored."""
+    from promoter.overlay import read_back
+
+    authored = config.smtpProperties
+    rendered = read_back(to_idm({SMTP_PROPERTIES: authored})[SMTP_PROPERTIES])
+    if rendered == authored:
+        return config
+    return config.model_copy(update={SMTP_PROPERTIES: rendered})
 
 
 def _suffix(secret: Resolved) -> str:

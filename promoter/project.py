@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from pydantic import (
 from promoter.errors import InputError, Location
 from promoter.references import normalise_esv
 from promoter.secretstore import StoreSpec
+from promoter.untrusted import escape_control
 from promoter.validation import validate
 from promoter.yamlfile import Doc, escape, load_yaml
 
@@ -178,6 +180,11 @@ class EnvSettings(_Strict):
         "as a list or name -> value",
     )
     requireVerified: bool = False
+    allowOutsideRepo: bool = Field(
+        default=False,
+        description="let secrets, overlay and a file target lie outside the repo "
+        "(an absolute path or one through '..'); without it such a path is an error",
+    )
 
 
 class WaiverSettings(_Strict):
@@ -257,6 +264,8 @@ class Environment:
     # IDM property substitution name -> value (None: declared, value unknown).
     properties: Mapping[str, None | str] = field(hash=False)
     require_verified: bool
+    # URLs the target sends credentials to: (what, url, where promoter.yaml sets it)
+    target_urls: tuple[tuple[str, str, Location | None], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,16 +334,18 @@ def load_project(root: Path) -> Project:
 def _build(root: Path, settings: ProjectSettings, doc: Doc) -> Project:
     env_dir = root / "environments"
     names = set(settings.environments)
+    for name in settings.environments:
+        _check_name(name, doc.loc(f"/environments/{escape(name)}"))
     if env_dir.is_dir():
-        names.update(
-            p.stem
-            for p in env_dir.glob("*.yaml")
-            if p.stem != "base" and ".pin" not in p.name and not p.name.startswith(".")
-        )
+        for p in env_dir.glob("*.yaml"):
+            if p.stem != "base" and ".pin" not in p.name and not p.name.startswith("."):
+                _check_name(p.stem, Location(f"environments/{p.name}"))
+                names.add(p.stem)
     if settings.order is not None:
         order = tuple(settings.order)
         seen: set[str] = set()
         for index, name in enumerate(order):
+            _check_name(name, doc.loc(f"/order/{index}"))
             if name in seen:
                 raise InputError(
                     f"'{name}' appears twice in order", location=doc.loc(f"/order/{index}")
@@ -452,7 +463,57 @@ def _properties(s: EnvSettings) -> Mapping[str, None | str]:
     )
 
 
+def with_stores_from(project: Project, root: Path) -> Project:
+    """``project`` (loaded from a copy of the repo) reading its stores under ``root``."""
+    from dataclasses import replace
+
+    def moved(env: Environment) -> Environment:
+        try:
+            rel = env.store.directory.relative_to(project.root)
+        except ValueError:
+            return env  # outside the repo (allowOutsideRepo): the same directory
+        return replace(env, store=replace(env.store, directory=root / rel))
+
+    return replace(project, environments={n: moved(e) for n, e in project.environments.items()})
+
+
+ENV_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
+
+
+def _check_name(name: str, location: Location) -> None:
+    """Environment names become file and directory names: identifiers only."""
+    if not ENV_NAME.fullmatch(name):
+        raise InputError(
+            f"'{escape_control(name)}' is not an environment name",
+            location=location,
+            hint="letters, digits, '_' and '-', starting with a letter or digit "
+            "(at most 63): it names files such as environments/<env>.pin.yaml",
+        )
+
+
+def _inside(rel: str, s: EnvSettings, doc: Doc, pointer: str) -> str:
+    """A path from promoter.yaml must stay in the repo unless the env opts out."""
+    normal = posixpath.normpath(rel)
+    outside = posixpath.isabs(rel) or normal == ".." or normal.startswith("../")
+    if outside and not s.allowOutsideRepo:
+        raise InputError(
+            f"'{escape_control(rel)}' is outside the repo",
+            location=doc.loc(pointer),
+            hint="keep it under the repo, or set allowOutsideRepo: true for this environment",
+        )
+    return rel
+
+
 def _environment(root: Path, name: str, s: EnvSettings, doc: Doc) -> Environment:
+    at = f"/environments/{escape(name)}"
+    if s.overlay is not None:
+        _inside(s.overlay, s, doc, f"{at}/overlay")
+    if isinstance(s.secrets, str):
+        _inside(s.secrets, s, doc, f"{at}/secrets")
+    elif s.secrets is not None:
+        _inside(s.secrets.directory, s, doc, f"{at}/secrets/directory")
+    if isinstance(s.target, FileTargetSettings):
+        _inside(s.target.file, s, doc, f"{at}/target/file")
     overlay_rel = s.overlay or f"environments/{name}.yaml"
     secrets = s.secrets if s.secrets is not None else f"secrets/{name}"
     store = (
@@ -494,7 +555,22 @@ def _environment(root: Path, name: str, s: EnvSettings, doc: Doc) -> Environment
         esvs=_esvs(name, s, doc),
         properties=_properties(s),
         require_verified=s.requireVerified,
+        target_urls=_target_urls(s, doc, where),
     )
+
+
+def _target_urls(
+    s: EnvSettings, doc: Doc, where: str
+) -> tuple[tuple[str, str, Location | None], ...]:
+    t = s.target
+    if not isinstance(t, IdmTargetSettings):
+        return ()  # a file target sends nothing; an aic target must be https already
+    urls: list[tuple[str, str, Location | None]] = [("idm", t.idm, doc.loc(f"{where}/idm"))]
+    for key, auth in (("oauth2", t.oauth2), ("serviceAccount", t.serviceAccount)):
+        endpoint = getattr(auth, "tokenEndpoint", None)
+        if endpoint:
+            urls.append((f"{key}.tokenEndpoint", endpoint, doc.loc(f"{where}/{key}/tokenEndpoint")))
+    return tuple(urls)
 
 
 def _aic_target(root: Path, t: AicTargetSettings, doc: Doc, where: str) -> AicTarget:

@@ -12,7 +12,7 @@ import re
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import Any, TextIO
 
 from promoter.errors import PromoterError
 from promoter.findings import CONFIG_RULE, Finding
@@ -79,6 +79,29 @@ def emit(text: str, stream: TextIO | None = None) -> None:
     """Write report text to ``stream`` (stdout by default), coloured where it helps."""
     out = stream or sys.stdout
     out.write(paint(text, out))
+
+
+def change_dicts(changes: Iterable[Any], *, redact: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """Diff changes (``diff.Change``) as JSON objects, values as the text diff shows them."""
+    secrets = [value for value in redact if value and len(value) >= 4]
+
+    def shown(value: str | None) -> str | None:
+        for secret in secrets:
+            if value is not None:
+                value = value.replace(secret, "<redacted>")
+        return value
+
+    kinds = {"+": "added", "-": "removed", "~": "changed"}
+    return [
+        {
+            "change": kinds[c.kind],
+            "pointer": c.pointer,
+            "old": shown(c.old),
+            "new": shown(c.new),
+            "location": str(c.location) if c.location is not None else None,
+        }
+        for c in changes
+    ]
 
 
 def print_findings(findings: list[Finding]) -> None:

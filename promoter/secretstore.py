@@ -17,8 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from promoter.safeopen import Escapes, NotRegular, TooLarge, open_beneath, open_directory, read_fd
+
 MAX_SECRET_BYTES = 64 * 1024
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
+_VERSION = re.compile(r"[0-9]{1,18}")
 
 
 class SecretLookupError(Exception):
@@ -69,41 +72,59 @@ class SecretStore:
 
     def _read(self, purpose: str) -> SecretFile:
         check_purpose_name(purpose)
-        if not self.exists():
-            raise SecretLookupError(f"secret store {self.spec.display}/ does not exist")
-        path, version = self._locate(purpose)
-        real = str(path)
-        if os.path.islink(path):  # a plain name can only leave the store through a link
-            root = os.path.realpath(self.spec.directory)
-            real = os.path.realpath(path)
-            if os.path.commonpath([root, real]) != root:
-                raise SecretLookupError(f"secret '{purpose}' is a link that leaves the store")
         try:
-            with open(real, "rb") as handle:
-                if not os.path.isfile(real):
-                    raise SecretLookupError(f"secret '{purpose}' is not a regular file")
-                raw = handle.read(MAX_SECRET_BYTES + 1)
-        except IsADirectoryError:
+            with open_directory(self.spec.directory) as store:
+                name, version = self._locate(store, purpose)
+                raw = self._read_beneath(store, name, purpose)
+        except NotADirectoryError:
+            raise SecretLookupError(
+                f"secret store {self.spec.display}/ is not a directory"
+            ) from None
+        except FileNotFoundError:
+            raise SecretLookupError(f"secret store {self.spec.display}/ does not exist") from None
+        except OSError as exc:
+            raise SecretLookupError(
+                f"cannot open secret store {self.spec.display}/: {exc.strerror}"
+            ) from None
+        content = self._decode(purpose, raw)
+        if not content.strip():
+            raise SecretLookupError(
+                f"secret '{purpose}' is empty", f"write the value into {self.spec.display}/{name}"
+            )
+        return SecretFile(purpose, version, content)
+
+    def _read_beneath(self, store: int, name: str, purpose: str) -> bytes:
+        """The file's bytes, opened beneath the store's fd: no symlink swap can lead out."""
+        try:
+            fd = open_beneath(store, name, root_path=os.path.realpath(self.spec.directory))
+        except FileNotFoundError:
+            hint = f"create {self.spec.display}/{purpose}"
+            raise SecretLookupError(
+                f"secret '{purpose}' not found in {self.spec.display}/", hint
+            ) from None
+        except Escapes:
+            raise SecretLookupError(f"secret '{purpose}' is a link that leaves the store") from None
+        except NotRegular:
             raise SecretLookupError(f"secret '{purpose}' is not a regular file") from None
         except OSError as exc:
             raise SecretLookupError(f"cannot read secret '{purpose}': {exc.strerror}") from None
-        if len(raw) > MAX_SECRET_BYTES:
-            raise SecretLookupError(f"secret '{purpose}' is larger than 64 KiB")
-        return SecretFile(purpose, version, self._decode(purpose, raw))
+        try:
+            return read_fd(fd, MAX_SECRET_BYTES)
+        except TooLarge:
+            raise SecretLookupError(f"secret '{purpose}' is larger than 64 KiB") from None
+        except OSError as exc:
+            raise SecretLookupError(f"cannot read secret '{purpose}': {exc.strerror}") from None
+        finally:
+            os.close(fd)
 
-    def _locate(self, purpose: str) -> tuple[Path, int | None]:
-        directory = self.spec.directory
+    def _locate(self, store: int, purpose: str) -> tuple[str, int | None]:
         suffix = self.spec.version_suffix
         if suffix:
-            versions = _versions(directory, purpose, suffix)
+            versions = _versions(store, purpose, suffix)
             if versions:
                 best = max(versions)
-                return directory / f"{purpose}{suffix}{best}", best
-        path = directory / purpose
-        if not path.exists():
-            hint = f"create {self.spec.display}/{purpose}"
-            raise SecretLookupError(f"secret '{purpose}' not found in {self.spec.display}/", hint)
-        return path, None
+                return f"{purpose}{suffix}{best}", best
+        return purpose, None
 
     def _decode(self, purpose: str, raw: bytes) -> str:
         if self.spec.format == "base64":
@@ -119,23 +140,25 @@ class SecretStore:
 
 
 def check_purpose_name(purpose: str) -> None:
-    if not _SAFE_NAME.match(purpose) or ".." in purpose:
+    if not _SAFE_NAME.fullmatch(purpose) or ".." in purpose:
         raise SecretLookupError(
             f"purpose name '{purpose}' is not a plain file name in the store",
             "use letters, digits, '.', '_' and '-' only; no '/' or '..'",
         )
 
 
-def _versions(directory: Path, purpose: str, suffix: str) -> list[int]:
+def _versions(store: int, purpose: str, suffix: str) -> list[int]:
+    """Versions of ``purpose`` in the store: ASCII digits only (``str.isdigit`` takes
+    ``²``), and at most 18 of them (``int`` refuses thousands)."""
     prefix = f"{purpose}{suffix}"
     try:
-        names = os.listdir(directory)
+        names = os.listdir(store)
     except OSError:
         return []
     return [
         int(name[len(prefix) :])
         for name in names
-        if name.startswith(prefix) and name[len(prefix) :].isdigit()
+        if name.startswith(prefix) and _VERSION.fullmatch(name[len(prefix) :])
     ]
 
 
@@ -144,7 +167,7 @@ def _at_pointer(secret: SecretFile, pointer: str) -> str:
 
     try:
         document: Any = json.loads(secret.content)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: thousands of nested brackets
         raise SecretLookupError(
             f"secret '{secret.purpose}' is not a JSON object, but jsonPointer is set",
             "drop jsonPointer to use the whole value, or store a JSON object",
@@ -155,10 +178,10 @@ def _at_pointer(secret: SecretFile, pointer: str) -> str:
     try:
         value = jsonpointer.resolve_pointer(document, normalised)
     except (jsonpointer.JsonPointerException, TypeError):
-        keys = ", ".join(sorted(document)) or "none"
+        # never list the document's keys: a key can be a value pasted in the wrong place
         raise SecretLookupError(
             f"jsonPointer '{pointer}' does not resolve in secret '{secret.purpose}'",
-            f"fields present: {keys}",
+            "check the pointer against the secret's layout (names are case-sensitive)",
         ) from None
     if not isinstance(value, str):
         raise SecretLookupError(

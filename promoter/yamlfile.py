@@ -47,15 +47,23 @@ def escape(token: str) -> str:
 
 
 def read_text(path: Path, display: str) -> str:
-    """Read a UTF-8 text file; any failure is an InputError naming the file."""
+    """Read a UTF-8 text file; any failure is an InputError naming the file.
+
+    A FIFO, device or directory is refused without waiting or reading it; at most
+    1 MiB + 1 byte is read, whatever the file's size.
+    """
+    from promoter.safeopen import NotRegular, TooLarge, read_file
+
     try:
-        raw = path.read_bytes()
+        raw = read_file(path, MAX_FILE_BYTES)
     except FileNotFoundError:
         raise InputError("no such file", location=Location(display)) from None
+    except NotRegular:
+        raise InputError("not a regular file", location=Location(display)) from None
+    except TooLarge:
+        raise InputError("file is larger than 1 MiB", location=Location(display)) from None
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", location=Location(display)) from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise InputError("file is larger than 1 MiB", location=Location(display))
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -629,7 +629,7 @@ CASES: list[Case] = [
         "environments/prod.yaml:8:3",
         f"{EMAIL009} jsonPointer 'clientSecret' does not resolve in secret "
         "'idm.email.msgraph.credentials'",
-        "hint: fields present: clientId",
+        "hint: check the pointer against the secret's layout (names are case-sensitive)",
     ),
     case(
         "secrets/invalid base64",

@@ -51,6 +51,45 @@ def test_installed_hook_refuses_built_in_smtp_in_staging(config_repo: Path) -> N
     assert git(config_repo, "log", "--oneline").stdout.count("\n") == 1
 
 
+def test_the_hook_judges_the_index_not_the_working_tree(config_repo: Path) -> None:
+    assert cli("install-hook", cwd=config_repo).code == 0
+    overlay = config_repo / "environments/staging.yaml"
+    good = overlay.read_text()
+    overlay.write_text(good.replace("host: smtp.staging.example.com", "host: ''"))
+    git(config_repo, "add", "environments/staging.yaml")
+    overlay.write_text(good)  # the working tree is fine again; the index is not
+    commit = git(config_repo, "commit", "-qm", "break staging behind the hook's back", check=False)
+    assert commit.returncode == 1
+    assert "environments/staging.yaml:5:1: deny EMAIL001" in commit.stdout + commit.stderr
+    assert git(config_repo, "log", "--oneline").stdout.count("\n") == 1
+
+
+def test_the_hook_lets_a_good_index_through_a_broken_working_tree(config_repo: Path) -> None:
+    assert cli("install-hook", cwd=config_repo).code == 0
+    overlay = config_repo / "environments/staging.yaml"
+    good = overlay.read_text()
+    overlay.write_text(good.replace("port: 587", "port: 587\nthreadPoolSize: 5"))
+    git(config_repo, "add", "environments/staging.yaml")
+    overlay.write_text(good.replace("host: smtp.staging.example.com", "host: ''"))
+    commit = git(config_repo, "commit", "-qm", "a good change", check=False)
+    assert commit.returncode == 0, commit.stdout + commit.stderr
+    committed = git(config_repo, "show", "HEAD:environments/staging.yaml").stdout
+    assert "threadPoolSize: 5" in committed and "host: smtp.staging.example.com" in committed
+    run = cli("check", "--staged", cwd=config_repo)
+    assert run.code == 0 and "EMAIL001" not in run.out + run.err
+
+
+def test_staged_check_reads_secrets_from_the_working_tree(config_repo: Path) -> None:
+    password = config_repo / "secrets/staging/idm.email.smtp.password"
+    password.write_text("canary-staged-check-7d1f\n")
+    overlay = config_repo / "environments/staging.yaml"
+    overlay.write_text(overlay.read_text() + "threadPoolSize: 6\n")
+    git(config_repo, "add", "environments/staging.yaml")
+    run = cli("check", "--staged", "--require-secrets", "--format", "json", cwd=config_repo)
+    assert run.code == 0, run.err
+    assert "canary-staged-check-7d1f" not in run.out + run.err
+
+
 def test_installed_hook_refuses_a_plaintext_prod_password(config_repo: Path) -> None:
     assert cli("install-hook", cwd=config_repo).code == 0
     overlay = config_repo / "environments/prod.yaml"

@@ -98,9 +98,7 @@ def _check_agreement(repo: Path, promoted_before: int, pin_before: str | None) -
         assert (repo / STAGING_OUT).stat().st_mode & 0o777 == 0o600
         archive = repo / "ledger/pins" / f"{recorded[-1]['pin_sha256']}.yaml"
         assert archive.read_text() == pin_text
-    leftovers = [
-        p for p in repo.rglob("*") if ".git" not in p.parts and p.name.endswith(".tmp")
-    ]
+    leftovers = [p for p in repo.rglob("*") if ".git" not in p.parts and p.name.endswith(".tmp")]
     assert leftovers == []
     assert not (repo / "build/.promoter/journal.json").exists()
     for path in repo.rglob("*"):
@@ -151,9 +149,10 @@ def test_promoting_a_stage_that_was_never_promoted_is_refused(example: Path) -> 
         "error: staging has never been promoted, so it has no pin to pass on "
         "(environments/staging.pin.yaml does not exist) (hint: promote dev staging first)"
     )
-    assert tree_digest(example, skip="build") == before or not (
-        example / "environments/prod.pin.yaml"
-    ).exists()
+    assert (
+        tree_digest(example, skip="build") == before
+        or not (example / "environments/prod.pin.yaml").exists()
+    )
     assert not (example / "environments/prod.pin.yaml").exists()
 
 
@@ -276,3 +275,149 @@ def test_a_purpose_of_any_field_is_masked_on_the_old_side(example: Path) -> None
     assert json.loads(record.read_text()) == ["/auth/password"]
     history = cli("history", "staging", "--format", "json", cwd=example)
     assert CANARY_ID not in history.out + (example / LEDGER).read_text()
+
+
+# --- item 12: a key holding '=' cannot smuggle a weak protocol past EMAIL004 -------------
+
+
+def test_a_key_with_an_equals_sign_is_refused_at_its_line(example: Path) -> None:
+    overlay = example / "environments/staging.yaml"
+    overlay.write_text(overlay.read_text() + '  "mail.smtp.ssl.protocols=SSLv3 TLSv1": true\n')
+    line = len(overlay.read_text().splitlines())
+    for run in (cli("check", "staging", cwd=example), cli("compile", "staging", cwd=example)):
+        assert run.code == 1
+        assert (
+            f"error: environments/staging.yaml:{line}:3: an smtpProperties key may not contain "
+            "'=': IDM splits 'key=value' at the first '=' (hint: write the key and its value "
+            "separately: 'mail.smtp.ssl.protocols: ...')"
+        ) in run.err.splitlines()
+        assert "SSLv3" not in run.out
+
+
+# --- item 9: environment names are identifiers; paths stay in the repo unless allowed ----
+
+NAME_HINT = (
+    "(hint: letters, digits, '_' and '-', starting with a letter or digit (at most 63): "
+    "it names files such as environments/<env>.pin.yaml)"
+)
+OUTSIDE_HINT = "(hint: keep it under the repo, or set allowOutsideRepo: true for this environment)"
+
+
+@pytest.mark.parametrize(
+    ("yaml", "error"),
+    [
+        (
+            "environments:\n  ../evil: {tier: development}\n",
+            f"error: promoter.yaml:2:3: '../evil' is not an environment name {NAME_HINT}",
+        ),
+        (
+            'order: [dev, "a/b"]\n',
+            f"error: promoter.yaml:1:14: 'a/b' is not an environment name {NAME_HINT}",
+        ),
+        (
+            "environments:\n  .hidden: {}\n",
+            f"error: promoter.yaml:2:3: '.hidden' is not an environment name {NAME_HINT}",
+        ),
+        (
+            "environments:\n  dev:\n    secrets: /etc/promoter-secrets\n",
+            f"error: promoter.yaml:3:5: '/etc/promoter-secrets' is outside the repo {OUTSIDE_HINT}",
+        ),
+        (
+            "environments:\n  dev:\n    overlay: ../outside.yaml\n",
+            f"error: promoter.yaml:3:5: '../outside.yaml' is outside the repo {OUTSIDE_HINT}",
+        ),
+        (
+            "environments:\n  dev:\n    secrets: {directory: ../s}\n",
+            f"error: promoter.yaml:3:15: '../s' is outside the repo {OUTSIDE_HINT}",
+        ),
+        (
+            "environments:\n  dev:\n    target: {file: ../../x/external.email.json}\n",
+            "error: promoter.yaml:3:14: '../../x/external.email.json' is outside the repo "
+            + OUTSIDE_HINT,
+        ),
+    ],
+)
+def test_names_and_paths_that_leave_the_repo_are_usage_errors(
+    example: Path, yaml: str, error: str
+) -> None:
+    write(example / "promoter.yaml", yaml)
+    for args in (("check",), ("promote", "dev", "staging")):
+        run = cli(*args, cwd=example)
+        assert run.code == 2
+        assert run.err.splitlines() == [error]
+    assert not (example.parent / "evil.pin.yaml").exists()
+    assert not (example / "build").exists() and not (example / "ledger").exists()
+
+
+def test_an_overlay_file_named_like_a_path_is_refused(example: Path) -> None:
+    write(example / "environments/bad name.yaml", "host: x\n")
+    run = cli("check", cwd=example)
+    assert run.code == 2
+    assert run.err.splitlines() == [
+        f"error: environments/bad name.yaml: 'bad name' is not an environment name {NAME_HINT}"
+    ]
+
+
+def test_paths_outside_the_repo_work_with_the_opt_in(example: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    (outside / "store").mkdir(parents=True)
+    (outside / "store/idm.email.smtp.password").write_text(CANARY_PASSWORD + "\n")
+    (outside / "staging.yaml").write_text((example / "environments/staging.yaml").read_text())
+    (example / "environments/staging.yaml").unlink()
+    write(
+        example / "promoter.yaml",
+        "environments:\n  staging:\n    allowOutsideRepo: true\n"
+        f"    overlay: {outside / 'staging.yaml'}\n"
+        f"    secrets: ../outside/store\n"
+        f"    target: {{file: {outside / 'out/external.email.json'}}}\n",
+    )
+    run = cli("deliver", "staging", cwd=example)
+    assert run.code == 0, run.err
+    assert CANARY_PASSWORD in (outside / "out/external.email.json").read_text()
+    assert CANARY_PASSWORD not in run.out + run.err
+
+
+# --- item 10: an http:// IDM target is a finding located in promoter.yaml ----------------
+
+HTTP_MESSAGE = (
+    "EMAIL008 target idm is http://: the IDM credentials and the resolved secrets cross the "
+    "network in cleartext [/]"
+)
+
+
+def test_an_http_idm_target_is_denied_in_prod_and_warned_in_staging(example: Path) -> None:
+    write(
+        example / "promoter.yaml",
+        "order: [dev, staging, prod]\n"
+        "environments:\n"
+        "  staging:\n"
+        '    target: {idm: "http://idm.staging.example.com/openidm", bearerEnv: T}\n'
+        "  prod:\n"
+        '    target: {idm: "http://idm.example.com/openidm", bearerEnv: T}\n'
+        "  dev:\n"
+        '    target: {idm: "http://127.0.0.1:8080/openidm", bearerEnv: T}\n',
+    )
+    run = cli("check", cwd=example)
+    assert run.code == 1
+    lines = (run.out + run.err).splitlines()
+    assert f"  promoter.yaml:4:14: warn {HTTP_MESSAGE}" in lines
+    assert f"  promoter.yaml:6:14: deny {HTTP_MESSAGE}" in lines
+    assert "dev (development): ok, 0 findings" in lines  # loopback never leaves the machine
+    # nothing is sent to the cleartext target: the deny stops delivery before any request
+    deliver = cli("deliver", "prod", cwd=example, env={"T": "canary-idm-token-3e9a"})
+    assert deliver.code == 1
+    assert "canary-idm-token-3e9a" not in deliver.out + deliver.err
+
+
+def test_an_http_target_can_be_waived_with_a_reason(example: Path) -> None:
+    write(
+        example / "promoter.yaml",
+        "order: [dev, staging, prod]\n"
+        "environments:\n"
+        "  prod:\n"
+        '    target: {idm: "http://idm.internal/openidm", bearerEnv: T}\n'
+        "waivers:\n"
+        "  - {rule: EMAIL008, env: prod, reason: mesh mTLS, expires: 2999-01-01}\n",
+    )
+    run = cli("check", "prod", cwd=example)
+    assert run.code == 0, run.out + run.err

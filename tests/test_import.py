@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from promoter.commands.import_ import run_import
+from promoter.errors import RefusedError
 from promoter.importer import same
 from promoter.model import KNOWN_SMTP_PROPERTIES
 from promoter.pipeline import Compiler
@@ -87,9 +88,25 @@ crypto = st.fixed_dictionaries(
     }
 )
 placeholder = st.sampled_from(["&{esv.email.password}", "&{esv.email.secret}"])
-address = st.from_regex(r"[a-z]{1,6}@[a-z]{1,6}\.(com|org)", fullmatch=True)
+plain_address = st.from_regex(r"[a-z]{1,6}@[a-z]{1,6}\.(com|org)", fullmatch=True)
+# Real shapes (DESIGN.md "Real-world configurations"): display-name from, string and
+# placeholder ports, AIC's typed placeholders, placeholders with defaults.
+address = st.one_of(
+    plain_address,
+    plain_address.map(lambda a: f'"Example Corp" <{a}>'),
+    plain_address.map(lambda a: f"Example <{a}>"),
+    st.just("&{esv.email.from|noreply@example.com}"),
+)
+port = st.one_of(
+    st.integers(1, 65535),
+    st.integers(1, 65535).map(str),
+    st.just("&{esv.email.port}"),
+    st.just({"$int": "&{esv.email.port|587}"}),
+)
+flag = st.one_of(st.booleans(), st.just({"$bool": "&{esv.email.tls|true}"}))
+millis = st.one_of(st.integers(0, 600_000), st.just({"$int": "&{esv.email.timeout|30000}"}))
 url = st.from_regex(r"https://[a-z]{1,8}\.example\.com/[a-z0-9/]{0,10}", fullmatch=True)
-toggle = st.fixed_dictionaries({"enable": st.booleans()})
+toggle = st.fixed_dictionaries({"enable": flag})
 prop_value = st.text(alphabet="abcdefTLSv1.2 =-", max_size=10)
 prop_key = st.sampled_from(sorted(KNOWN_SMTP_PROPERTIES) + ["mail.smtp.x-custom"])
 spaces = st.sampled_from(["", " ", "  "])
@@ -104,32 +121,32 @@ def smtp_properties(draw: st.DrawFn) -> list[str]:
 common = {
     "from": address,
     "threadPoolSize": st.integers(1, 50),
-    "connectiontimeout": st.integers(0, 600_000),
+    "connectiontimeout": millis,
     "smtpProperties": smtp_properties(),
     "_id": st.just("external.email"),
     "_rev": st.text(alphabet="0123456789abcdef-", min_size=1, max_size=8),
 }
+host = st.sampled_from(
+    ["smtp.example.com", "mail.example.org", "relay", "&{esv.email.host|smtp.example.com}"]
+)
 smtp = st.fixed_dictionaries(
-    {
-        "host": st.sampled_from(["smtp.example.com", "mail.example.org", "relay"]),
-        "port": st.integers(1, 65535),
-        "auth": st.fixed_dictionaries(
+    {"host": host, "port": port},
+    optional={
+        **common,
+        "auth": st.fixed_dictionaries(  # absent: the server reads it as no authentication
             {"enable": st.booleans()},
             optional={
                 "username": st.sampled_from(["mailer", "apikey", "user@example.com"]),
                 "password": st.one_of(secret, crypto, placeholder),
             },
         ),
-    },
-    optional={
-        **common,
         "type": st.just("smtp"),
-        "debug": st.booleans(),
+        "debug": flag,
         "fromName": _text,
         "starttls": toggle,
         "ssl": toggle,
-        "timeout": st.integers(0, 600_000),
-        "writetimeout": st.integers(0, 600_000),
+        "timeout": millis,
+        "writetimeout": millis,
     },
 )
 msgraph = st.fixed_dictionaries(
@@ -166,7 +183,7 @@ def environments(draw: st.DrawFn) -> list[tuple[str, dict[str, Any]]]:
         for key in draw(st.lists(st.sampled_from(sorted(changed)), unique=True)):
             config[key] = changed[key]
         for key in draw(st.lists(st.sampled_from(sorted(config)), unique=True, max_size=2)):
-            if key not in ("type", "auth", "mailEndpoint", "host"):
+            if key not in ("type", "mailEndpoint", "host") and (kind, key) != ("msgraph", "auth"):
                 del config[key]
         out.append((name, config))
     return out
@@ -178,7 +195,7 @@ def secrets_in(config: dict[str, Any]) -> list[str]:
 
 
 @settings(
-    max_examples=40,
+    max_examples=50,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -532,3 +549,104 @@ def test_aic_source_reads_the_tenant(repo: Path) -> None:
     assert compiled_output(repo, "dev") == expected(held)
     assert CANARY not in run.out + run.err + token
     assert_secrets_only_in_store(repo, [f"{CANARY}-aic"])
+
+
+def test_force_replaces_the_pins_of_imported_envs(example: Path) -> None:
+    from promoter.pins import HEADER
+
+    old_base = (example / "environments" / "base.yaml").read_text()
+    pin = example / "environments" / "staging.pin.yaml"
+    pin.write_text(HEADER.format(env="staging", path="environments/base.yaml") + old_base)
+    a = write(example.parent / "a.json", json.dumps(SMTP_SOURCE))
+    b = write(example.parent / "b.json", json.dumps(dict(SMTP_SOURCE, port=2587)))
+    refused = cli("import", f"dev={a}", f"staging={b}", cwd=example)
+    assert refused.code == 1 and "environments/staging.pin.yaml" in refused.err
+    run = cli("import", "--force", f"dev={a}", f"staging={b}", cwd=example)
+    assert run.code == 0, run.err
+    assert "wrote environments/staging.pin.yaml" in run.out.splitlines()
+    assert pin.read_text().startswith("# promoter pin: the base that staging compiles from.")
+    assert compile_file(example, "staging") == expected(dict(SMTP_SOURCE, port=2587))
+    assert compile_file(example, "dev") == expected(SMTP_SOURCE)
+
+
+REALWORLD = Path(__file__).parent / "realworld"
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in REALWORLD.glob("*.json")))
+def test_every_real_world_shape_imports_exactly_or_is_refused(tmp_path: Path, name: str) -> None:
+    """Each file of the real-world corpus, imported alone and as one of four environments."""
+    source = json.loads((REALWORLD / name).read_text())
+    others = [
+        p for p in sorted(REALWORLD.glob("*.json")) if p.name != name and "pre-2015" not in p.name
+    ][:3]
+    root = tmp_path / "repo"
+    root.mkdir()
+    out = io.StringIO()
+    args = [f"dev={REALWORLD / name}"] + [f"e{i}={p}" for i, p in enumerate(others)]
+    try:
+        with contextlib.redirect_stdout(out):
+            run_import(root, args, [], force=False)
+    except RefusedError as exc:
+        assert "pre-2015" in name, exc  # the corpus's one shape the model refuses
+        assert "nothing written" in str(exc)
+        assert list(root.iterdir()) == []
+        return
+    assert "pre-2015" not in name
+    assert same(compiled_output(root, "dev"), expected(source))
+    for i, path in enumerate(others):
+        assert same(compiled_output(root, f"e{i}"), expected(json.loads(path.read_text())))
+
+
+def test_a_store_outside_the_repo_and_shared_by_two_envs(repo: Path) -> None:
+    store = repo.parent / "mounted-store"
+    shared = f"{{secrets: '{store}', allowOutsideRepo: true}}"
+    write(repo / "promoter.yaml", f"environments:\n  dev: {shared}\n  staging: {shared}\n")
+    a = write(repo.parent / "a.json", json.dumps(SMTP_SOURCE))
+    b = write(repo.parent / "b.json", json.dumps(dict(SMTP_SOURCE, port=2587)))
+    run = cli("import", f"dev={a}", f"staging={b}", cwd=repo)
+    assert run.code == 0, run.err
+    assert [p.name for p in store.iterdir()] == ["idm.email.smtp.password"]
+    assert stat.S_IMODE((store / "idm.email.smtp.password").stat().st_mode) == STORE_MODE
+    assert compile_file(repo, "staging") == expected(dict(SMTP_SOURCE, port=2587))
+    other = dict(SMTP_SOURCE, auth={"enable": True, "username": "u", "password": "another"})
+    write(b, json.dumps(other))
+    (repo / "environments" / "dev.yaml").unlink()
+    (repo / "environments" / "staging.yaml").unlink()
+    (repo / "environments" / "base.yaml").unlink()
+    (store / "idm.email.smtp.password").unlink()
+    clash = cli("import", f"dev={a}", f"staging={b}", cwd=repo)
+    assert clash.code == 1
+    assert clash.err.startswith(
+        f"error: dev and staging share {store.as_posix()}/idm.email.smtp.password but hold "
+        "different values; nothing written"
+    )
+    assert list(store.iterdir()) == []
+    assert list((repo / "environments").iterdir()) == []
+
+
+def test_placeholders_are_declared_so_the_imported_repo_compiles(repo: Path) -> None:
+    source = json.loads((REALWORLD / "fr-config-manager-esv-smtp.json").read_text())
+    export = repo.parent / "config" / "dev"
+    write(export / "email-provider" / "external.email.json", json.dumps(source))
+    run = cli("import", f"dev={export}", cwd=repo)
+    assert run.code == 0, run.err
+    settings_text = (repo / "promoter.yaml").read_text()
+    assert (
+        "    esvs: [esv.email.host, esv.email.port, esv.email.username, esv.email.password]\n"
+        in (settings_text)
+    )
+    assert compile_file(repo, "dev") == expected(source)  # EMAIL009 does not refuse it
+
+
+def test_an_existing_promoter_yaml_is_left_alone_and_the_note_says_what_to_declare(
+    repo: Path,
+) -> None:
+    write(repo / "promoter.yaml", "environments:\n  dev: {tier: development}\n")
+    source = write(repo.parent / "esv.json", json.dumps(dict(SMTP_SOURCE, host="&{esv.mail.host}")))
+    run = cli("import", str(source), cwd=repo)
+    assert run.code == 0, run.err
+    assert (repo / "promoter.yaml").read_text() == "environments:\n  dev: {tier: development}\n"
+    assert (
+        "note: dev uses &{esv.mail.host}: declare them in promoter.yaml (esvs:, properties:)"
+        in run.out.splitlines()
+    )

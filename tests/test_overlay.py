@@ -132,3 +132,51 @@ def test_no_null_survives_a_merge(over: dict[str, Any]) -> None:
         return False
 
     assert not has_null(compose([doc_of({}), doc_of(over)]).data)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            'smtpProperties:\n  "mail.smtp.ssl.protocols=SSLv3 TLSv1": true\n',
+            "an smtpProperties key may not contain '=': IDM splits 'key=value' at the first '='",
+        ),
+        (
+            "smtpProperties:\n  - =SSLv3\n",
+            "smtpProperties keys must be non-empty strings",
+        ),
+        (
+            'smtpProperties:\n  " mail.smtp.ssl.protocols": SSLv3\n',
+            "an smtpProperties key may not hold spaces at its ends or control characters",
+        ),
+        (
+            "smtpProperties:\n"
+            '  mail.smtp.ssl.protocols: "TLSv1.2\\nmail.smtp.ssl.protocols=SSLv3"\n',
+            "an smtpProperties value may not hold a line break or NUL",
+        ),
+    ],
+)
+def test_a_property_that_would_read_back_differently_is_refused(text: str, message: str) -> None:
+    with pytest.raises(RefusedError) as info:
+        merged(text)
+    assert info.value.message == message
+    assert info.value.location == Location("f0.yaml", 2, 3 if "- " not in text else 5)
+
+
+def test_gates_judge_the_properties_as_idm_reads_them() -> None:
+    from promoter.gates import GateInput, run_gates
+    from promoter.pipeline import _as_idm_reads, email_adapter
+
+    config = email_adapter().validate_python(
+        {
+            "host": "smtp.example.com",
+            "auth": {"enable": False},
+            "starttls": {"enable": True},
+            "smtpProperties": {"mail.smtp.ssl.protocols=SSLv3 TLSv1": "x"},
+        }
+    )
+    seen = _as_idm_reads(config)
+    assert seen.smtpProperties == {"mail.smtp.ssl.protocols": "SSLv3 TLSv1=x"}
+    gate = GateInput(env="e", tier="development", config=seen, data={})
+    findings = run_gates(gate, lambda p: (p, None))
+    assert [f.rule for f in findings if f.rule == "EMAIL004"] == ["EMAIL004"]

@@ -130,7 +130,9 @@ def test_resolution_replaces_references_and_reports_unresolved(tmp_path: Path) -
 names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz._-", min_size=1, max_size=12).filter(
     lambda n: n[0] not in ".-" and ".." not in n
 )
-values = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\r\n"), max_size=30)
+values = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_characters="\r\n"), min_size=1, max_size=30
+).filter(lambda v: v.strip() != "")  # an empty secret file is an error (EMAIL009)
 
 
 @given(st.dictionaries(names, values, min_size=1, max_size=5), st.booleans())

@@ -25,9 +25,7 @@ def run_check(
     staged: bool = False,
 ) -> int:
     if staged:
-        from promoter.gitfiles import staged as staged_files
-
-        files = staged_files(root)
+        return _check_staged(root, envs, fmt=fmt, require_secrets=require_secrets)
     argv_key = ["check", fmt, str(require_secrets), *envs]
     if files is not None:
         argv_key += ["--files", *sorted(files)]
@@ -42,6 +40,24 @@ def run_check(
             checkcache.store(root, argv_key, read, stores, replay)
     from promoter.report import emit
 
+    emit(replay.out)
+    emit(replay.err, sys.stderr)
+    return replay.code
+
+
+def _check_staged(root: Path, envs: Sequence[str], *, fmt: str, require_secrets: bool) -> int:
+    """Compile what the index holds (what the commit will hold), never the cache."""
+    from promoter.checker import check_envs
+    from promoter.gitfiles import staged, staged_tree
+    from promoter.project import load_project, with_stores_from
+    from promoter.report import emit
+
+    files = staged(root)
+    with staged_tree(root) as tree:
+        project = with_stores_from(load_project(tree), root)
+        replay, _, _ = check_envs(
+            tree, envs, fmt=fmt, require_secrets=require_secrets, changed=files, project=project
+        )
     emit(replay.out)
     emit(replay.err, sys.stderr)
     return replay.code

@@ -279,15 +279,18 @@ class AicClient:
         status = body.get("restartStatus") if isinstance(body, dict) else None
         return status if isinstance(status, str) else ""
 
-    def restart(self) -> None:
-        self._call(
+    def restart(self) -> bool:
+        """Ask for a restart; False when one is already running (409)."""
+        answer = self._call(
             "POST",
             "/environment/startup",
             step="restart",
             params={"_action": "restart"},
             json=[],
             headers=ESV_VERSION,
+            missing=(409,),
         )
+        return answer is not None
 
     def wait_ready(self) -> None:
         self.poll("wait for the restart", lambda: self.restart_status() == "ready")
@@ -296,14 +299,16 @@ class AicClient:
         """Restart (and wait until ready) when an ESV in use is not loaded."""
         if all(s.loaded or not s.exists for s in states):
             return False
-        if self.restart_status() != "ready":
-            self.wait_ready()  # another restart is running: it may not load our values
-        self.restart()
+        if not self.restart():
+            self.wait_ready()  # another restart was running: it may not have our values
+            self.restart()
         self.wait_ready()
         return True
 
     def poll(self, step: str, done: Callable[[], bool]) -> None:
+        """Wait ``poll_interval`` first (each step was just asked for), then check."""
         deadline = time.monotonic() + self.target.wait_timeout
+        self._sleep(self.target.poll_interval)
         while not done():
             if time.monotonic() >= deadline:
                 raise TargetError(
@@ -375,7 +380,7 @@ class AicClient:
             },
             headers=PROMOTION_WRITE,
         )
-        return self._wait_status("dry-run promotion" if dry_run else "promotion")
+        return self._wait_status("dry-run promotion" if dry_run else "promotion", dry_run=dry_run)
 
     def rollback(self, *, description: str) -> dict[str, Any]:
         self._call(
@@ -392,16 +397,27 @@ class AicClient:
         )
         return self._wait_status("rollback")
 
-    def _wait_status(self, step: str) -> dict[str, Any]:
+    def _wait_status(self, step: str, *, dry_run: bool = False) -> dict[str, Any]:
+        """Poll the status to the end of ``step``; raise if it failed (a dry run's blocking
+        findings are returned: the caller reads them from the report and the status)."""
         final: dict[str, Any] = {}
+        running = False
 
         def finished() -> bool:
-            nonlocal final
+            nonlocal final, running
             final = self.status()
-            return final.get("status") != "RUNNING"
+            if final.get("status") == "RUNNING":
+                running = True
+                return False
+            message = final.get("message")
+            completed = isinstance(message, str) and "complet" in message.lower()
+            return running or completed or final.get("blockingError") is True
 
         self.poll(f"wait for the {step}", finished)
-        if final.get("blockingError") is True or final.get("status") == "ERROR":
+        failed = final.get("status") == "ERROR" or (
+            final.get("blockingError") is True and not dry_run
+        )
+        if failed:
             message = final.get("message")
             reason = scrub(message, self._sent()) if isinstance(message, str) else "no reason"
             raise TargetError(f"{step} on {self.label} failed: {reason}")

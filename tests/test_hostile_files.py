@@ -1,0 +1,163 @@
+"""Hostile files: a store entry swapped for a symlink while it is read, FIFOs, devices and
+sparse giants as secrets or overlays. Nothing escapes the store, nothing hangs (each CLI
+run has a time bound: a hang fails the run, it is not measured), nothing is read whole."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from promoter.secretstore import SecretLookupError, SecretStore, StoreSpec
+from tests.conftest import write
+
+OUTSIDE = "Canary-outside-the-store-5Tb"
+PW = "secrets/staging/idm.email.smtp.password"
+CREDS = "secrets/prod/idm.email.msgraph.credentials"
+STAGING = "environments/staging.yaml"
+RUNS = 300
+TIMEOUT_S = 30  # a bound, not a measurement: a FIFO that blocks never returns at all
+
+
+class Swapper:
+    """Renames a regular file and a symlink to ``outside`` over ``name`` in a tight loop,
+    and (with ``data``) a directory link between an inside and an outside directory."""
+
+    def __init__(self, store: Path, outside: Path) -> None:
+        self.store = store
+        self.stop = threading.Event()
+        self.swaps = 0
+        write(store / "inside/pw", "inside-value")
+        write(outside / "pw", OUTSIDE)
+        write(store / "pw", "inside-value")
+        os.symlink("inside", store / "..data")
+        self.thread = threading.Thread(target=self._run, args=(outside,), daemon=True)
+
+    def _run(self, outside: Path) -> None:
+        file_tmp, link_tmp = self.store / ".pw.file", self.store / ".pw.link"
+        data_in, data_out = self.store / ".data.in", self.store / ".data.out"
+        while not self.stop.is_set():
+            write(file_tmp, "inside-value")
+            os.replace(file_tmp, self.store / "pw")
+            os.symlink(outside / "pw", link_tmp)
+            os.replace(link_tmp, self.store / "pw")
+            os.symlink("inside", data_in)
+            os.replace(data_in, self.store / "..data")
+            os.symlink(outside, data_out)
+            os.replace(data_out, self.store / "..data")
+            self.swaps += 1
+
+    def __enter__(self) -> Swapper:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(timeout=10)
+
+
+@pytest.mark.parametrize("name", ["pw", "via-data"])
+def test_a_symlink_swapped_in_while_reading_never_escapes(tmp_path: Path, name: str) -> None:
+    store_dir, outside = tmp_path / "store", tmp_path / "outside"
+    store_dir.mkdir()
+    os.symlink("..data/pw", store_dir / "via-data")  # the Kubernetes layout
+    outcomes: dict[str, int] = {}
+    with Swapper(store_dir, outside) as swapper:
+        for _ in range(RUNS):
+            try:
+                value = SecretStore(StoreSpec(store_dir, "store")).lookup(name, None)[0]
+                outcome = "inside" if value == "inside-value" else f"ESCAPED: {value}"
+            except SecretLookupError as exc:  # any other exception fails the test
+                outcome = str(exc)
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    assert swapper.swaps > 0
+    assert not [o for o in outcomes if o.startswith("ESCAPED")], outcomes
+    assert set(outcomes) <= {"inside", f"secret '{name}' is a link that leaves the store"}
+    assert outcomes.get("inside", 0) > 0, outcomes  # both outcomes were really exercised
+
+
+def test_links_that_stay_inside_are_followed(tmp_path: Path) -> None:
+    store_dir = tmp_path / "store"
+    write(store_dir / "..2026_01_01/pw", "k8s-value")
+    os.symlink("..2026_01_01", store_dir / "..data")
+    os.symlink("..data/pw", store_dir / "pw")
+    os.symlink(store_dir.resolve() / "..data/pw", store_dir / "absolute")
+    os.symlink("sub/../..data/pw", store_dir / "dotted")
+    (store_dir / "sub").mkdir()
+    os.symlink("../../outside", store_dir / "climbs")
+    for name in ("pw", "absolute", "dotted"):
+        assert SecretStore(StoreSpec(store_dir, "s")).lookup(name, None)[0] == "k8s-value"
+    with pytest.raises(SecretLookupError, match="'climbs' is a link that leaves the store"):
+        SecretStore(StoreSpec(store_dir, "s")).lookup("climbs", None)
+
+
+MEMORY_BOUND = 1024 * 1024 * 1024  # address space: a 1.5 GB file read whole does not fit
+
+
+def check(repo: Path, *args: str) -> tuple[int, str]:
+    """The CLI in a subprocess with a time bound and an address-space bound."""
+
+    def bound() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BOUND, MEMORY_BOUND))
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "promoter.cli", *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        preexec_fn=bound,
+        env={**os.environ, "PYTHONFAULTHANDLER": ""},
+    )
+    assert "Traceback" not in proc.stderr
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def test_a_fifo_as_secret_is_refused_without_waiting(example: Path) -> None:
+    (example / PW).unlink()
+    os.mkfifo(example / PW)
+    code, out = check(example, "check", "staging")
+    assert code == 1
+    assert "EMAIL009 secret 'idm.email.smtp.password' is not a regular file" in out
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero", "sparse"])
+def test_an_overlay_that_is_not_a_small_regular_file(example: Path, kind: str) -> None:
+    overlay = example / STAGING
+    overlay.unlink()
+    if kind == "fifo":
+        os.mkfifo(overlay)
+    elif kind == "dev-zero":
+        overlay.symlink_to("/dev/zero")
+    else:
+        with overlay.open("wb") as handle:
+            handle.truncate(1536 * 1024 * 1024)  # sparse: 1.5 GB long, no blocks used
+    expected = "file is larger than 1 MiB" if kind == "sparse" else "not a regular file"
+    for args in (("check", "staging"), ("compile", "staging", "-o", "build/x.json")):
+        code, out = check(example, *args)
+        assert code == 2, out
+        assert f"{STAGING}: {expected}" in out
+    assert not (example / "build/x.json").exists()
+
+
+def test_a_sparse_secret_is_refused_by_size(example: Path) -> None:
+    with (example / PW).open("wb") as handle:
+        handle.truncate(1536 * 1024 * 1024)
+    code, out = check(example, "check", "staging")
+    assert code == 1
+    assert "secret 'idm.email.smtp.password' is larger than 64 KiB" in out
+
+
+def test_a_pointer_that_does_not_resolve_never_lists_the_keys(example: Path) -> None:
+    pasted = "Canary-key-that-is-a-value-3Jv"
+    write(example / CREDS, json.dumps({"clientId": "id", pasted: "x"}))
+    code, out = check(example, "check", "prod")
+    assert code == 1
+    assert "jsonPointer 'clientSecret' does not resolve" in out
+    assert pasted not in out and "fields present" not in out
