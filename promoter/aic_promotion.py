@@ -149,17 +149,19 @@ class Flow:
                     outcome.esvs_changed = pushed.changed
                     for item in pushed.changed:
                         self.out(f"{dst.name}'s tenant: ESV {item}")
-                if not dry_run and self._nothing_to_promote(lower):
+                promoting = dry_run or not self._nothing_to_promote(lower)
+                if promoting:
+                    self._promote(upper, outcome, dry_run=dry_run)
+                else:
                     outcome.result = "applied" if pushed.changed else "unchanged"
                     self.out(f"{dst.name}'s tenant: nothing to promote from {src.name}")
-                else:
-                    self._promote(upper, outcome, dry_run=dry_run)
                 if not dry_run:
                     states = aic_values.in_use(pushed, self.dest.output)
                     outcome.restarted = upper.restart_if_needed(states)
                     if outcome.restarted:
                         self.out(f"{dst.name}'s tenant: restarted to load its ESVs; ready")
-                    self._read_back(upper)
+                    if promoting:  # else the provisional report said it holds dev's config
+                        self._read_back(upper)
             finally:
                 outcome.requests = lower.session.requests + upper.session.requests
         outcome.seconds = time.monotonic() - started

@@ -39,6 +39,7 @@ class WatchOptions:
     health: str | None = None  # HOST:PORT
     ca_file: Path | None = None
     probe_patience_s: float = 30.0
+    verify_to: str | None = None  # recipient of the test email that proves an AIC rotation
 
 
 def check_options(options: WatchOptions) -> None:
@@ -48,12 +49,25 @@ def check_options(options: WatchOptions) -> None:
         ("--resync-s", options.resync_s, MIN_RESYNC_S, 7 * 24 * 3600.0),
         ("--probe-patience-s", options.probe_patience_s, 0.0, 3600.0),
     )
+    if options.health is not None:
+        health_address(options.health)
     for flag, value, low, high in bounds:
         if not math.isfinite(value) or not low <= value <= high:
             raise InputError(
                 f"{flag} must be between {low:g} and {high:g} (got {value:g})",
                 hint="the defaults are --debounce-ms 200 --resync-s 300 --probe-patience-s 30",
             )
+
+
+def health_address(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:PORT`` for IPv6) with a port in 0..65535, or exit 2."""
+    host, _, port = text.rpartition(":")
+    if not (port.isascii() and port.isdigit() and len(port) <= 5 and int(port) <= 65535):
+        raise InputError(
+            f"--health must be HOST:PORT with a port from 0 to 65535 (got {text!r})",
+            hint="e.g. --health 127.0.0.1:9100",
+        )
+    return host.strip("[]") or "127.0.0.1", int(port)
 
 
 @dataclass(slots=True)
@@ -127,6 +141,7 @@ class Watcher:
     reload_project: bool = False
     store: Path = Path()
     store_identity: tuple[int, int] | None = None  # the directory the watches are armed on
+    rotation: Any = None  # promoter.aic_rotation.Rotation, for an AIC target
 
     def reload(self) -> Outcome:
         """One full re-check; never raises."""
@@ -145,7 +160,7 @@ class Watcher:
         from promoter.outputrecord import deliver_recorded
         from promoter.pipeline import Compiler
         from promoter.probe import probe
-        from promoter.project import load_project
+        from promoter.project import AicTarget, load_project
         from promoter.verify import VerifyError
 
         try:
@@ -158,6 +173,8 @@ class Watcher:
             where = f"{first.location}: " if first and first.location else ""
             detail = f"{where}{first.rule} {first.message}" if first else "invalid"
             return Outcome("refused", f"kept last known good: {detail}", 1)
+        if isinstance(compiled.env.target, AicTarget):  # ESV versions: promoter.aic_rotation
+            return self._rotate(compiled)
         digest = _state_digest(compiled.text, compiled.secret_values())
         if digest == self.last_good:
             return Outcome("unchanged", "no change")
@@ -186,6 +203,17 @@ class Watcher:
         self.ready = True
         self.metrics.last_success_time.set(time.time())
         return Outcome("success", f"{proven}; {summary} (sha256 {compiled.sha256})")
+
+    def _rotate(self, compiled: Any) -> Outcome:
+        from promoter.aic_rotation import Rotation
+
+        if self.rotation is None:
+            self.rotation = Rotation(self.options.env, self.options.verify_to or "", self.log)
+        outcome: Outcome = self.rotation.reload(compiled)
+        if outcome.result == "success":
+            self.ready = True
+            self.metrics.last_success_time.set(time.time())
+        return outcome
 
     # --- the loop -------------------------------------------------------------------------
 
@@ -277,7 +305,7 @@ class Watcher:
             return None
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-        host, _, port = self.options.health.rpartition(":")
+        host, port = health_address(self.options.health)
         watcher = self
 
         class Health(BaseHTTPRequestHandler):
@@ -304,7 +332,7 @@ class Watcher:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        server = ThreadingHTTPServer((host or "127.0.0.1", int(port)), Health)
+        server = ThreadingHTTPServer((host, port), Health)
         server.daemon_threads = True
         threading.Thread(target=server.serve_forever, daemon=True).start()
         bound = server.server_address[1]
@@ -335,6 +363,17 @@ def _concerns_store(event: Any, store: Path) -> bool:
     return False
 
 
+def _check_target(root: Path, options: WatchOptions) -> None:
+    from promoter.aic_rotation import check_recipient
+    from promoter.project import load_project
+
+    try:
+        target = load_project(root).env(options.env).target
+    except PromoterError:
+        return  # reported by the first re-check, as before
+    check_recipient(target, options.verify_to, options.env)
+
+
 _DIGEST_KEY = os.urandom(32)  # per process: the digest is comparable only in memory
 
 
@@ -347,6 +386,7 @@ def _state_digest(text: str, secrets: list[str]) -> str:
 
 def run_watch(root: Path, options: WatchOptions, *, once: bool) -> int:
     check_options(options)
+    _check_target(root, options)
     watcher = Watcher(root, options, JsonLog(sys.stderr, options.env))
     if once:
         return watcher.reload().exit_code

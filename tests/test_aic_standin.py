@@ -13,6 +13,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.support.aic_standin import (
+    ALL_SCOPES,
     DEFAULT_EMAIL,
     IMMUTABLE,
     JWT_BEARER,
@@ -21,6 +22,7 @@ from tests.support.aic_standin import (
     ServiceAccountKey,
     new_service_account,
 )
+from tests.support.certs import Tls
 from tests.support.smtp_standin import SmtpStandin
 
 SCOPE = "fr:idm:* fr:idc:esv:* fr:idc:promotion:*"
@@ -510,6 +512,13 @@ def test_restart_loads_esvs_as_they_were_when_it_began(chain: AicChain) -> None:
     secret = HTTP.get(f"{env}/secrets/esv-s", headers=headers).json()
     assert (secret["loaded"], secret["loadedVersion"], secret["activeVersion"]) == (True, "1", "1")
     assert dev.esvs.runtime["esv-a"] == ("1", "string")
+    HTTP.post(f"{env}/startup", params={"_action": "restart"}, headers=headers)
+    dev.release()
+    assert HTTP.get(f"{env}/variables/esv-a", headers=headers).json()["loaded"] is True
+    assert dev.esvs.runtime["esv-a"] == ("2", "string")
+    same = HTTP.put(f"{env}/variables/esv-a", json={"valueBase64": b64("2")}, headers=headers)
+    assert same.json()["loaded"] is False  # any PUT waits for a restart
+    assert dev.restarts == 2
     only_restart = dev.add_service_account(["fr:idc:esv:restart"])
     assert (
         HTTP.get(
@@ -627,3 +636,347 @@ def test_request_log_faults_and_outage(chain: AicChain) -> None:
         HTTP.get(url, headers=headers)
     dev.come_back()
     assert HTTP.get(url, headers=headers).status_code == 200
+
+
+# -- promotions ----------------------------------------------------------------------------
+
+V1 = {"Accept-API-Version": "protocol=2.1,resource=1.0"}
+
+
+class Tenant:
+    """Promotion calls on one stand-in with a full-scope token."""
+
+    def __init__(self, env: AicStandin, key: ServiceAccountKey) -> None:
+        self.env, self.headers = env, {**auth(env, key), **V1}
+
+    def __call__(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        url = f"{self.env.url}/environment/promotion/{path}"
+        return HTTP.request(method, url, headers=self.headers, **kwargs)
+
+    def lock(self) -> str:
+        answer = self("POST", "lock")
+        assert answer.status_code == 202, answer.text
+        self.env.release()
+        promotion_id: str = answer.json()["promotionId"]
+        return promotion_id
+
+    def promote(self, **body: Any) -> dict[str, Any]:
+        assert self("POST", "promote", json=body).status_code == 202
+        assert self("GET", "promote").json()["status"] == "RUNNING"
+        self.env.release()
+        status: dict[str, Any] = self("GET", "promote").json()
+        return status
+
+
+def put_email(dev: AicStandin, key: ServiceAccountKey, config: dict[str, Any]) -> None:
+    answer = HTTP.put(
+        f"{dev.url}/openidm/config/external.email", json=config, headers=auth(dev, key)
+    )
+    assert answer.status_code == 200, answer.text
+
+
+EMAIL = {
+    "host": "smtp.example.com",
+    "port": 587,
+    "from": "&{esv.email.from|noreply@example.com}",
+    "auth": {"enable": True, "username": "&{esv.email.user}", "password": "&{esv.email.password}"},
+}
+
+
+def test_promotion_calls_need_the_version_header_and_the_scope(chain: AicChain) -> None:
+    staging = Tenant(chain.staging, chain.key)
+    url = f"{chain.staging.url}/environment/promotion/lock/state"
+    bare = {"Authorization": staging.headers["Authorization"]}
+    for headers in (bare, {**bare, "Accept-API-Version": "resource=2.0"}):
+        answer = HTTP.get(url, headers=headers)
+        assert answer.status_code == 400
+    reader = chain.staging.add_service_account(["fr:idc:promotion:read"])
+    read_only = {**auth(chain.staging, reader, "fr:idc:promotion:read"), **V1}
+    assert HTTP.get(url, headers=read_only).status_code == 200
+    locked = HTTP.post(f"{chain.staging.url}/environment/promotion/lock", headers=read_only)
+    assert (locked.status_code, locked.json()) == (403, {"code": 403, "message": "forbidden"})
+    assert staging("GET", "lock/state").json()["result"] == "unlocked"
+
+
+def test_lock_lifecycle_and_the_lower_env_is_held(chain: AicChain) -> None:
+    staging, prod = Tenant(chain.staging, chain.key), Tenant(chain.prod, chain.key)
+    started = staging("POST", "lock")
+    assert started.status_code == 202
+    promotion_id = started.json()["promotionId"]
+    assert started.json() == {
+        "description": "Environment lock in progress",
+        "promotionId": promotion_id,
+        "result": "locking",
+    }
+    assert staging("GET", "lock/state").json()["result"] == "locking"
+    assert staging("GET", "promote").json()["status"] == "LOCKING"
+    assert staging("POST", "lock").status_code == 409
+    assert prod("POST", "lock").status_code == 409  # staging is busy as dev's upper
+    put = HTTP.put(
+        f"{chain.dev.url}/openidm/config/external.email",
+        json=EMAIL,
+        headers=auth(chain.dev, chain.key),
+    )
+    assert put.status_code == 403
+    assert "locked for a promotion" in put.json()["message"]
+    chain.staging.release()
+    state = staging("GET", "lock/state").json()
+    assert state["result"] == "locked"
+    assert state["lowerEnv"] == {
+        "promotionId": promotion_id,
+        "proxyState": "locked",
+        "state": "locked",
+    }
+    assert state["upperEnv"]["state"] == "locked"
+    assert set(staging("GET", "lock/state", params={"localLockOnly": "true"}).json()) == {
+        "description",
+        "promotionId",
+        "result",
+    }
+    status = staging("GET", "promote").json()
+    assert (status["status"], status["globalLock"], status["message"]) == (
+        "READY",
+        "LOCKED",
+        "Environment ready for promotion",
+    )
+    wrong = staging("DELETE", "lock/not-the-id")
+    assert (wrong.status_code, wrong.json()) == (
+        409,
+        {"message": "Environment is not in locked state"},
+    )
+    unlocking = staging("DELETE", f"lock/{promotion_id}")
+    assert (unlocking.status_code, unlocking.json()["result"]) == (202, "unlocking")
+    assert staging("DELETE", f"lock/{promotion_id}").status_code == 409
+    chain.staging.release()
+    assert staging("GET", "lock/state").json()["result"] == "unlocked"
+    unlocked = staging("GET", "promote").json()
+    assert (unlocked["status"], unlocked["globalLock"], unlocked["blockingError"]) == (
+        "UNLOCKED",
+        "UNLOCKED",
+        False,
+    )
+    put_email(chain.dev, chain.key, EMAIL)  # dev is writable again
+    dev = Tenant(chain.dev, chain.key)
+    assert dev("POST", "lock").status_code == 404  # dev has no lower env
+
+
+def test_dry_run_reports_the_email_provider_and_changes_nothing(chain: AicChain) -> None:
+    staging = Tenant(chain.staging, chain.key)
+    assert staging("POST", "promote", json={"dryRun": True}).json() == {
+        "code": 409,
+        "message": "Environment is not locked",
+        "status": "Conflict",
+    }
+    put_email(chain.dev, chain.key, EMAIL)
+    for name in ("esv-email-user", "esv-email-password"):
+        chain.staging.set_secret(name, "x")
+    promotion_id = staging.lock()
+    assert staging("POST", "promote", json={"promoter": "me"}).status_code == 400
+    status = staging.promote(dryRun=True, promoter="me", promotionDescription="try")
+    assert (status["status"], status["message"], status["blockingError"]) == (
+        "READY",
+        "Dry run promotion completed",
+        False,
+    )
+    report = staging("GET", "report").json()
+    assert report["reportId"] == status["reportId"]
+    assert (report["dryRun"], report["type"], report["promotionId"]) == (
+        True,
+        "promotion",
+        promotion_id,
+    )
+    assert report["report"] == {
+        "IDMConfig": [
+            {
+                "configItem": "Email > Provider",
+                "configChange": {"modified": [{"name": "external.email", "uid": "external.email"}]},
+            }
+        ]
+    }
+    assert "missingESVs" not in report and "encryptedSecrets" not in report
+    assert report["reportName"].endswith(f"_dryrun=true_{report['reportId']}")
+    assert staging("GET", f"report/{report['reportId']}").json() == report
+    missing = staging("GET", "report/nope")
+    assert missing.status_code == 404 and missing.json()["status"] == "Not Found"
+    assert staging("GET", "reports").json() == [
+        {
+            "createdDate": report["createdDate"],
+            "dryRun": True,
+            "promoter": "me",
+            "promotionId": promotion_id,
+            "reportId": report["reportId"],
+            "type": "promotion",
+        }
+    ]
+    assert chain.staging.config() == DEFAULT_EMAIL
+
+
+def test_missing_esvs_and_encrypted_secrets_block_a_promotion(chain: AicChain) -> None:
+    staging = Tenant(chain.staging, chain.key)
+    put_email(chain.dev, chain.key, {**EMAIL, "auth": {**EMAIL["auth"], "password": "literal"}})
+    staging.lock()
+    status = staging.promote(dryRun=True)
+    assert status["blockingError"] is True
+    assert status["missingESVs"] == ["esv-email-user"]  # esv.email.from has a |default
+    assert status["encryptedSecrets"] == ["external.email/auth/password"]
+    report = staging("GET", "report").json()
+    assert (report["missingESVs"], report["encryptedSecrets"]) == (
+        ["esv-email-user"],
+        ["external.email/auth/password"],
+    )
+    blocked = staging.promote(dryRun=False)
+    assert blocked["blockingError"] is True
+    assert blocked["missingESVs"] == ["esv-email-user"]
+    assert len(staging("GET", "reports").json()) == 1  # a blocked promotion writes no report
+    assert chain.staging.config() == DEFAULT_EMAIL
+    # with the ESV in staging and encrypted secrets ignored it goes through
+    chain.staging.set_variable("esv-email-user", "mailer")
+    done = staging.promote(dryRun=False, ignoreEncryptedSecrets=True)
+    assert (done["status"], done["message"], done["blockingError"]) == (
+        "READY",
+        "Promotion completed",
+        False,
+    )
+    assert chain.staging.config() == chain.dev.config()
+    again = staging.promote(dryRun=True)
+    assert again["blockingError"] is False
+    assert staging("GET", "report").json()["previouslyIgnoredEncryptedSecrets"] == [
+        "external.email/auth/password"
+    ]
+
+
+def test_promotion_copies_the_lower_config_and_rollback_restores(chain: AicChain) -> None:
+    staging, prod = Tenant(chain.staging, chain.key), Tenant(chain.prod, chain.key)
+    for env in (chain.staging, chain.prod):
+        env.set_variable("esv-email-user", "u")
+        env.set_secret("esv-email-password", "p")
+    put_email(chain.dev, chain.key, EMAIL)
+    nothing = staging("GET", "report/provisional-rollback")
+    assert nothing.status_code == 404
+    staging.lock()
+    assert (
+        staging("POST", "rollback", json={}).json()["message"]
+        == "There is no promotion to roll back"
+    )
+    done = staging.promote(dryRun=False, unlockEnvironmentsAfterPromotion=True)
+    assert done["status"] == "UNLOCKING"  # done, and unlocking as asked
+    assert chain.staging.config() == chain.dev.config()
+    report = staging("GET", "report").json()
+    assert (report["dryRun"], report["type"]) == (False, "promotion")
+    chain.staging.release()  # unlockEnvironmentsAfterPromotion
+    assert staging("GET", "lock/state").json()["result"] == "unlocked"
+    # prod pulls from staging
+    prod_lock = prod.lock()
+    assert prod.promote(dryRun=False)["message"] == "Promotion completed"
+    assert chain.prod.config() == chain.dev.config()
+    assert Tenant(chain.staging, chain.key)("POST", "lock").status_code == 409  # held by prod
+    assert prod("DELETE", f"lock/{prod_lock}").status_code == 202
+    chain.prod.release()
+    # roll staging back
+    staging.lock()
+    provisional = staging("GET", "report/provisional-rollback").json()
+    assert provisional["type"] == "rollback"
+    assert provisional["report"]["IDMConfig"][0]["configItem"] == "Email > Provider"
+    assert staging("POST", "rollback", json={"promoter": "me"}).json() == {
+        "result": "Rollback process initiated successfully"
+    }
+    assert staging("GET", "promote").json()["message"] == "Rollback in progress"
+    chain.staging.release()
+    status = staging("GET", "promote").json()
+    assert (status["status"], status["message"], status["type"]) == (
+        "READY",
+        "Rollback completed",
+        "rollback",
+    )
+    assert chain.staging.config() == DEFAULT_EMAIL
+    assert staging("GET", "report").json()["type"] == "rollback"
+    assert staging("POST", "rollback", json={}).status_code == 409
+
+
+def test_other_config_changes_show_in_the_provisional_report(chain: AicChain) -> None:
+    dev, prod = Tenant(chain.dev, chain.key), Tenant(chain.prod, chain.key)
+    empty = dev("GET", "report/provisional").json()
+    assert empty["report"] == {} and empty["dryRun"] is True
+    chain.dev.set_config("emailTemplate/welcome", {"subject": {"en": "Hi"}})
+    chain.dev.set_config("am/alpha/journeys/Login", {"nodes": 3})
+    chain.dev.set_config("external.email", {**EMAIL, "auth": {"enable": False}})
+    report = dev("GET", "report/provisional").json()
+    assert report["report"]["IDMConfig"] == [
+        {
+            "configItem": "Email > Templates",
+            "configChange": {"added": [{"name": "welcome", "uid": "emailTemplate/welcome"}]},
+        },
+        {
+            "configItem": "Email > Provider",
+            "configChange": {"modified": [{"name": "external.email", "uid": "external.email"}]},
+        },
+    ]
+    assert report["report"]["AMConfig"] == [
+        {
+            "configItem": "journeys",
+            "configChange": {
+                "added": [{"name": "Login", "realm": "/alpha", "uid": "am/alpha/journeys/Login"}]
+            },
+        }
+    ]
+    assert prod("GET", "report/provisional").status_code == 404  # prod has no upper env
+
+
+def test_injected_failure_stops_half_way_and_rollback_restores(chain: AicChain) -> None:
+    staging = Tenant(chain.staging, chain.key)
+    chain.staging.set_variable("esv-email-user", "u")
+    chain.staging.set_secret("esv-email-password", "p")
+    put_email(chain.dev, chain.key, EMAIL)
+    chain.dev.set_config("emailTemplate/welcome", {"subject": {"en": "Hi"}})
+    promotion_id = staging.lock()
+    chain.staging.promotions.fail_next(apply=1, message="Promotion failed: timeout")
+    failed = staging.promote(dryRun=False)
+    assert (failed["status"], failed["blockingError"], failed["message"]) == (
+        "ERROR",
+        True,
+        "Promotion failed: timeout",
+    )
+    assert staging("GET", "reports").json() == []
+    assert chain.staging.config("emailTemplate/welcome") == {"subject": {"en": "Hi"}}
+    assert chain.staging.config() == DEFAULT_EMAIL  # the second item was never applied
+    assert staging("POST", "rollback", json={}).status_code == 202
+    chain.staging.release()
+    assert chain.staging.config("emailTemplate/welcome") is None
+    assert staging("DELETE", f"lock/{promotion_id}").status_code == 202
+    chain.staging.release()
+    # a lock that fails ends in result error and can be unlocked
+    chain.staging.promotions.fail_next_lock("lower environment unreachable")
+    promotion_id = staging.lock()
+    state = staging("GET", "lock/state").json()
+    assert (state["result"], state["description"]) == ("error", "lower environment unreachable")
+    assert staging("POST", "promote", json={"dryRun": True}).status_code == 409
+    assert staging("DELETE", f"lock/{promotion_id}").status_code == 202
+
+
+def test_a_fault_can_target_one_call(chain: AicChain) -> None:
+    staging = Tenant(chain.staging, chain.key)
+    chain.staging.fail_request("POST", "/environment/promotion/lock", 500, body={"code": 500})
+    assert staging("GET", "lock/state").status_code == 200
+    assert staging("POST", "lock").status_code == 500
+    assert staging("POST", "lock").status_code == 202
+    assert chain.staging.seen[-3:] == [
+        ("GET", "/environment/promotion/lock/state", 200),
+        ("POST", "/environment/promotion/lock", 500),
+        ("POST", "/environment/promotion/lock", 202),
+    ]
+
+
+def test_tls(tls: Tls) -> None:
+    with (
+        AicStandin("dev", tls_context=tls.server_context()) as dev,
+        httpx.Client(verify=tls.client_context()) as client,
+    ):
+        assert dev.url.startswith("https://127.0.0.1:")
+        token = dev.issue_token(ALL_SCOPES)
+        answer = client.get(
+            f"{dev.url}/environment/startup", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert answer.json() == {"restartStatus": "ready"}
+        dev.go_down()
+        dev.come_back()
+        assert client.get(f"{dev.url}/environment/startup").status_code == 401

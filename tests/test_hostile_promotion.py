@@ -98,9 +98,7 @@ def _check_agreement(repo: Path, promoted_before: int, pin_before: str | None) -
         assert (repo / STAGING_OUT).stat().st_mode & 0o777 == 0o600
         archive = repo / "ledger/pins" / f"{recorded[-1]['pin_sha256']}.yaml"
         assert archive.read_text() == pin_text
-    leftovers = [
-        p for p in repo.rglob("*") if ".git" not in p.parts and p.name.endswith(".tmp")
-    ]
+    leftovers = [p for p in repo.rglob("*") if ".git" not in p.parts and p.name.endswith(".tmp")]
     assert leftovers == []
     assert not (repo / "build/.promoter/journal.json").exists()
     for path in repo.rglob("*"):

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from promoter.commands.import_ import run_import
+from promoter.errors import RefusedError
 from promoter.importer import same
 from promoter.model import KNOWN_SMTP_PROPERTIES
 from promoter.pipeline import Compiler
@@ -566,3 +567,86 @@ def test_force_replaces_the_pins_of_imported_envs(example: Path) -> None:
     assert pin.read_text().startswith("# promoter pin: the base that staging compiles from.")
     assert compile_file(example, "staging") == expected(dict(SMTP_SOURCE, port=2587))
     assert compile_file(example, "dev") == expected(SMTP_SOURCE)
+
+
+REALWORLD = Path(__file__).parent / "realworld"
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in REALWORLD.glob("*.json")))
+def test_every_real_world_shape_imports_exactly_or_is_refused(tmp_path: Path, name: str) -> None:
+    """Each file of the real-world corpus, imported alone and as one of four environments."""
+    source = json.loads((REALWORLD / name).read_text())
+    others = [
+        p for p in sorted(REALWORLD.glob("*.json")) if p.name != name and "pre-2015" not in p.name
+    ][:3]
+    root = tmp_path / "repo"
+    root.mkdir()
+    out = io.StringIO()
+    args = [f"dev={REALWORLD / name}"] + [f"e{i}={p}" for i, p in enumerate(others)]
+    try:
+        with contextlib.redirect_stdout(out):
+            run_import(root, args, [], force=False)
+    except RefusedError as exc:
+        assert "pre-2015" in name, exc  # the corpus's one shape the model refuses
+        assert "nothing written" in str(exc)
+        assert list(root.iterdir()) == []
+        return
+    assert "pre-2015" not in name
+    assert same(compiled_output(root, "dev"), expected(source))
+    for i, path in enumerate(others):
+        assert same(compiled_output(root, f"e{i}"), expected(json.loads(path.read_text())))
+
+
+def test_a_store_outside_the_repo_and_shared_by_two_envs(repo: Path) -> None:
+    store = repo.parent / "mounted-store"
+    shared = f"{{secrets: '{store}', allowOutsideRepo: true}}"
+    write(repo / "promoter.yaml", f"environments:\n  dev: {shared}\n  staging: {shared}\n")
+    a = write(repo.parent / "a.json", json.dumps(SMTP_SOURCE))
+    b = write(repo.parent / "b.json", json.dumps(dict(SMTP_SOURCE, port=2587)))
+    run = cli("import", f"dev={a}", f"staging={b}", cwd=repo)
+    assert run.code == 0, run.err
+    assert [p.name for p in store.iterdir()] == ["idm.email.smtp.password"]
+    assert stat.S_IMODE((store / "idm.email.smtp.password").stat().st_mode) == STORE_MODE
+    assert compile_file(repo, "staging") == expected(dict(SMTP_SOURCE, port=2587))
+    other = dict(SMTP_SOURCE, auth={"enable": True, "username": "u", "password": "another"})
+    write(b, json.dumps(other))
+    (repo / "environments" / "dev.yaml").unlink()
+    (repo / "environments" / "staging.yaml").unlink()
+    (repo / "environments" / "base.yaml").unlink()
+    (store / "idm.email.smtp.password").unlink()
+    clash = cli("import", f"dev={a}", f"staging={b}", cwd=repo)
+    assert clash.code == 1
+    assert clash.err.startswith(
+        f"error: dev and staging share {store.as_posix()}/idm.email.smtp.password but hold "
+        "different values; nothing written"
+    )
+    assert list(store.iterdir()) == []
+    assert list((repo / "environments").iterdir()) == []
+
+
+def test_placeholders_are_declared_so_the_imported_repo_compiles(repo: Path) -> None:
+    source = json.loads((REALWORLD / "fr-config-manager-esv-smtp.json").read_text())
+    export = repo.parent / "config" / "dev"
+    write(export / "email-provider" / "external.email.json", json.dumps(source))
+    run = cli("import", f"dev={export}", cwd=repo)
+    assert run.code == 0, run.err
+    settings_text = (repo / "promoter.yaml").read_text()
+    assert (
+        "    esvs: [esv.email.host, esv.email.port, esv.email.username, esv.email.password]\n"
+        in (settings_text)
+    )
+    assert compile_file(repo, "dev") == expected(source)  # EMAIL009 does not refuse it
+
+
+def test_an_existing_promoter_yaml_is_left_alone_and_the_note_says_what_to_declare(
+    repo: Path,
+) -> None:
+    write(repo / "promoter.yaml", "environments:\n  dev: {tier: development}\n")
+    source = write(repo.parent / "esv.json", json.dumps(dict(SMTP_SOURCE, host="&{esv.mail.host}")))
+    run = cli("import", str(source), cwd=repo)
+    assert run.code == 0, run.err
+    assert (repo / "promoter.yaml").read_text() == "environments:\n  dev: {tier: development}\n"
+    assert (
+        "note: dev uses &{esv.mail.host}: declare them in promoter.yaml (esvs:, properties:)"
+        in run.out.splitlines()
+    )

@@ -33,6 +33,7 @@ class WriteOptions:
     yes: bool = False
     lock_wait: float = 10.0
     allow_other_changes: bool = False  # AIC promotion: also promote the lower tenant's others
+    fmt: str = "text"  # text | json (one JSON document on stdout)
 
     def lock(self, root: Path) -> AbstractContextManager[None]:
         """A dry run writes nothing at all, not even the lock file."""
@@ -79,21 +80,31 @@ def _finish(
     compiled = change.compiled
     env = change.env
     print_findings(compiled.findings)
+    as_json = options.fmt == "json"
     if change.refused:
         print(
             f"refused: {env.name} ({env.tier}) does not pass its gates; nothing written",
             file=sys.stderr,
         )
+        if as_json:
+            _print_json(change, action, "refused")
         return 1
     if _already_holds(project, change):
+        if as_json:
+            _print_json(change, action, "unchanged")
+            return 0
         pin = change.pin_sha256[:12]
         what = "promote" if action == "promote" else "roll back"
         print(f"{env.name} already holds pin {pin}; nothing to {what}")
         return 0
-    print(f"{title}: {plural(len(change.changes), 'change')} to {env.name}'s output")
-    sys.stdout.write(change.diff_text())
+    if not as_json:
+        print(f"{title}: {plural(len(change.changes), 'change')} to {env.name}'s output")
+        sys.stdout.write(change.diff_text())
     if options.dry_run:
-        print(f"dry run, nothing written (output sha256 {compiled.sha256})")
+        if as_json:
+            _print_json(change, action, "dry-run")
+        else:
+            print(f"dry run, nothing written (output sha256 {compiled.sha256})")
         return 0
     delivering = options.apply and isinstance(env.target, IdmTarget | AicTarget)
     if delivering and not options.yes and not _confirm(env.name):
@@ -111,9 +122,37 @@ def _finish(
         print(f"{verb} {title}: {out} sha256 {compiled.sha256}, pin {pin} ({failed.entry.result})")
         print(f"not committed: {', '.join(failed.written)}")
         raise
+    if as_json:
+        _print_json(change, action, entry.result, output=out)
+        return 0
     pin = (entry.pin_sha256 or "")[:12]
     print(f"{verb} {title}: {out} sha256 {compiled.sha256}, pin {pin} ({entry.result})")
     return 0
+
+
+def _print_json(change: PinChange, action: str, result: str, *, output: str | None = None) -> None:
+    """``--format json``: what happened, the redacted changes and the findings."""
+    import json
+
+    from promoter.report import change_dicts, sorted_findings
+
+    redact = change.compiled.secret_values()
+    if change.previous is not None:
+        redact += change.previous.secret_values()
+    document = {
+        "action": action,
+        "env": change.env.name,
+        "tier": change.env.tier,
+        "source": change.source,
+        "result": result,
+        "written": result not in ("refused", "unchanged", "dry-run"),
+        "output": output,
+        "output_sha256": change.compiled.sha256,
+        "pin_sha256": change.pin_sha256,
+        "changes": change_dicts(change.changes, redact=redact),
+        "findings": [f.as_dict() for f in sorted_findings(change.compiled.findings)],
+    }
+    sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
 
 
 def _already_holds(project: Project, change: PinChange) -> bool:
@@ -180,6 +219,8 @@ def _finish_aic(
 
     compiled, env = change.compiled, change.env
     action = "promote" if source is not None else "rollback"
+    if not (options.apply or options.dry_run):
+        return _finish(project, change, title, action, options)  # the repo only
     print_findings(compiled.findings)
     if change.refused:
         print(
@@ -189,8 +230,6 @@ def _finish_aic(
         return 1
     print(f"{title}: {len(change.changes)} change(s) to {env.name}'s output")
     sys.stdout.write(change.diff_text())
-    if not (options.apply or options.dry_run):
-        return _finish(project, change, title, action, options)
     if options.apply and not options.dry_run and not options.yes and not _confirm(env.name):
         print("cancelled, nothing written", file=sys.stderr)
         return 1

@@ -279,15 +279,18 @@ class AicClient:
         status = body.get("restartStatus") if isinstance(body, dict) else None
         return status if isinstance(status, str) else ""
 
-    def restart(self) -> None:
-        self._call(
+    def restart(self) -> bool:
+        """Ask for a restart; False when one is already running (409)."""
+        answer = self._call(
             "POST",
             "/environment/startup",
             step="restart",
             params={"_action": "restart"},
             json=[],
             headers=ESV_VERSION,
+            missing=(409,),
         )
+        return answer is not None
 
     def wait_ready(self) -> None:
         self.poll("wait for the restart", lambda: self.restart_status() == "ready")
@@ -296,14 +299,16 @@ class AicClient:
         """Restart (and wait until ready) when an ESV in use is not loaded."""
         if all(s.loaded or not s.exists for s in states):
             return False
-        if self.restart_status() != "ready":
-            self.wait_ready()  # another restart is running: it may not load our values
-        self.restart()
+        if not self.restart():
+            self.wait_ready()  # another restart was running: it may not have our values
+            self.restart()
         self.wait_ready()
         return True
 
     def poll(self, step: str, done: Callable[[], bool]) -> None:
+        """Wait ``poll_interval`` first (each step was just asked for), then check."""
         deadline = time.monotonic() + self.target.wait_timeout
+        self._sleep(self.target.poll_interval)
         while not done():
             if time.monotonic() >= deadline:
                 raise TargetError(

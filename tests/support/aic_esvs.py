@@ -4,9 +4,10 @@ Pure state and rules, no HTTP: every operation returns ``(status, body)`` as the
 tenant answers it (aic-api.md "ESV variables" / "ESV secrets" / "Loaded vs active").
 The caller holds the stand-in's lock around every call.
 
-Loaded state is derived, never stored as a flag: a variable is ``loaded`` when its
-value equals the value the last restart loaded; a secret is ``loaded`` when the
-version the last restart loaded is its active (newest) version. Placeholders see
+Loaded state is derived, never stored as a flag: a variable is ``loaded`` when no
+PUT came after the last restart began (every PUT answers ``loaded:false``, even one
+that repeats the value); a secret is ``loaded`` when the version the last restart
+loaded is its active (newest) version. Placeholders see
 ``runtime``: the values the last restart loaded (a deleted ESV stays there until
 the next restart, as in a running tenant).
 """
@@ -59,11 +60,12 @@ class Variable:
     description: str = ""
     last_change: str = field(default_factory=now_stamp)
     changed_by: str = ""
-    loaded_base64: str | None = None  # what the last restart loaded
+    changes: int = 1  # PUTs so far
+    loaded_changes: int = 0  # ``changes`` when the last restart began
 
     @property
     def loaded(self) -> bool:
-        return self.loaded_base64 == self.value_base64
+        return self.loaded_changes == self.changes
 
     def body(self, *, with_value: bool = True) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -214,6 +216,8 @@ class EsvStore:
         if existing is None:
             existing = Variable(esv_id, body["valueBase64"], kind, changed_by=by)
             self.variables[esv_id] = existing
+        else:
+            existing.changes += 1
         existing.value_base64 = body["valueBase64"]
         if isinstance(description, str):
             existing.description = description
@@ -351,10 +355,15 @@ class EsvStore:
     # -- restart ---------------------------------------------------------------------------
 
     def snapshot(self) -> dict[str, tuple[str, str, str]]:
-        """What a restart beginning now will load: id -> (base64, type or "secret", version)."""
+        """What a restart beginning now loads: id -> (base64, type or "secret", version);
+        for a variable, "version" is its count of changes."""
         taken: dict[str, tuple[str, str, str]] = {}
         for variable in self.variables.values():
-            taken[variable.id] = (variable.value_base64, variable.expression_type, "")
+            taken[variable.id] = (
+                variable.value_base64,
+                variable.expression_type,
+                str(variable.changes),
+            )
         for secret in self.secrets.values():
             assert secret.active.value_base64 is not None
             taken[secret.id] = (secret.active.value_base64, "secret", secret.active.version)
@@ -366,7 +375,7 @@ class EsvStore:
         for esv_id, (value, kind, version) in taken.items():
             variable, secret = self.variables.get(esv_id), self.secrets.get(esv_id)
             if variable is not None and kind != "secret":
-                variable.loaded_base64 = value
+                variable.loaded_changes = int(version)
             if secret is not None and kind == "secret":
                 if not secret.use_in_placeholders:
                     continue  # loaded at once, never seen by placeholders

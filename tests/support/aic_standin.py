@@ -77,7 +77,7 @@ Test hooks:
 - accounts: ``add_service_account(scopes=ALL_SCOPES, key=None) -> ServiceAccountKey``
   (``key=`` registers an existing account on another env), ``add_oauth2_client(id,
   secret, scopes)``, ``issue_token(scopes) -> str``, ``expire_tokens()``,
-  ``token_lifetime`` (settable).
+  ``issued_tokens()``, ``token_lifetime`` (settable).
 - state: ``config(id)`` / ``set_config(id, obj)`` (bypass immutability and locks; stored
   as given), ``configs`` (dict), ``set_variable(id, value, type="string", loaded=True)``,
   ``set_secret(id, value, loaded=True)`` (a new version if it exists), ``esvs``
@@ -85,14 +85,17 @@ Test hooks:
   ``secret_value(id, version=None)``, ``restarting``, ``restarts`` (count begun).
 - log and faults: ``seen`` [(method, path, status)], ``count(method, path_prefix)``,
   ``fail_next(status, count, body=, headers=, delay=)`` / ``delay_next(seconds)``
-  (a client timeout), ``go_down()`` / ``come_back()`` (connection refused, same port),
+  (the next requests, whatever they are; a delay makes a client time out),
+  ``fail_request(method, path_prefix, status, body=, count=1, delay=0)`` (only matching
+  requests), ``go_down()`` / ``come_back()`` (connection refused, same port),
   ``release()`` (finish steps held by ``*_seconds=None``), ``promotions.fail_next(...)``
   (see ``aic_promotion``).
 
-[inferred] choices: error texts not in aic-api.md; variables: ``loaded`` means "value
-equals what the last restart loaded", so re-putting the loaded value keeps it loaded;
-a value must parse as its expressionType; an id is either a variable or a secret, not
-both; secret versions always list ``loaded:false``; ``nbf``/``jti`` rules above.
+[inferred] choices: error texts not in aic-api.md; a variable PUT always answers
+``loaded:false`` (even with the loaded value), so a client must compare values itself
+to avoid a needless restart; a value must parse as its expressionType; an id is either
+a variable or a secret, not both; secret versions always list ``loaded:false``;
+``nbf``/``jti`` rules above.
 """
 
 from __future__ import annotations
@@ -206,6 +209,16 @@ class _Account:
 
 
 @dataclass
+class _PathFault:
+    method: str
+    prefix: str
+    status: int
+    body: Any
+    count: int
+    delay: float
+
+
+@dataclass
 class _Token:
     subject: str
     scopes: frozenset[str]
@@ -280,6 +293,7 @@ class AicStandin(HttpStandin):
         self._tls = tls_context
         self._held: list[Callable[[], None]] = []
         self._timers: list[threading.Timer] = []
+        self._path_faults: list[_PathFault] = []
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._quiet()
 
@@ -323,6 +337,11 @@ class AicStandin(HttpStandin):
             for token in self._tokens.values():
                 token.expires = 0.0
 
+    def issued_tokens(self) -> list[str]:
+        """Every access token this stand-in handed out (canary tests assert them absent)."""
+        with self.lock:
+            return list(self._tokens)
+
     def config(self, config_id: str = EMAIL_ID) -> dict[str, Any] | None:
         with self.lock:
             return copy.deepcopy(self.configs.get(config_id))
@@ -344,9 +363,11 @@ class AicStandin(HttpStandin):
             if variable is None:
                 variable = Variable(esv_id, encoded, expression_type, changed_by="test")
                 self.esvs.variables[esv_id] = variable
+            else:
+                variable.changes += 1
             variable.value_base64, variable.last_change = encoded, now_stamp()
             if loaded:
-                variable.loaded_base64 = encoded
+                variable.loaded_changes = variable.changes
                 self.esvs.runtime[esv_id] = (value, expression_type)
 
     def set_secret(
@@ -434,8 +455,39 @@ class AicStandin(HttpStandin):
 
     # -- routing ---------------------------------------------------------------------------
 
+    def fail_request(
+        self,
+        method: str,
+        path_prefix: str,
+        status: int,
+        *,
+        body: Any = None,
+        count: int = 1,
+        delay: float = 0.0,
+    ) -> None:
+        """The next ``count`` requests matching method and path prefix answer ``status``
+        (after ``delay`` s; status 0 = only delay, then answer normally)."""
+        with self.lock:
+            self._path_faults.append(_PathFault(method, path_prefix, status, body, count, delay))
+
+    def _path_fault(self, request: Request) -> _PathFault | None:
+        with self.lock:
+            for fault in self._path_faults:
+                if fault.method == request.method and request.path.startswith(fault.prefix):
+                    fault.count -= 1
+                    if fault.count <= 0:
+                        self._path_faults.remove(fault)
+                    return fault
+        return None
+
     def route(self, request: Request) -> Response:
-        response = self._route(request)
+        fault = self._path_fault(request)
+        if fault is not None and fault.delay:
+            time.sleep(fault.delay)
+        if fault is not None and fault.status:
+            response = Response(fault.status, fault.body)
+        else:
+            response = self._route(request)
         if request.path.startswith("/environment"):
             response.headers.setdefault("Content-API-Version", "resource=1.0")
             if response.status == 401:

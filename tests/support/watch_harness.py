@@ -44,6 +44,7 @@ class Daemon:
             env={**os.environ, **(environ or {})},
         )
         self.lines: list[str] = []
+        self.stdout = ""  # read by stop()
         self._lock = threading.Lock()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -108,6 +109,8 @@ class Daemon:
                 self.proc.kill()
                 self.proc.wait()
             self._reader.join(timeout=5)
+            if self.proc.stdout is not None and not self.proc.stdout.closed:
+                self.stdout += self.proc.stdout.read()  # the daemon's stdout, for canary tests
             for stream in (self.proc.stdout, self.proc.stderr):
                 if stream is not None:
                     stream.close()

@@ -1,0 +1,75 @@
+"""AIC chain: HTTP requests per command and the time of a no-op promotion.
+
+    python -m bench.bench_aic [RUNS]
+
+Three AIC tenant stand-ins (dev <- staging <- prod) on loopback, the chain of
+tests/test_aic.py (two ESVs per env: a variable and a secret), polling at the default
+1 s (the stand-ins finish each step within 0.1 s, so each wait is one poll). Counts the requests
+each tenant stand-in answered (token requests included) for `deliver dev`, the first
+`promote dev staging --apply`, `promote staging prod --apply`, and a no-op
+`promote dev staging --apply`, whose wall time is the median of RUNS runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tests.conftest import cli, write
+from tests.support.aic_standin import AicChain
+from tests.test_aic import BASE, PASSWORDS, _promoter_yaml
+
+
+def main(argv: list[str]) -> int:
+    runs = int(argv[0]) if argv else 5
+    with tempfile.TemporaryDirectory() as tmp, AicChain() as tenants:
+        repo = Path(tmp) / "repo"
+        # the default poll interval (1 s), as against a real tenant
+        text = _promoter_yaml(tenants).replace("      pollInterval: 0.02\n", "")
+        write(repo / "promoter.yaml", text)
+        write(repo / "environments" / "base.yaml", BASE)
+        for name in tenants.envs:
+            write(repo / "environments" / f"{name}.yaml", "{}\n")
+            write(repo / "secrets" / name / "email.password", PASSWORDS[name] + "\n")
+        env = {
+            **os.environ,
+            "AIC_SA_ID": tenants.key.id,
+            "AIC_SA_KEY": json.dumps(tenants.key.private_jwk),
+        }
+
+        def count(*args: str) -> tuple[int, float, dict[str, int]]:
+            before = {n: len(t.seen) for n, t in tenants.envs.items()}
+            start = time.perf_counter()
+            run = cli(*args, cwd=repo, env=env)
+            seconds = time.perf_counter() - start
+            if run.code != 0:
+                sys.exit(f"{' '.join(args)} failed: {run.err}")
+            per = {n: len(t.seen) - before[n] for n, t in tenants.envs.items()}
+            return sum(per.values()), seconds, {n: c for n, c in per.items() if c}
+
+        for label, args in (
+            ("deliver dev", ("deliver", "dev")),
+            ("promote dev staging --apply (first)", ("promote", "dev", "staging", "--apply")),
+            ("promote staging prod --apply (first)", ("promote", "staging", "prod", "--apply")),
+        ):
+            total, seconds, per = count(*args, *(("--yes",) if "--apply" in args else ()))
+            print(f"{label}: {total} requests {per}, {seconds:.2f} s")
+        times, totals = [], []
+        for _ in range(runs):
+            total, seconds, _per = count("promote", "dev", "staging", "--apply", "--yes")
+            times.append(seconds)
+            totals.append(total)
+        print(
+            f"no-op promote dev staging --apply: {totals[0]} requests, "
+            f"median {statistics.median(times):.2f} s over {runs} runs"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
