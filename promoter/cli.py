@@ -132,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="command", required=True, parser_class=_Parser, metavar="COMMAND"
     )
     for add in (
+        _add_init,
         _add_check,
         _add_compile,
         _add_schema,
@@ -149,6 +150,25 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         add(sub)
     return parser
+
+
+def _add_init(sub: Any) -> None:
+    init = _command(
+        sub,
+        "init",
+        "create a config repo (promoter.yaml, overlays, stores, schemas) that check passes",
+        "0 created · 1 a file exists (see --force) · 2 bad input",
+    )
+    init.add_argument(
+        "directory", nargs="?", type=Path, default=Path("."), metavar="DIR", help="where"
+    )
+    init.add_argument(
+        "--type",
+        choices=("smtp", "msgraph"),
+        default="smtp",
+        help="what staging and prod send with",
+    )
+    init.add_argument("--force", action="store_true", help="overwrite files that exist")
 
 
 def _add_check(sub: Any) -> None:
@@ -237,6 +257,12 @@ def _add_rollback(sub: Any) -> None:
 
 
 def _writing_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="output format (json: one document on stdout)",
+    )
     parser.add_argument("--dry-run", action="store_true", help="show the diff, write nothing")
     parser.add_argument("--apply", action="store_true", help="also deliver to DST's target")
     parser.add_argument("--commit", action="store_true", help="git commit the pin and ledger")
@@ -275,6 +301,7 @@ def _add_diff(sub: Any) -> None:
     )
     diff.add_argument("env", metavar="ENV", help="the environment")
     diff.add_argument("--exit-code", action="store_true", help="exit 1 when they differ")
+    diff.add_argument("--format", choices=("text", "json"), default="text", help="output format")
 
 
 def _add_scan(sub: Any) -> None:
@@ -548,6 +575,10 @@ def _dispatch(args: argparse.Namespace, root: Path) -> int:
         from promoter.commands.hooks import run_uninstall
 
         return run_uninstall(root)
+    if args.command == "init":
+        from promoter.commands.init import run_init
+
+        return run_init(args.directory, kind=args.type, force=args.force)
     if args.command == "import":
         from promoter.commands.import_ import run_import
 
@@ -555,7 +586,7 @@ def _dispatch(args: argparse.Namespace, root: Path) -> int:
     if args.command == "diff":
         from promoter.commands.deliver import run_diff
 
-        return run_diff(root, args.env, exit_code=args.exit_code)
+        return run_diff(root, args.env, exit_code=args.exit_code, fmt=args.format)
     raise AssertionError(args.command)  # pragma: no cover - argparse guards this
 
 
@@ -569,6 +600,7 @@ def _write_options(args: argparse.Namespace) -> Any:
         yes=args.yes,
         lock_wait=args.lock_wait,
         allow_other_changes=getattr(args, "allow_other_changes", False),
+        fmt=args.format,
     )
 
 

@@ -7,6 +7,7 @@ message. ``--tls`` offers STARTTLS with a self-signed certificate made at start.
 from __future__ import annotations
 
 import itertools
+import logging
 import signal
 import ssl
 import sys
@@ -19,8 +20,9 @@ from typing import Any
 
 
 class _Sink:
-    def __init__(self, maildir: Path) -> None:
+    def __init__(self, maildir: Path, cert_copy: Path) -> None:
         self.maildir = maildir
+        self.cert_copy = cert_copy
         self.counter = itertools.count(1)
         self.lock = threading.Lock()
 
@@ -37,10 +39,33 @@ class _Sink:
         )
         return "250 Message accepted for delivery"
 
+    async def handle_exception(self, error: Exception) -> str:
+        """One line instead of aiosmtpd's traceback (a client that rejects our certificate)."""
+        from aiosmtpd.smtp import TLSSetupException
+
+        if isinstance(error, TLSSetupException):
+            cause = error.__cause__
+            reason = getattr(cause, "reason", None) or type(cause or error).__name__
+            print(
+                f"dev-smtp: STARTTLS failed ({str(reason).lower().replace('_', ' ')}): the client "
+                f"does not trust the certificate; give it {self.cert_copy} (verify --ca-file)",
+                file=sys.stderr,
+                flush=True,
+            )
+            return "454 4.7.0 TLS not available"
+        print(f"dev-smtp: session error ({type(error).__name__})", file=sys.stderr, flush=True)
+        return "451 4.3.0 dev-smtp could not handle that"
+
+
+def _quiet_login_data(record: logging.LogRecord) -> bool:
+    return not str(record.msg).startswith("Session.login_data is deprecated")
+
 
 def _accept_any(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
     from aiosmtpd.smtp import AuthResult
 
+    host, port = session.peer[:2] if session.peer else ("?", 0)
+    print(f"{host}:{port} AUTH {mechanism} accepted (dev-smtp accepts any)", flush=True)
     return AuthResult(success=True)
 
 
@@ -107,6 +132,9 @@ def run_dev_smtp(listen: str, maildir: Path, *, tls: bool) -> int:
         raise InputError(f"--listen {listen!r} is not HOST:PORT", hint="e.g. 127.0.0.1:2525")
     port = int(port_text) or _free_port(host)  # aiosmtpd's ready check needs a real port
     maildir.mkdir(parents=True, exist_ok=True)
+    # aiosmtpd itself sets its deprecated Session.login_data on every AUTH and logs a
+    # warning about it; we print our own line per AUTH instead.
+    logging.getLogger("mail.log").addFilter(_quiet_login_data)
     stop = threading.Event()
     with tempfile.TemporaryDirectory() as tmp:
         kwargs: dict[str, Any] = {
@@ -117,7 +145,7 @@ def run_dev_smtp(listen: str, maildir: Path, *, tls: bool) -> int:
         cert_copy = maildir.parent / "dev-smtp-cert.pem"
         if tls:
             kwargs["tls_context"] = self_signed_context(Path(tmp), cert_copy)
-        controller = Controller(_Sink(maildir), hostname=host, port=port, **kwargs)
+        controller = Controller(_Sink(maildir, cert_copy), hostname=host, port=port, **kwargs)
         controller.start()
         try:
             extra = f" with STARTTLS (trust {cert_copy})" if tls else ""

@@ -164,6 +164,31 @@ def _literal_secrets(config: dict[str, Any]) -> list[MovedSecret]:
     return moved
 
 
+def placeholder_names(value: Any) -> tuple[list[str], list[str]]:
+    """The ``esv.*`` names and the IDM property names ``value``'s placeholders use.
+
+    AIC's own ``aic.*`` names need no declaration.
+    """
+    from promoter.placeholders import kind, normalise_esv, placeholders
+
+    esvs: dict[str, None] = {}
+    properties: dict[str, None] = {}
+    stack = [value]
+    while stack:
+        item = stack.pop(0)
+        if isinstance(item, dict):
+            stack[:0] = list(item.values())
+        elif isinstance(item, list):
+            stack[:0] = item
+        elif isinstance(item, str):
+            for name, _default in placeholders(item):
+                if kind(name) == "esv":
+                    esvs[normalise_esv(name)] = None
+                elif kind(name) == "property":
+                    properties[name] = None
+    return list(esvs), list(properties)
+
+
 def store_files(moved: list[MovedSecret], fmt: str) -> dict[str, str]:
     """purpose -> file content; a plain value falls back to a JSON object when it must."""
     grouped: dict[str, dict[str | None, str]] = {}

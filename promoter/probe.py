@@ -1,7 +1,8 @@
 """Prove new credentials work before they are delivered.
 
 msgraph: a fresh client_credentials token request, retried with backoff while a
-new Azure secret propagates. smtp: EHLO, STARTTLS or SSL as configured, AUTH,
+new Azure secret propagates (AADSTS7000215 only: an unreachable endpoint or any other
+refusal fails at once). smtp: EHLO, STARTTLS or SSL as configured, AUTH,
 QUIT. A failed probe raises ``VerifyError``; nothing reaches the target.
 """
 
@@ -11,7 +12,7 @@ import time
 from pathlib import Path
 
 from promoter.model import MsGraphConfig, SmtpConfig
-from promoter.verify import VerifyError, smtp_session, token
+from promoter.verify import SecretNotYetValid, smtp_session, token
 
 
 def probe(config: SmtpConfig | MsGraphConfig, *, ca_file: Path | None, patience_s: float) -> str:
@@ -25,7 +26,7 @@ def probe(config: SmtpConfig | MsGraphConfig, *, ca_file: Path | None, patience_
         try:
             token(config, ca_file=ca_file)
             return "msgraph token request with the new credentials works"
-        except VerifyError:
+        except SecretNotYetValid:  # a host that does not answer fails at once
             if time.monotonic() + delay > deadline:
                 raise
             time.sleep(delay)

@@ -166,7 +166,12 @@ def _strings(data: Any, pointer: str, parent: str = "") -> Iterator[tuple[str, s
                 yield from _strings(value, f"{pointer}/{index}", parent)
 
 
+STORE_NOTES = frozenset({"README.md", "README", ".gitkeep", ".gitignore"})
+
+
 def _store_of(project: Project, path: str) -> str | None:
+    if path.rsplit("/", 1)[-1] in STORE_NOTES:
+        return None  # a store's own notes are not secrets (``promoter init`` writes a README)
     for name, env in project.environments.items():
         if env.tier != "development" and path.startswith(env.store.display.rstrip("/") + "/"):
             return name

@@ -36,6 +36,13 @@ class VerifyError(RefusedError):
     """A test email that could not be delivered."""
 
 
+class SecretNotYetValid(VerifyError):
+    """Azure rejected the client secret (AADSTS7000215): a new one may still be propagating."""
+
+
+PROPAGATING = "7000215"  # the only token error that waiting can cure
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
     sender: str
@@ -251,7 +258,9 @@ def token(config: MsGraphConfig, *, ca_file: Path | None, client: Any = None) ->
     try:
         response = http.post(auth.tokenEndpoint, data=form)
     except httpx.HTTPError as exc:
-        raise VerifyError(f"cannot reach the token endpoint: {type(exc).__name__}") from None
+        raise VerifyError(
+            f"cannot reach the token endpoint {auth.tokenEndpoint}: {type(exc).__name__}"
+        ) from None
     finally:
         if client is None:
             http.close()
@@ -261,6 +270,8 @@ def token(config: MsGraphConfig, *, ca_file: Path | None, client: Any = None) ->
         if isinstance(value, str) and value:
             return value
         raise VerifyError("the token endpoint answered 200 without an access_token")
+    if PROPAGATING in aadsts_codes(body):
+        raise SecretNotYetValid(token_error(response.status_code, body))
     raise VerifyError(token_error(response.status_code, body))
 
 

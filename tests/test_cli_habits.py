@@ -211,3 +211,132 @@ def test_verify_refuses_a_recipient_that_is_not_an_address(example: Path) -> Non
         "(hint: write the recipient as local@domain, e.g. me@example.com)\n"
     )
     assert not (example / "ledger").exists()
+
+
+def test_watch_once_names_an_unreachable_token_endpoint_without_waiting(example: Path) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again: nothing answers there
+    url = f"https://127.0.0.1:{port}/tenant/oauth2/v2.0/token"
+    overlay = example / "environments/prod.yaml"
+    overlay.write_text(re.sub(r"tokenEndpoint: \S+", f"tokenEndpoint: {url}", overlay.read_text()))
+    # an hour of patience: were it spent on a host that does not answer, cli()'s timeout fails
+    run = cli("watch", "prod", "--once", "--probe-patience-s", "3600", cwd=example)
+    assert run.code == 1
+    record = json.loads(run.err.splitlines()[-1])
+    assert record["result"] == "probe-failed"
+    assert record["message"] == (
+        f"kept last known good: probe failed: cannot reach the token endpoint {url}: ConnectError"
+    )
+    assert PROD_SECRET not in run.out + run.err
+
+
+STAGING_SECRET = "EXAMPLE-not-a-real-staging-password"
+
+
+def test_promote_format_json(example: Path) -> None:
+    dry = cli("promote", "dev", "staging", "--dry-run", "--format", "json", cwd=example)
+    assert dry.code == 0, dry.err
+    document = json.loads(dry.out)
+    assert (document["action"], document["env"], document["source"]) == (
+        "promote",
+        "staging",
+        "dev",
+    )
+    assert document["result"] == "dry-run" and document["written"] is False
+    host = next(c for c in document["changes"] if c["pointer"] == "/host")
+    assert host == {
+        "change": "added",
+        "pointer": "/host",
+        "old": None,
+        "new": '"smtp.staging.example.com"',
+        "location": "environments/staging.yaml:5:1",
+    }
+    password = next(c for c in document["changes"] if c["pointer"] == "/auth/password")
+    assert password["new"] == "<secret idm.email.smtp.password>"
+    assert STAGING_SECRET not in dry.out + dry.err
+    done = json.loads(cli("promote", "dev", "staging", "--format", "json", cwd=example).out)
+    assert done["result"] == "promoted" and done["written"] is True
+    again = json.loads(cli("promote", "dev", "staging", "--format", "json", cwd=example).out)
+    assert again["result"] == "unchanged" and again["changes"] == []
+
+
+def test_diff_format_json(example: Path) -> None:
+    assert cli("promote", "dev", "staging", cwd=example).code == 0
+    out = example / "build/staging/conf/external.email.json"
+    data = json.loads(out.read_text())
+    data["port"] = 25
+    out.write_text(json.dumps(data))
+    run = cli("diff", "staging", "--format", "json", "--exit-code", cwd=example)
+    assert run.code == 1
+    document = json.loads(run.out)
+    assert document["differs"] is True
+    assert document["changes"] == [
+        {
+            "change": "changed",
+            "pointer": "/port",
+            "old": "25",
+            "new": "587",
+            "location": "environments/staging.yaml:6:1",
+        }
+    ]
+    assert STAGING_SECRET not in run.out + run.err
+
+
+def test_history_spells_out_its_gate_summary(example: Path) -> None:
+    assert cli("promote", "dev", "staging", cwd=example).code == 0
+    run = cli("history", "staging", cwd=example)
+    assert run.code == 0
+    header, row = run.out.splitlines()
+    assert "gates" in header
+    columns = re.split(r"\s{2,}", row.strip())
+    assert re.split(r"\s{2,}", header.strip())[6] == "gates"
+    assert columns[6] == "no findings", row
+    assert columns[7] == "promoted"
+
+
+def _on_a_terminal(repo: Path, command: str, env: dict[str, str]) -> str:
+    script = shutil.which("script")
+    if script is None:
+        pytest.skip("util-linux script(1) gives the command a terminal")
+    proc = subprocess.run(
+        [script, "-qec", f"{BIN / 'promoter'} {command}", "/dev/null"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "TERM": "xterm", **env},
+    )
+    return proc.stdout
+
+
+def _warn_in_dev(example: Path) -> None:
+    overlay = example / "environments/dev.yaml"
+    overlay.write_text(
+        overlay.read_text()
+        + "host: relay.example.com\nsmtpProperties:\n  mail.smtp.ssl.protocols: TLSv1\n"
+    )
+
+
+def test_colour_on_a_terminal_only(example: Path) -> None:
+    _warn_in_dev(example)
+    coloured = _on_a_terminal(example, "check dev", {"NO_COLOR": ""})  # recorded in the cache
+    assert "\033[33mwarn\033[0m EMAIL003" in coloured, coloured
+    assert "\033[31mdeny\033[0m EMAIL004" in coloured, coloured
+    plain = _on_a_terminal(example, "check --no-cache dev", {"NO_COLOR": "1"})
+    assert "warn EMAIL003" in plain and "deny EMAIL004" in plain and "\033[" not in plain
+    piped = cli("check", "dev", cwd=example)  # replayed from the cache: still plain
+    assert "deny EMAIL004" in piped.out and "\033[" not in piped.out
+
+
+def test_findings_are_sorted_by_file_and_line(example: Path) -> None:
+    overlay = example / "environments/staging.yaml"
+    overlay.write_text(overlay.read_text().replace("port: 587", "port: 25") + "debug: true\n")
+    base = example / "environments/base.yaml"
+    base.write_text(base.read_text().replace("timeout: 30000", "timeout: 0"))
+    run = cli("check", "--no-cache", "staging", cwd=example)
+    cited = re.findall(r"^  (environments/[\w.]+):(\d+):(\d+): ", run.out, re.M)
+    assert len(cited) >= 3, run.out
+    assert cited == sorted(cited, key=lambda c: (c[0], int(c[1]), int(c[2])))

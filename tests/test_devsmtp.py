@@ -26,10 +26,39 @@ def start(repo: Path, *args: str) -> tuple[subprocess.Popen[str], int]:
 
 
 def stop(proc: subprocess.Popen[str]) -> str:
+    return stop_both(proc)[0]
+
+
+def stop_both(proc: subprocess.Popen[str]) -> tuple[str, str]:
     proc.send_signal(signal.SIGTERM)
-    out, _ = proc.communicate(timeout=10)
+    out, err = proc.communicate(timeout=10)
     assert proc.returncode == 0
-    return out
+    return out, err
+
+
+def test_a_rejected_certificate_and_auth_are_one_line_each(example: Path) -> None:
+    proc, port = start(example, "--tls")
+    try:
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+            try:
+                client.starttls(context=ssl.create_default_context())  # does not trust it
+            except ssl.SSLCertVerificationError:
+                pass
+        context = ssl.create_default_context(cafile=str(example / "build/dev/dev-smtp-cert.pem"))
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+            client.starttls(context=context)
+            client.login("anyone", "canary-dev-smtp-password")
+    finally:
+        out, err = stop_both(proc)
+    cert = example / "build/dev/dev-smtp-cert.pem"
+    assert err.splitlines() == [
+        "dev-smtp: STARTTLS failed (tlsv1 alert unknown ca): the client does not trust the "
+        f"certificate; give it {cert} (verify --ca-file)",
+        "dev-smtp stopped",
+    ]
+    [auth] = [line for line in out.splitlines() if "AUTH" in line]
+    assert auth.endswith(" AUTH PLAIN accepted (dev-smtp accepts any)")
+    assert "canary-dev-smtp-password" not in out + err
 
 
 def test_sink_stores_each_message_and_prints_a_line(example: Path) -> None:

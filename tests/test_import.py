@@ -622,3 +622,31 @@ def test_a_store_outside_the_repo_and_shared_by_two_envs(repo: Path) -> None:
     )
     assert list(store.iterdir()) == []
     assert list((repo / "environments").iterdir()) == []
+
+
+def test_placeholders_are_declared_so_the_imported_repo_compiles(repo: Path) -> None:
+    source = json.loads((REALWORLD / "fr-config-manager-esv-smtp.json").read_text())
+    export = repo.parent / "config" / "dev"
+    write(export / "email-provider" / "external.email.json", json.dumps(source))
+    run = cli("import", f"dev={export}", cwd=repo)
+    assert run.code == 0, run.err
+    settings_text = (repo / "promoter.yaml").read_text()
+    assert (
+        "    esvs: [esv.email.host, esv.email.port, esv.email.username, esv.email.password]\n"
+        in (settings_text)
+    )
+    assert compile_file(repo, "dev") == expected(source)  # EMAIL009 does not refuse it
+
+
+def test_an_existing_promoter_yaml_is_left_alone_and_the_note_says_what_to_declare(
+    repo: Path,
+) -> None:
+    write(repo / "promoter.yaml", "environments:\n  dev: {tier: development}\n")
+    source = write(repo.parent / "esv.json", json.dumps(dict(SMTP_SOURCE, host="&{esv.mail.host}")))
+    run = cli("import", str(source), cwd=repo)
+    assert run.code == 0, run.err
+    assert (repo / "promoter.yaml").read_text() == "environments:\n  dev: {tier: development}\n"
+    assert (
+        "note: dev uses &{esv.mail.host}: declare them in promoter.yaml (esvs:, properties:)"
+        in run.out.splitlines()
+    )

@@ -46,7 +46,7 @@ def run_deliver(root: Path, env: str) -> int:
     return 0
 
 
-def run_diff(root: Path, env: str, *, exit_code: bool) -> int:
+def run_diff(root: Path, env: str, *, exit_code: bool, fmt: str = "text") -> int:
     compiled = _compile(root, env)
     if compiled.output is None:
         print_findings(compiled.findings)
@@ -68,6 +68,18 @@ def run_diff(root: Path, env: str, *, exit_code: bool) -> int:
         skip_secrets=isinstance(target, IdmTarget | AicTarget),
     )
     where = target.display if isinstance(target, FileTarget) else target.url
+    if fmt == "json":
+        from promoter.report import change_dicts
+
+        document = {
+            "env": env,
+            "target": where,
+            "differs": bool(changes),
+            "output_sha256": compiled.sha256,
+            "changes": change_dicts(changes, redact=compiled.secret_values()),
+        }
+        sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        return 1 if exit_code and changes else 0
     if not changes:
         print(f"{env}: {where} holds what the repo compiles to")
         return 0

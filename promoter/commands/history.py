@@ -29,14 +29,14 @@ def run_history(root: Path, env: str, *, fmt: str) -> int:
         return 0
     print(
         f"{'#':>3}  {'time':<20}  {'action':<8}  {'from':<8}  {'pin':<12}  "
-        f"{'output':<12}  {'gates':<15}  {'result':<11}  user"
+        f"{'output':<12}  {'gates':<24}  {'result':<11}  user"
     )
     for number, e in enumerate(entries, 1):
-        gates = f"{e.gates.get('deny', 0)}d {e.gates.get('warn', 0)}w {e.gates.get('waived', 0)}x"
+        gates = gate_words(e.gates)
         print(
             f"{number:>3}  {e.time:<20}  {e.action:<8}  {e.source or '-':<8}  "
             f"{(e.pin_sha256 or '-')[:12]:<12}  {(e.output_sha256 or '-')[:12]:<12}  "
-            f"{gates:<15}  {e.result:<11}  {e.user}"
+            f"{gates:<24}  {e.result:<11}  {e.user}"
         )
     return 0
 
@@ -57,3 +57,9 @@ def _recover(project: Project) -> None:
                 print("note: finished a promotion that was interrupted", file=sys.stderr)
     except RefusedError:
         pass  # a promotion is running: it finishes the journal itself
+
+
+def gate_words(gates: dict[str, int]) -> str:
+    """``1 deny, 2 warn`` (waived findings too), or ``no findings``."""
+    parts = [f"{gates[k]} {k}" for k in ("deny", "warn", "waived") if gates.get(k)]
+    return ", ".join(parts) or "no findings"

@@ -8,6 +8,7 @@ a source is unreadable, or the plan would not compile back exactly.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -93,7 +94,7 @@ def run_import(root: Path, sources: list[str], envs: list[str], *, force: bool) 
         )
     findings = _check_round_trip(project, imported, files)
     _write_all(files, force=force)
-    _report(imported, files, findings)
+    _report(project, imported, files, findings)
     return 0
 
 
@@ -125,7 +126,7 @@ def _plan(project: Project, imported: list[Imported]) -> list[Planned]:
         )
         files.append(Planned(path, display, header + to_yaml(overlays[item.env])))
         files += _secret_files(project, item)
-    settings = _settings_file(project, [item.env for item in imported])
+    settings = _settings_file(project, imported)
     if settings is not None:
         files.append(settings)
     _inside(project, files)
@@ -214,29 +215,63 @@ def _next_version(store: StoreSpec, purpose: str) -> int:
     return max(found, default=0) + 1
 
 
-def _settings_file(project: Project, envs: list[str]) -> Planned | None:
-    """promoter.yaml, when the conventions would get the order or a tier wrong."""
+def _settings_file(project: Project, imported: list[Imported]) -> Planned | None:
+    """promoter.yaml, when the conventions would get the order or a tier wrong, or the
+    imported configs use placeholders (declared so the gates know the env provides them)."""
     path = project.root / PROJECT_FILE
     if path.exists():
         return None
+    envs = [item.env for item in imported]
     others = [name for name in project.order if name not in envs]
     names = set(envs) | set(others)
     conventional: list[str] = [n for n in ("dev", "staging", "prod") if n in names]
     conventional += sorted(names - set(conventional))
     order = envs + others
-    untiered = [env for env in envs if env not in TIER_BY_NAME]
-    if order == conventional and not untiered:
+    blocks = {item.env: _env_block(item) for item in imported}
+    if order == conventional and not any(blocks.values()):
         return None
     lines = [
         "# yaml-language-server: $schema=schemas/promoter.schema.json\n",
         "# Written by promoter import: the promotion order is the order the sources were given.\n",
         f"order: [{', '.join(order)}]\n",
     ]
-    if untiered:
+    if any(blocks.values()):
         lines.append("environments:\n")
-        for env in untiered:
-            lines.append(f"  {env}:\n    tier: production  # the default for this name: check it\n")
+        lines += [f"  {env}:\n{block}" for env, block in blocks.items() if block]
     return Planned(path, PROJECT_FILE, "".join(lines))
+
+
+def _env_block(item: Imported) -> str:
+    from promoter.importer import placeholder_names
+
+    lines = []
+    if item.env not in TIER_BY_NAME:
+        lines.append("    tier: production  # the default for this name: check it\n")
+    esvs, properties = placeholder_names(item.config)
+    if esvs:
+        lines.append("    # ESVs the imported config uses: check the tenant holds each one\n")
+        lines.append(f"    esvs: [{', '.join(esvs)}]\n")
+    if properties:
+        lines.append("    # IDM property substitutions it uses: check IDM defines each one\n")
+        lines.append(f"    properties: [{', '.join(_quoted(p) for p in properties)}]\n")
+    return "".join(lines)
+
+
+def _quoted(name: str) -> str:
+    return json.dumps(name)
+
+
+def _undeclared(project: Project, item: Imported) -> list[str]:
+    """Placeholders an existing promoter.yaml does not declare for ``item``'s env."""
+    from promoter.importer import placeholder_names
+
+    env = project.environments.get(item.env)
+    esvs, properties = placeholder_names(item.config)
+    declared_esvs = env.esvs if env is not None else {}
+    declared_properties = env.properties if env is not None else {}
+    return [f"&{{{n}}}" for n in esvs if n not in declared_esvs] + [
+        f"&{{{n}}}" for n in properties if n not in declared_properties
+    ]
 
 
 def _schema_line(project: Project, path: Path) -> str:
@@ -376,6 +411,7 @@ def _undo(created: list[Path]) -> None:
 
 
 def _report(
+    project: Project,
     imported: list[Imported],
     files: list[Planned],
     findings: dict[str, tuple[int, int]],
@@ -389,7 +425,14 @@ def _report(
         mode = " (mode 0600)" if planned.secret else ""
         note = f": {planned.note}" if planned.note else ""
         print(f"wrote {planned.display}{mode}{note}")
+    settings_written = any(f.display == PROJECT_FILE for f in files)
     for item in imported:
+        missing = [] if settings_written else _undeclared(project, item)
+        if missing:
+            shown = ", ".join(missing[:6]) + (" ..." if len(missing) > 6 else "")
+            print(
+                f"note: {item.env} uses {shown}: declare them in promoter.yaml (esvs:, properties:)"
+            )
         for note in item.notes:
             print(f"note: {_safe(note)}")
         deny, warn = findings.get(item.env, (0, 0))

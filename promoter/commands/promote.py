@@ -33,6 +33,7 @@ class WriteOptions:
     yes: bool = False
     lock_wait: float = 10.0
     allow_other_changes: bool = False  # AIC promotion: also promote the lower tenant's others
+    fmt: str = "text"  # text | json (one JSON document on stdout)
 
     def lock(self, root: Path) -> AbstractContextManager[None]:
         """A dry run writes nothing at all, not even the lock file."""
@@ -79,21 +80,31 @@ def _finish(
     compiled = change.compiled
     env = change.env
     print_findings(compiled.findings)
+    as_json = options.fmt == "json"
     if change.refused:
         print(
             f"refused: {env.name} ({env.tier}) does not pass its gates; nothing written",
             file=sys.stderr,
         )
+        if as_json:
+            _print_json(change, action, "refused")
         return 1
     if _already_holds(project, change):
+        if as_json:
+            _print_json(change, action, "unchanged")
+            return 0
         pin = change.pin_sha256[:12]
         what = "promote" if action == "promote" else "roll back"
         print(f"{env.name} already holds pin {pin}; nothing to {what}")
         return 0
-    print(f"{title}: {plural(len(change.changes), 'change')} to {env.name}'s output")
-    sys.stdout.write(change.diff_text())
+    if not as_json:
+        print(f"{title}: {plural(len(change.changes), 'change')} to {env.name}'s output")
+        sys.stdout.write(change.diff_text())
     if options.dry_run:
-        print(f"dry run, nothing written (output sha256 {compiled.sha256})")
+        if as_json:
+            _print_json(change, action, "dry-run")
+        else:
+            print(f"dry run, nothing written (output sha256 {compiled.sha256})")
         return 0
     delivering = options.apply and isinstance(env.target, IdmTarget | AicTarget)
     if delivering and not options.yes and not _confirm(env.name):
@@ -111,22 +122,50 @@ def _finish(
         print(f"{verb} {title}: {out} sha256 {compiled.sha256}, pin {pin} ({failed.entry.result})")
         print(f"not committed: {', '.join(failed.written)}")
         raise
+    if as_json:
+        _print_json(change, action, entry.result, output=out)
+        return 0
     pin = (entry.pin_sha256 or "")[:12]
     print(f"{verb} {title}: {out} sha256 {compiled.sha256}, pin {pin} ({entry.result})")
     return 0
 
 
+def _print_json(change: PinChange, action: str, result: str, *, output: str | None = None) -> None:
+    """``--format json``: what happened, the redacted changes and the findings."""
+    import json
+
+    from promoter.report import change_dicts, sorted_findings
+
+    redact = change.compiled.secret_values()
+    if change.previous is not None:
+        redact += change.previous.secret_values()
+    document = {
+        "action": action,
+        "env": change.env.name,
+        "tier": change.env.tier,
+        "source": change.source,
+        "result": result,
+        "written": result not in ("refused", "unchanged", "dry-run"),
+        "output": output,
+        "output_sha256": change.compiled.sha256,
+        "pin_sha256": change.pin_sha256,
+        "changes": change_dicts(change.changes, redact=redact),
+        "findings": [f.as_dict() for f in sorted_findings(change.compiled.findings)],
+    }
+    sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+
+
 def _already_holds(project: Project, change: PinChange) -> bool:
     """The pin and the rendered output are already exactly what this change would write."""
     from promoter.pins import pin_path
-    from promoter.render import sha256_hex
 
     try:
         pin = pin_path(project, change.env.name).read_text(encoding="utf-8")
         rendered = rendered_path(project, change.env).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return False
-    return pin == change.pin_text and sha256_hex(rendered) == change.compiled.sha256
+    # compiled.sha256 hashes the masked output: compare the resolved text itself
+    return pin == change.pin_text and rendered == change.compiled.text
 
 
 def _recover(project: Project, options: WriteOptions) -> None:
