@@ -16,7 +16,6 @@ import httpx
 import pytest
 
 from tests.conftest import Run, cli, write
-from tests.support.aic_promotion import Promotions
 from tests.support.aic_standin import AicChain, AicStandin
 from tests.support.smtp_standin import SmtpStandin
 
@@ -64,7 +63,14 @@ class Chain:
 
     def canaries(self) -> list[str]:
         key = self.tenants.key.private_jwk
-        return [*PASSWORDS.values(), key[KEY_CANARY], key["p"], self.environ["AIC_SA_KEY"]]
+        tokens = [t for standin in self.tenants.envs.values() for t in standin.issued_tokens()]
+        return [
+            *PASSWORDS.values(),
+            key[KEY_CANARY],
+            key["p"],
+            self.environ["AIC_SA_KEY"],
+            *tokens,
+        ]
 
 
 def _promoter_yaml(tenants: AicChain, dev: dict[str, str] | None = None) -> str:
@@ -232,10 +238,6 @@ def test_email016_a_value_that_differs_per_env_without_an_esv(chain: Chain) -> N
 
 # -- AIC promotion (the stand-in's self-service promotions) ------------------------------
 
-needs_promotions = pytest.mark.skipif(
-    not hasattr(Promotions, "fail_next"), reason="the stand-in's promotions are not landed yet"
-)
-
 
 def _ledger(chain: Chain) -> list[dict[str, Any]]:
     path = chain.repo / "ledger" / "promotions.jsonl"
@@ -257,7 +259,6 @@ def _promote(chain: Chain, src: str, dst: str, *extra: str) -> Run:
     return chain.run("promote", src, dst, "--apply", "--yes", *extra)
 
 
-@needs_promotions
 def test_three_tenant_chain(chain: Chain) -> None:
     dev, staging, prod = chain.tenants.dev, chain.tenants.staging, chain.tenants.prod
     assert chain.run("deliver", "dev").code == 0
@@ -279,7 +280,6 @@ def test_three_tenant_chain(chain: Chain) -> None:
     assert prod.restarts == 1
 
 
-@needs_promotions
 def test_a_noop_promotion_locks_nothing_and_restarts_nothing(chain: Chain) -> None:
     staging = chain.tenants.staging
     assert chain.run("deliver", "dev").code == 0
@@ -307,7 +307,6 @@ def test_drift_in_the_lower_tenant_refuses(chain: Chain) -> None:
     assert chain.tenants.staging.count("POST", "/environment/promotion") == 0
 
 
-@needs_promotions
 def test_a_missing_esv_is_refused_from_the_dry_run_report(chain: Chain) -> None:
     text = (chain.repo / "promoter.yaml").read_text()
     # staging declares esv.email.host but gives it no value: the tenant must hold it
@@ -326,7 +325,6 @@ def test_a_missing_esv_is_refused_from_the_dry_run_report(chain: Chain) -> None:
     assert not (chain.repo / "environments" / "staging.pin.yaml").exists()
 
 
-@needs_promotions
 def test_other_changes_in_the_lower_tenant_need_allow_other_changes(chain: Chain) -> None:
     assert chain.run("deliver", "dev").code == 0
     chain.tenants.dev.set_config("ui.theme", {"name": "dark"})
@@ -339,7 +337,6 @@ def test_other_changes_in_the_lower_tenant_need_allow_other_changes(chain: Chain
     assert chain.tenants.staging.config("ui.theme") == {"name": "dark"}
 
 
-@needs_promotions
 def test_a_promotion_that_fails_half_way_unlocks(chain: Chain) -> None:
     assert chain.run("deliver", "dev").code == 0
     staging = chain.tenants.staging
@@ -351,7 +348,6 @@ def test_a_promotion_that_fails_half_way_unlocks(chain: Chain) -> None:
     assert not (chain.repo / "environments" / "staging.pin.yaml").exists()
 
 
-@needs_promotions
 def test_dry_run_prints_aic_report_and_changes_nothing(chain: Chain) -> None:
     assert chain.run("deliver", "dev").code == 0
     staging = chain.tenants.staging
@@ -366,7 +362,6 @@ def test_dry_run_prints_aic_report_and_changes_nothing(chain: Chain) -> None:
     assert not (chain.repo / "environments" / "staging.pin.yaml").exists()
 
 
-@needs_promotions
 def test_rollback_restores_the_tenant_and_the_pin(chain: Chain) -> None:
     assert chain.run("deliver", "dev").code == 0
     assert _promote(chain, "dev", "staging").code == 0
@@ -382,3 +377,56 @@ def test_rollback_restores_the_tenant_and_the_pin(chain: Chain) -> None:
     assert chain.tenants.staging.config() == first
     assert (chain.repo / "environments" / "staging.pin.yaml").read_text() == pin
     assert _ledger(chain)[-1]["detail"]["aic"]["reportId"]
+
+
+def test_chain_issues_tokens_and_none_shows(chain: Chain) -> None:
+    """The canary check at teardown covers tokens: make sure some were issued."""
+    assert chain.run("deliver", "dev").code == 0
+    assert _promote(chain, "dev", "staging").code == 0
+    assert chain.tenants.dev.issued_tokens() and chain.tenants.staging.issued_tokens()
+
+
+def test_email017_a_literal_secret_in_an_aic_config(chain: Chain) -> None:
+    write(chain.repo / "environments" / "dev.yaml", "auth:\n  password: literal-CANARY-4d2e\n")
+    run = chain.run("check", "dev")
+    assert run.code == 1
+    assert "deny EMAIL017 a literal secret in the config of an AIC target" in run.out
+    assert "literal-CANARY-4d2e" not in run.out + run.err
+
+
+def test_an_encrypted_value_in_the_lower_tenant_is_refused_by_the_dry_run(chain: Chain) -> None:
+    crypto = {"$crypto": {"type": "x-simple-encryption", "value": {"data": "AAAA"}}}
+    base = BASE.replace('"&{esv.email.password}"', json.dumps(crypto))
+    write(chain.repo / "environments" / "base.yaml", base)  # as an IDM export holds it
+    assert chain.run("deliver", "dev").code == 0
+    run = _promote(chain, "dev", "staging")
+    assert run.code == 1
+    assert (
+        "deny EMAIL017 [staging] AIC's dry run: external.email/auth/password is encrypted "
+        "with dev's keys, which staging's tenant lacks"
+    ) in run.err
+    assert _lock(chain.tenants.staging) == "unlocked"
+
+
+def test_a_lock_held_by_another_promotion_is_exit_3(chain: Chain) -> None:
+    staging = chain.tenants.staging
+    assert chain.run("deliver", "dev").code == 0
+    token = staging.issue_token()
+    headers = {"Authorization": f"Bearer {token}", "Accept-API-Version": "resource=1.0"}
+    assert httpx.post(f"{staging.url}/environment/promotion/lock", headers=headers).is_success
+    run = _promote(chain, "dev", "staging")
+    assert run.code == 3
+    assert run.err.startswith("error: check the promotion lock on staging's tenant: it is lock")
+    assert staging.count("POST", "/environment/promotion/promote") == 0
+
+
+def test_a_scope_the_tenant_refuses_is_dropped_then_the_step_names_the_403(chain: Chain) -> None:
+    staging = chain.tenants.staging
+    staging.add_service_account(scopes=("fr:idm:*", "fr:idc:esv:*"), key=chain.tenants.key)
+    assert chain.run("deliver", "dev").code == 0
+    run = _promote(chain, "dev", "staging")
+    assert run.code == 3
+    assert run.err.startswith(
+        f"error: read the promotion lock on staging's tenant: {staging.url} answered 403: "
+        "forbidden (hint: the token lacks a scope or the tenant refuses this change here)"
+    )

@@ -77,7 +77,7 @@ Test hooks:
 - accounts: ``add_service_account(scopes=ALL_SCOPES, key=None) -> ServiceAccountKey``
   (``key=`` registers an existing account on another env), ``add_oauth2_client(id,
   secret, scopes)``, ``issue_token(scopes) -> str``, ``expire_tokens()``,
-  ``token_lifetime`` (settable).
+  ``issued_tokens()``, ``token_lifetime`` (settable).
 - state: ``config(id)`` / ``set_config(id, obj)`` (bypass immutability and locks; stored
   as given), ``configs`` (dict), ``set_variable(id, value, type="string", loaded=True)``,
   ``set_secret(id, value, loaded=True)`` (a new version if it exists), ``esvs``
@@ -336,6 +336,11 @@ class AicStandin(HttpStandin):
         with self.lock:
             for token in self._tokens.values():
                 token.expires = 0.0
+
+    def issued_tokens(self) -> list[str]:
+        """Every access token this stand-in handed out (canary tests assert them absent)."""
+        with self.lock:
+            return list(self._tokens)
 
     def config(self, config_id: str = EMAIL_ID) -> dict[str, Any] | None:
         with self.lock:
