@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from promoter.lean import skip_pydantic_plugins
+
 __all__ = ("main",)
+
+skip_pydantic_plugins()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -126,6 +126,8 @@ class Rotation:
                 return self._rotate(client, compiled, values, digest)
             except TargetError as exc:
                 return Outcome("delivery-failed", f"kept last known good: {exc}", 3)
+            except PromoterError as exc:  # e.g. the service-account key variable is unset
+                return Outcome("refused", f"kept last known good: {exc}", exc.exit_code)
 
     def _rotate(
         self, client: AicClient, compiled: Compiled, values: Values, digest: str

@@ -112,20 +112,46 @@ def _show(value: Any) -> str:
 
 
 def render(changes: list[Change], *, redact: Iterable[str] = ()) -> str:
-    """Text lines; ``redact`` lists values that must not appear (a last safety net)."""
+    """Text lines, control characters escaped.
+
+    Secrets are masked by pointer when the changes are built. ``redact`` is a last safety
+    net applied to whole values only: a shown value that is, or holds as a leaf, one of
+    these strings is replaced by ``<redacted>``. Never by substring: a password
+    ``staging`` must not turn ``environments/staging.yaml`` into ``<redacted>.yaml``.
+    """
+    from promoter.untrusted import escape_control
+
+    secrets = {v for v in redact if v}
     lines = []
     for c in changes:
+        old, new = _net(c.old, secrets), _net(c.new, secrets)
         if c.kind == "+":
-            text = f"  + {c.pointer}: {c.new}"
+            text = f"  + {c.pointer}: {new}"
         elif c.kind == "-":
-            text = f"  - {c.pointer}: {c.old}"
+            text = f"  - {c.pointer}: {old}"
         else:
-            text = f"  ~ {c.pointer}: {c.old} → {c.new}"
+            text = f"  ~ {c.pointer}: {old} → {new}"
         if c.location is not None and c.kind != "-":
             text += f"   ({c.location})"
-        lines.append(text)
-    out = "\n".join(lines) + ("\n" if lines else "")
-    for value in redact:
-        if value and len(value) >= 4:
-            out = out.replace(value, "<redacted>")
-    return out
+        lines.append(escape_control(text))
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def _net(shown: str | None, secrets: set[str]) -> str | None:
+    if shown is None or not secrets:
+        return shown
+    try:
+        value: Any = json.loads(shown)
+    except ValueError:  # a label such as <secret ...>: not a value
+        return shown
+    return "<redacted>" if _leaves(value) & secrets else shown
+
+
+def _leaves(value: Any) -> set[str]:
+    if isinstance(value, str):
+        return {value}
+    if isinstance(value, dict):
+        return set().union(*(_leaves(v) for v in value.values()), set(value))
+    if isinstance(value, list):
+        return set().union(*(_leaves(v) for v in value))
+    return set()

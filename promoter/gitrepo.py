@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from promoter.errors import RefusedError
+from promoter.untrusted import escape_control
 
 
 def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -48,7 +49,8 @@ def _reason(proc: subprocess.CompletedProcess[str]) -> str:
     """git's own words on one line (a hook may print several)."""
     text = (proc.stderr.strip() or proc.stdout.strip() or f"exit {proc.returncode}").splitlines()
     joined = "; ".join(line.strip() for line in text if line.strip())
-    return joined if len(joined) <= 300 else joined[:297] + "..."
+    joined = joined if len(joined) <= 300 else joined[:297] + "..."
+    return escape_control(joined)  # a hook's output must not drive the terminal
 
 
 def commit(root: Path, paths: Sequence[Path], message: str) -> str:

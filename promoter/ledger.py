@@ -102,12 +102,37 @@ def read(root: Path) -> list[Entry]:
         if not line.strip():
             continue
         try:
-            entries.append(Entry(**json.loads(line)))
-        except (ValueError, TypeError):
+            entries.append(_entry(json.loads(line)))
+        except (ValueError, TypeError, RecursionError):
             raise InputError(
                 "not a ledger entry", location=Location(str(LEDGER), number, 1)
             ) from None
     return entries
+
+
+_STRINGS = ("action", "env", "result", "user", "time")
+_OPTIONAL = ("source", "pin_sha256", "output_sha256", "git_commit")
+
+
+def _entry(values: Any) -> Entry:
+    """An Entry from a parsed line, each field of its type (else TypeError): a hand-edited
+    or corrupt line must be a located error, not a crash where a field is used."""
+    if not isinstance(values, dict):
+        raise TypeError("not an object")
+    for name in _STRINGS:
+        if name in values and not isinstance(values[name], str):
+            raise TypeError(name)
+    for name in _OPTIONAL:
+        if values.get(name) is not None and not isinstance(values[name], str):
+            raise TypeError(name)
+    gates = values.get("gates", {})
+    if not isinstance(gates, dict) or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in gates.values()
+    ):
+        raise TypeError("gates")
+    if not isinstance(values.get("detail", {}), dict):
+        raise TypeError("detail")
+    return Entry(**values)
 
 
 def history(root: Path, env: str) -> list[Entry]:

@@ -19,6 +19,7 @@ from pydantic import (
     Tag,
     field_validator,
 )
+from typing_extensions import TypeAliasType
 
 from promoter.placeholders import PLACEHOLDER, PLACEHOLDER_TEXT
 
@@ -128,19 +129,25 @@ def _int_kind(value: Any) -> str | None:
 _INT_EXPECTED = _expected(
     'an integer or {$int: "&{...}"}', 'e.g. 30000 or {$int: "&{esv.x|30000}"}'
 )
-TimeoutMs = Annotated[
-    Annotated[Annotated[int, Field(ge=0)], Tag("<int>")]
-    | Annotated[IntExpr, Tag("<$int>")]
-    | Annotated[NumberExpr, Tag("<$number>")],
-    Discriminator(_int_kind, **_INT_EXPECTED),
-    Field(description="Milliseconds; 0 disables the timeout"),
-]
-PositiveInt = Annotated[
-    Annotated[Annotated[int, Field(ge=1)], Tag("<int>")]
-    | Annotated[IntExpr, Tag("<$int>")]
-    | Annotated[NumberExpr, Tag("<$number>")],
-    Discriminator(_int_kind, **_INT_EXPECTED),
-]
+TimeoutMs = TypeAliasType(
+    "TimeoutMs",
+    Annotated[
+        Annotated[Annotated[int, Field(ge=0)], Tag("<int>")]
+        | Annotated[IntExpr, Tag("<$int>")]
+        | Annotated[NumberExpr, Tag("<$number>")],
+        Discriminator(_int_kind, **_INT_EXPECTED),
+        Field(description="Milliseconds; 0 disables the timeout"),
+    ],
+)
+PositiveInt = TypeAliasType(
+    "PositiveInt",
+    Annotated[
+        Annotated[Annotated[int, Field(ge=1)], Tag("<int>")]
+        | Annotated[IntExpr, Tag("<$int>")]
+        | Annotated[NumberExpr, Tag("<$number>")],
+        Discriminator(_int_kind, **_INT_EXPECTED),
+    ],
+)
 
 
 def as_int(value: int | TypedValue) -> int:
@@ -193,16 +200,19 @@ def _bool_kind(value: Any) -> str | None:
     return None
 
 
-Bool = Annotated[
-    Annotated[bool, Tag("<bool>")] | Annotated[BoolExpr, Tag("<$bool>")],
-    Discriminator(
-        _bool_kind,
-        **_expected(
-            "true or false",
-            'YAML 1.2 reads yes, no, on and off as strings; or {$bool: "&{esv.x}"} from an ESV',
+Bool = TypeAliasType(
+    "Bool",
+    Annotated[
+        Annotated[bool, Tag("<bool>")] | Annotated[BoolExpr, Tag("<$bool>")],
+        Discriminator(
+            _bool_kind,
+            **_expected(
+                "true or false",
+                'YAML 1.2 reads yes, no, on and off as strings; or {$bool: "&{esv.x}"} from an ESV',
+            ),
         ),
-    ),
-]
+    ],
+)
 
 
 class PurposeSpec(_Strict):
@@ -235,19 +245,22 @@ def _secret_kind(value: Any) -> str | None:
     return None
 
 
-SecretValue = Annotated[
-    Annotated[str, Tag("<literal>")]
-    | Annotated[PurposeRef, Tag("<$purpose>")]
-    | Annotated[CryptoValue, Tag("<$crypto>")],
-    Discriminator(
-        _secret_kind,
-        **_expected(
-            "a string, {$purpose: {name: ...}} or {$crypto: ...}",
-            "keep secrets in the store: {$purpose: {name: idm.email.password}}",
-            secret=True,
+SecretValue = TypeAliasType(
+    "SecretValue",
+    Annotated[
+        Annotated[str, Tag("<literal>")]
+        | Annotated[PurposeRef, Tag("<$purpose>")]
+        | Annotated[CryptoValue, Tag("<$crypto>")],
+        Discriminator(
+            _secret_kind,
+            **_expected(
+                "a string, {$purpose: {name: ...}} or {$crypto: ...}",
+                "keep secrets in the store: {$purpose: {name: idm.email.password}}",
+                secret=True,
+            ),
         ),
-    ),
-]
+    ],
+)
 
 
 def _scope_kind(value: Any) -> str | None:
@@ -276,7 +289,7 @@ def address_of(value: str) -> str:
 
 
 def _check_address(value: str | None) -> str | None:
-    if value is None or "&{" in value or _ADDRESS.match(address_of(value)):
+    if value is None or "&{" in value or _ADDRESS.fullmatch(address_of(value)):
         return value
     raise ValueError(
         "must be an email address such as noreply@example.com or Example <noreply@example.com>"

@@ -436,7 +436,7 @@ def _esvs(env: str, s: EnvSettings, doc: Doc) -> Mapping[str, None | str | dict[
     out: dict[str, None | str | dict[str, Any]] = {}
     for where, raw, value in items:
         name = normalise_esv(raw)
-        if not name.startswith("esv.") or not ESV_ID_PATTERN.match(esv_id(name)):
+        if not name.startswith("esv.") or not ESV_ID_PATTERN.fullmatch(esv_id(name)):
             raise InputError(
                 f"'{raw}' is not an ESV name",
                 location=doc.loc(where),

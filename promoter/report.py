@@ -7,15 +7,15 @@ findings and errors are built without values.
 from __future__ import annotations
 
 import json
-import os
-import re
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import Any
 
+from promoter.colour import emit
 from promoter.errors import PromoterError
 from promoter.findings import CONFIG_RULE, Finding
+from promoter.untrusted import escape_control
 
 TOOL_URI = "https://github.com/promoter/promoter"
 
@@ -56,31 +56,6 @@ def sorted_findings(findings: Iterable[Finding]) -> list[Finding]:
     return sorted(findings, key=key)
 
 
-_SEVERITY = re.compile(r"(?m)^(\s*(?:\S[^\n]*?: )?)(deny|warn)\b")
-_COLOURS = {"deny": "\033[31m", "warn": "\033[33m"}
-
-
-def colour_on(stream: TextIO) -> bool:
-    """Colour only on a terminal, and never with NO_COLOR set (no-color.org) or TERM=dumb."""
-    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
-        return False
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty())
-
-
-def paint(text: str, stream: TextIO) -> str:
-    """``text`` with each severity coloured (deny red, warn yellow) when ``stream`` wants it."""
-    if not colour_on(stream):
-        return text
-    return _SEVERITY.sub(lambda m: f"{m[1]}{_COLOURS[m[2]]}{m[2]}\033[0m", text)
-
-
-def emit(text: str, stream: TextIO | None = None) -> None:
-    """Write report text to ``stream`` (stdout by default), coloured where it helps."""
-    out = stream or sys.stdout
-    out.write(paint(text, out))
-
-
 def change_dicts(changes: Iterable[Any], *, redact: Iterable[str] = ()) -> list[dict[str, Any]]:
     """Diff changes (``diff.Change``) as JSON objects, values as the text diff shows them."""
     secrets = [value for value in redact if value and len(value) >= 4]
@@ -110,7 +85,8 @@ def print_findings(findings: list[Finding]) -> None:
     for f in sorted_findings(findings):
         where = f.location or f.pointer or "/"
         hint = f" (hint: {f.hint})" if f.hint else ""
-        lines.append(f"{where}: {f.label} {f.rule} [{f.env}] {f.message}{hint}\n")
+        line = f"{where}: {f.label} {f.rule} [{f.env}] {f.message}{hint}"
+        lines.append(escape_control(line) + "\n")  # a key quoted in it cannot forge a line
     emit("".join(lines), sys.stderr)
 
 
@@ -119,9 +95,10 @@ def finding_lines(findings: list[Finding]) -> list[str]:
     lines = []
     for f in sorted_findings(findings):
         where = str(f.location) if f.location else f.pointer
-        lines.append(f"  {where}: {f.label} {f.rule} {f.message} [{f.pointer or '/'}]")
+        line = f"  {where}: {f.label} {f.rule} {f.message} [{f.pointer or '/'}]"
+        lines.append(escape_control(line))  # a key quoted in it cannot forge a line
         if f.hint:
-            lines.append(f"    hint: {f.hint}")
+            lines.append(escape_control(f"    hint: {f.hint}"))
     return lines
 
 
@@ -270,6 +247,7 @@ def _annotation(level: str, loc: object, message: str) -> str:
         if loc.line:
             props += f",line={loc.line},col={loc.col}"
     escaped = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    escaped = escape_control(escaped)  # ESC and the rest: never raw in a CI log
     return f"::{level}{props}::{escaped}"
 
 

@@ -157,6 +157,8 @@ def _fields_at(cls: type[BaseModel], path: list[Any]) -> set[str]:
 
 
 def _mapping_value(annotation: Any) -> Any:
+    if type(annotation).__name__ == "TypeAliasType":
+        annotation = annotation.__value__
     origin = typing.get_origin(annotation)
     if origin is dict:
         return typing.get_args(annotation)[1]
@@ -178,6 +180,8 @@ def _model_fields(annotation: Any) -> dict[str, Any]:
 
 
 def _models_in(annotation: Any) -> Iterator[type[BaseModel]]:
+    if type(annotation).__name__ == "TypeAliasType":  # a named alias: look through it
+        annotation = annotation.__value__
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         yield annotation
         return

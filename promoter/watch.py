@@ -49,12 +49,25 @@ def check_options(options: WatchOptions) -> None:
         ("--resync-s", options.resync_s, MIN_RESYNC_S, 7 * 24 * 3600.0),
         ("--probe-patience-s", options.probe_patience_s, 0.0, 3600.0),
     )
+    if options.health is not None:
+        health_address(options.health)
     for flag, value, low, high in bounds:
         if not math.isfinite(value) or not low <= value <= high:
             raise InputError(
                 f"{flag} must be between {low:g} and {high:g} (got {value:g})",
                 hint="the defaults are --debounce-ms 200 --resync-s 300 --probe-patience-s 30",
             )
+
+
+def health_address(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:PORT`` for IPv6) with a port in 0..65535, or exit 2."""
+    host, _, port = text.rpartition(":")
+    if not (port.isascii() and port.isdigit() and len(port) <= 5 and int(port) <= 65535):
+        raise InputError(
+            f"--health must be HOST:PORT with a port from 0 to 65535 (got {text!r})",
+            hint="e.g. --health 127.0.0.1:9100",
+        )
+    return host.strip("[]") or "127.0.0.1", int(port)
 
 
 @dataclass(slots=True)
@@ -292,7 +305,7 @@ class Watcher:
             return None
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-        host, _, port = self.options.health.rpartition(":")
+        host, port = health_address(self.options.health)
         watcher = self
 
         class Health(BaseHTTPRequestHandler):
@@ -319,7 +332,7 @@ class Watcher:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        server = ThreadingHTTPServer((host or "127.0.0.1", int(port)), Health)
+        server = ThreadingHTTPServer((host, port), Health)
         server.daemon_threads = True
         threading.Thread(target=server.serve_forever, daemon=True).start()
         bound = server.server_address[1]

@@ -8,11 +8,16 @@ keys, no tabs, UTF-8 only, string keys, and a cap on alias expansion.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from promoter.errors import InputError, Location
+
+# YAML 1.2's printable set excludes these (tab is reported on its own, with its own hint)
+_NOT_YAML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
+MAX_INT_CHARS = 100
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_NODES = 10_000  # after alias expansion: stops "billion laughs" documents
@@ -92,6 +97,14 @@ def parse_yaml(text: str, display: str) -> Doc:
         line, col = _line_col(text[:tab])
         raise InputError(
             "tab character", location=Location(display, line, col), hint="indent with spaces"
+        )
+    bad = _NOT_YAML.search(text)
+    if bad is not None:  # the parsers refuse these with an exception that has no mark
+        line, col = _line_col(text[: bad.start()])
+        raise InputError(
+            f"control character U+{ord(bad.group()):04X} is not allowed in YAML",
+            location=Location(display, line, col),
+            hint="remove it; inside double quotes an escape such as \\a is allowed",
         )
     node = _compose(text, display)
     doc = Doc(data=None, file=display)
@@ -293,9 +306,14 @@ class _Builder:
         if kind == "bool":
             return value.lower() == "true"
         if kind == "int":
+            if len(value) > MAX_INT_CHARS:  # int() refuses > 4300 digits; none is meaningful
+                raise self.fail(node, f"integer with more than {MAX_INT_CHARS} digits")
             return _to_int(value)
         if kind == "float":
-            return _to_float(value)
+            number = _to_float(value)
+            if not math.isfinite(number):  # JSON has no NaN or Infinity (1e999 is inf)
+                raise self.fail(node, f"'{value[:40]}' is not a finite number", "use a number")
+            return number
         raise self.fail(node, f"unsupported YAML tag '!!{kind}'")
 
 

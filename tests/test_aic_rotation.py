@@ -269,6 +269,33 @@ def test_once_with_nothing_changed_neither_restarts_nor_sends(tenant: Tenant) ->
     assert tenant.versions() == {"1": "ENABLED"}
 
 
+def test_once_refused_first_change_has_nothing_to_restore(tenant: Tenant) -> None:
+    tenant.rotate(SECOND)  # changed before the watcher ever saw a working value
+    run = cli(
+        "watch", "prod", "--once", "--verify-to", RECIPIENT, cwd=tenant.repo, env=tenant.environ
+    )
+    assert run.code == 1
+    (line,) = [json.loads(x) for x in run.err.splitlines() if '"reload"' in x]
+    assert line["result"] == "probe-failed"
+    assert line["message"].endswith(
+        "no proven value to restore since the watcher started: the tenant runs the new "
+        f"values; still enabled: {ESV} v1; write working values to the store"
+    )
+    assert tenant.versions() == {"1": "ENABLED", "2": "ENABLED"}
+    assert_no_canary(run.out + run.err, FIRST, SECOND)
+
+
+def test_once_without_the_service_account_key_is_an_input_error(tenant: Tenant) -> None:
+    environ = {**tenant.environ, "SA_KEY": ""}
+    run = cli("watch", "prod", "--once", "--verify-to", RECIPIENT, cwd=tenant.repo, env=environ)
+    assert run.code == 2
+    (line,) = [json.loads(x) for x in run.err.splitlines() if '"reload"' in x]
+    assert line["message"] == (
+        "kept last known good: environment variable SA_KEY is not set (hint: export SA_KEY=...)"
+    )
+    assert tenant.aic.count() == 0
+
+
 def test_daemon_with_nothing_changed_stays_quiet(tenant: Tenant) -> None:
     daemon = tenant.daemon()
     try:

@@ -3,7 +3,8 @@
 Every case starts from a copy of the shipped example (with overlays of known
 content, so line numbers are exact, and one `promote dev staging` already done, so
 a pin, a ledger and a rendered output exist), changes a few files, runs
-`promoter check`, `promoter compile ENV -o build/out.json` or `promote dev staging`,
+`promoter check`, `promoter compile ENV -o build/out.json` or `promote dev staging` (a few
+read the ledger with `history`/`rollback`, or start `watch --once`),
 and asserts: the exact exit code, the file (and `:LINE:COL`) named, the rule or
 message, no traceback, and that nothing in the repo was created or changed (the
 lock and the check cache excepted).
@@ -673,6 +674,100 @@ CASES: list[Case] = [
         "environments/staging.yaml:1:1",
         "deny EMAIL001 built-in SMTP: no host is set",
     ),
+    # --- issue 12 item 16: each was an internal error --------------------------------------
+    case(
+        "yaml/a port of 5000 digits",
+        {STAGING: Edit("port: 587", "port: " + "9" * 5000)},
+        ("check", "staging"),
+        2,
+        "environments/staging.yaml:3:7",
+        "integer with more than 100 digits",
+    ),
+    case(
+        "yaml/a raw BEL byte",
+        {DEV: "type: smtp\nhost: a\x07b\n"},
+        COMPILE_DEV,
+        2,
+        "environments/dev.yaml:2:8",
+        "control character U+0007 is not allowed in YAML",
+    ),
+    case(
+        "yaml/$crypto holding .nan",
+        {DEV: "type: smtp\nauth:\n  enable: true\n  password: {$crypto: {value: .nan}}\n"},
+        COMPILE_DEV,
+        2,
+        "environments/dev.yaml:4:31",
+        "'.nan' is not a finite number",
+    ),
+    case(
+        "yaml/1e999 is infinite",
+        {DEV: "type: smtp\nthreadPoolSize: 1e999\n"},
+        COMPILE_DEV,
+        2,
+        "environments/dev.yaml:2:17",
+        "'1e999' is not a finite number",
+    ),
+    case(
+        "secrets/60 KB of nested brackets",
+        {CREDS: "[" * 60_000},
+        ("check", "prod"),
+        1,
+        "environments/prod.yaml:7:3",
+        f"{EMAIL009} secret 'idm.email.msgraph.credentials' is not a JSON object",
+    ),
+    case(
+        "secrets/an empty file",
+        {PW: ""},
+        PROMOTE,
+        1,
+        "environments/staging.yaml:7:3",
+        f"{EMAIL009} [staging] secret 'idm.email.smtp.password' is empty",
+    ),
+    case(
+        "secrets/a purpose name ending in a newline",
+        {STAGING: Edit("name: idm.email.smtp.password", 'name: "idm.email.smtp.password\\n"')},
+        ("check", "staging"),
+        1,
+        "environments/staging.yaml:7:3",
+        "purpose name 'idm.email.smtp.password\\n' is not a plain file name",
+    ),
+    case(
+        "promoter.yaml/an IDM URL that does not parse",
+        {
+            "promoter.yaml": Edit(
+                "    tier: staging\n",
+                "    tier: staging\n    target: {idm: 'http://[::1', bearerEnv: T}\n",
+            )
+        },
+        ("check", "staging"),
+        2,
+        "promoter.yaml:8:14",
+        "is not a valid URL",
+    ),
+    case(
+        "ledger/a field of the wrong type (history)",
+        {"ledger/promotions.jsonl": Edit('"action": "promote"', '"action": 5')},
+        ("history", "staging"),
+        2,
+        "ledger/promotions.jsonl:1:1",
+        "not a ledger entry",
+    ),
+    case(
+        "ledger/a field of the wrong type (rollback)",
+        {"ledger/promotions.jsonl": Edit('"env": "staging"', '"env": ["staging"]')},
+        ("rollback", "staging"),
+        2,
+        "ledger/promotions.jsonl:1:1",
+        "not a ledger entry",
+    ),
+    case(
+        "watch/--health with a port that is not a number",
+        {},
+        ("watch", "staging", "--once", "--health", "127.0.0.1:x"),
+        2,
+        None,
+        "--health must be HOST:PORT with a port from 0 to 65535 (got '127.0.0.1:x')",
+    ),
 ]
 
 
@@ -823,7 +918,8 @@ def changed_paths(
 def test_the_corpus_is_large_and_ids_are_unique() -> None:
     assert len(CASES) >= 35
     assert len({c.id for c in CASES}) == len(CASES)
-    assert {c.run[0] for c in CASES} == {"check", "compile", "promote"}
+    commands = {"check", "compile", "promote", "history", "rollback", "watch"}
+    assert {"check", "compile", "promote"} <= {c.run[0] for c in CASES} <= commands
 
 
 @pytest.mark.parametrize("case", params())

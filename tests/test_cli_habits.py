@@ -295,3 +295,48 @@ def test_history_spells_out_its_gate_summary(example: Path) -> None:
     assert re.split(r"\s{2,}", header.strip())[6] == "gates"
     assert columns[6] == "no findings", row
     assert columns[7] == "promoted"
+
+
+def _on_a_terminal(repo: Path, command: str, env: dict[str, str]) -> str:
+    script = shutil.which("script")
+    if script is None:
+        pytest.skip("util-linux script(1) gives the command a terminal")
+    proc = subprocess.run(
+        [script, "-qec", f"{BIN / 'promoter'} {command}", "/dev/null"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "TERM": "xterm", **env},
+    )
+    return proc.stdout
+
+
+def _warn_in_dev(example: Path) -> None:
+    overlay = example / "environments/dev.yaml"
+    overlay.write_text(
+        overlay.read_text()
+        + "host: relay.example.com\nsmtpProperties:\n  mail.smtp.ssl.protocols: TLSv1\n"
+    )
+
+
+def test_colour_on_a_terminal_only(example: Path) -> None:
+    _warn_in_dev(example)
+    coloured = _on_a_terminal(example, "check dev", {"NO_COLOR": ""})  # recorded in the cache
+    assert "\033[33mwarn\033[0m EMAIL003" in coloured, coloured
+    assert "\033[31mdeny\033[0m EMAIL004" in coloured, coloured
+    plain = _on_a_terminal(example, "check --no-cache dev", {"NO_COLOR": "1"})
+    assert "warn EMAIL003" in plain and "deny EMAIL004" in plain and "\033[" not in plain
+    piped = cli("check", "dev", cwd=example)  # replayed from the cache: still plain
+    assert "deny EMAIL004" in piped.out and "\033[" not in piped.out
+
+
+def test_findings_are_sorted_by_file_and_line(example: Path) -> None:
+    overlay = example / "environments/staging.yaml"
+    overlay.write_text(overlay.read_text().replace("port: 587", "port: 25") + "debug: true\n")
+    base = example / "environments/base.yaml"
+    base.write_text(base.read_text().replace("timeout: 30000", "timeout: 0"))
+    run = cli("check", "--no-cache", "staging", cwd=example)
+    cited = re.findall(r"^  (environments/[\w.]+):(\d+):(\d+): ", run.out, re.M)
+    assert len(cited) >= 3, run.out
+    assert cited == sorted(cited, key=lambda c: (c[0], int(c[1]), int(c[2])))

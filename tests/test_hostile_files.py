@@ -4,12 +4,16 @@ run has a time bound: a hang fails the run, it is not measured), nothing is read
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import random
 import resource
+import stat
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -42,15 +46,17 @@ class Swapper:
     def _run(self, outside: Path) -> None:
         file_tmp, link_tmp = self.store / ".pw.file", self.store / ".pw.link"
         data_in, data_out = self.store / ".data.in", self.store / ".data.out"
-        while not self.stop.is_set():
+        while not self.stop.is_set():  # half the time inside, half the time leading out
             write(file_tmp, "inside-value")
             os.replace(file_tmp, self.store / "pw")
-            os.symlink(outside / "pw", link_tmp)
-            os.replace(link_tmp, self.store / "pw")
             os.symlink("inside", data_in)
             os.replace(data_in, self.store / "..data")
+            time.sleep(0.0005)
+            os.symlink(outside / "pw", link_tmp)
+            os.replace(link_tmp, self.store / "pw")
             os.symlink(outside, data_out)
             os.replace(data_out, self.store / "..data")
+            time.sleep(0.0005)
             self.swaps += 1
 
     def __enter__(self) -> Swapper:
@@ -161,3 +167,65 @@ def test_a_pointer_that_does_not_resolve_never_lists_the_keys(example: Path) -> 
     assert code == 1
     assert "jsonPointer 'clientSecret' does not resolve" in out
     assert pasted not in out and "fields present" not in out
+
+
+# --- temporary files: 0600 at open, unique, orphans cleaned ---------------------------------
+
+WRITER = """
+import os, sys
+from pathlib import Path
+from promoter.targets.file import write_atomic
+os.umask(0)  # the mode must come from the open itself, not from a friendly umask
+path = Path(sys.argv[1])
+print("ready", flush=True)
+for i in range(int(sys.argv[2])):
+    write_atomic(path, ("secret-%d " % i) * 5000, secret=True)
+"""
+
+
+def writer(path: Path, count: int, *, quiet: bool = False) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path), str(count)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL if quiet else subprocess.PIPE,
+        text=True,
+    )
+
+
+def modes(directory: Path) -> dict[str, int]:
+    found = {}
+    for name in os.listdir(directory):
+        with contextlib.suppress(FileNotFoundError):
+            found[name] = stat.S_IMODE(os.lstat(directory / name).st_mode)
+    return found
+
+
+def test_parallel_writers_never_collide(tmp_path: Path) -> None:
+    out = tmp_path / "external.email.json"
+    procs = [writer(out, 150) for _ in range(3)]
+    errors = [p.communicate(timeout=300)[1] for p in procs]
+    results = [(p.returncode, err) for p, err in zip(procs, errors, strict=True)]
+    assert results == [(0, "")] * 3
+    assert modes(tmp_path) == {out.name: 0o600, f"{out.name}.bak": 0o600}
+
+
+def test_a_writer_killed_anywhere_leaves_nothing_readable_and_no_orphans(tmp_path: Path) -> None:
+    out = tmp_path / "external.email.json"
+    from promoter.targets.file import write_atomic
+
+    write_atomic(out, "first", secret=True)
+    rng = random.Random(12)
+    seen_temp = 0
+    for _ in range(60):
+        proc = writer(out, 10_000, quiet=True)
+        assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+        time.sleep(rng.uniform(0.0, 0.05))  # kills it somewhere in its writes
+        proc.kill()
+        proc.communicate()
+        found = modes(tmp_path)
+        assert set(found.values()) <= {0o600}, found
+        seen_temp += any(name.endswith(".tmp") for name in found)
+    write_atomic(out, "final", secret=True)
+    assert modes(tmp_path) == {out.name: 0o600, f"{out.name}.bak": 0o600}
+    assert out.read_text() == "final"
+    assert seen_temp > 0  # some kills really hit a write in progress

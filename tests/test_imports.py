@@ -29,3 +29,20 @@ def test_public_surface_is_pinned() -> None:
     import promoter
 
     assert promoter.__all__ == ("main",)
+
+
+def test_check_does_not_read_package_metadata_for_pydantic_plugins(example: Path) -> None:
+    probe = (
+        "import sys\n"
+        "from promoter.cli import main\n"
+        "code = main(['check', '--no-cache'])\n"
+        "print('importlib.metadata' in sys.modules)\n"
+        "from pydantic.plugin._loader import PYDANTIC_ENTRY_POINT_GROUP\n"  # the real module
+        "print(PYDANTIC_ENTRY_POINT_GROUP)\n"
+        "sys.exit(code)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], cwd=example, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-2:] == ["False", "pydantic"]

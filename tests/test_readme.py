@@ -40,3 +40,40 @@ def test_readme_commands_in_sequence_on_a_fresh_clone(tmp_path: Path) -> None:
     )
     assert second.returncode == 0, second.stdout[-4000:] + second.stderr[-2000:]
     assert " passed" in second.stdout.splitlines()[-1]
+
+
+def test_readme_is_self_contained_and_links_the_docs() -> None:
+    text = (REPO / "README.md").read_text()
+    assert "../shared" not in text and "DESIGN.md" not in text
+    for doc in ("real-world", "import", "security", "promotion-safety", "aic", "cli"):
+        assert f"(docs/{doc}.md)" in text, doc
+    assert "## Coming from fr-config-manager / frodo" in text
+    assert "## Exit codes and errors" in text and "## Output formats" in text
+
+
+def test_readme_shows_every_promoter_yaml_key() -> None:
+    from pydantic import BaseModel
+
+    from promoter import project
+
+    text = (REPO / "README.md").read_text()
+    section = text.split("## promoter.yaml, key by key", 1)[1].split("\n## ", 1)[0]
+    missing = []
+    for model in (
+        project.ProjectSettings,
+        project.EnvSettings,
+        project.StoreSettings,
+        project.IdmTargetSettings,
+        project.AicTargetSettings,
+        project.OAuth2Settings,
+        project.ServiceAccountSettings,
+        project.WaiverSettings,
+        project.ScanSettings,
+        project.AllowSettings,
+    ):
+        assert issubclass(model, BaseModel)
+        for name, field in model.model_fields.items():
+            key = field.alias or name
+            if f"{key}:" not in section and f"{key}," not in section:
+                missing.append(f"{model.__name__}.{key}")
+    assert missing == []

@@ -58,5 +58,5 @@ def test_diff_can_skip_secrets_and_render_redacts_as_a_last_resort() -> None:
     )
     assert changes == []
     assert render(diff({"a": "leaked-value"}, {"a": "b"}), redact=["leaked-value"]) == (
-        '  ~ /a: "<redacted>" → "b"\n'
+        '  ~ /a: <redacted> → "b"\n'
     )

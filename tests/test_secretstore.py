@@ -157,3 +157,11 @@ def test_every_reference_resolves_to_the_stored_value(
         assert result.unresolved == []
         assert result.data == {"json": secrets, "whole": secrets}
         assert len(result.resolved) == 2 * len(secrets)
+
+
+@pytest.mark.parametrize("odd", ["pw.v²", "pw.v" + "9" * 250, "pw.v١"])
+def test_a_version_that_is_not_ascii_digits_is_not_a_version(tmp_path: Path, odd: str) -> None:
+    (tmp_path / "pw.v1").write_text("one")
+    (tmp_path / odd).write_text("odd")
+    value, secret = store(tmp_path, version_suffix=".v").lookup("pw", None)
+    assert (value, secret.version) == ("one", 1)

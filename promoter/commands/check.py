@@ -38,7 +38,7 @@ def run_check(
         )
         if use_cache and replay.code != 2:
             checkcache.store(root, argv_key, read, stores, replay)
-    from promoter.report import emit
+    from promoter.colour import emit
 
     emit(replay.out)
     emit(replay.err, sys.stderr)
@@ -48,9 +48,9 @@ def run_check(
 def _check_staged(root: Path, envs: Sequence[str], *, fmt: str, require_secrets: bool) -> int:
     """Compile what the index holds (what the commit will hold), never the cache."""
     from promoter.checker import check_envs
+    from promoter.colour import emit
     from promoter.gitfiles import staged, staged_tree
     from promoter.project import load_project, with_stores_from
-    from promoter.report import emit
 
     files = staged(root)
     with staged_tree(root) as tree:

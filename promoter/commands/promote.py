@@ -164,6 +164,7 @@ def _already_holds(project: Project, change: PinChange) -> bool:
         rendered = rendered_path(project, change.env).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return False
+    # compiled.sha256 hashes the masked output: compare the resolved text itself
     return pin == change.pin_text and rendered == change.compiled.text
 
 

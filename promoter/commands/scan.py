@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from promoter import gitfiles
+from promoter.colour import emit
 from promoter.errors import InputError, Location
 from promoter.project import PROJECT_FILE, load_project
-from promoter.report import REPORTERS, EnvResult, emit, exit_code, finding_lines, plural
+from promoter.report import REPORTERS, EnvResult, exit_code, finding_lines, plural
 from promoter.scan import kind, scan
 
 

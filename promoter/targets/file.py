@@ -1,17 +1,23 @@
-"""The file target: atomic writes, one .bak kept."""
+"""The file target: atomic writes, one .bak kept.
+
+Every temporary file is created ``O_CREAT | O_EXCL`` with its final mode at open (0600 for
+a secret: no window in which another user can read it, and a crash never leaves it
+readable), under a unique name carrying the writer's pid, so parallel runs never collide;
+a temporary file whose writer is gone (killed mid-write) is removed by the next write.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import tempfile
+import secrets
 from pathlib import Path
 
 from promoter.errors import Location, TargetError
 
 SECRET_MODE = 0o600
 PUBLIC_MODE = 0o644
+_TMP_SUFFIX = ".tmp"
 
 
 def write_atomic(
@@ -25,12 +31,12 @@ def write_atomic(
     where = Location(display or str(path))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        remove_orphans(path)
+        fd, tmp = _create_temp(path, SECRET_MODE if secret else PUBLIC_MODE)
     except OSError as exc:
         raise TargetError(f"cannot write: {exc.strerror}", location=where) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            os.fchmod(handle.fileno(), SECRET_MODE if secret else PUBLIC_MODE)
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
@@ -44,11 +50,99 @@ def write_atomic(
         raise TargetError(f"cannot write: {exc.strerror}", location=where) from None
 
 
+def _temp_name(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(6)}{_TMP_SUFFIX}")
+
+
+def _create_temp(path: Path, mode: int) -> tuple[int, Path]:
+    """A new file next to ``path``, created with ``mode`` (never wider, whatever the umask
+    would allow or deny: fchmod sets exactly ``mode`` on the file only we have open)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    while True:
+        tmp = _temp_name(path)
+        try:
+            fd = os.open(tmp, flags, mode & SECRET_MODE)  # owner-only until fchmod below
+        except FileExistsError:
+            continue
+        try:
+            os.fchmod(fd, mode)
+        except OSError:
+            os.close(fd)
+            os.unlink(tmp)
+            raise
+        return fd, tmp
+
+
 def _keep_backup(path: Path) -> None:
+    """``path.bak`` becomes the current file: a hard link to it (same inode, so the same
+    mode, no copy readable by others in between), renamed over the old ``.bak``."""
     backup = path.with_name(path.name + ".bak")
-    staging = path.with_name(f".{path.name}.bak.tmp")
-    shutil.copy2(path, staging)
-    os.replace(staging, backup)
+    while True:
+        staging = _temp_name(path)
+        try:
+            os.link(path, staging, follow_symlinks=False)
+            break
+        except FileExistsError:
+            continue
+        except OSError:  # a filesystem without hard links: copy into a 0600 file
+            _copy_private(path, staging)
+            break
+    try:
+        os.replace(staging, backup)
+    finally:
+        # rename() between two links to one inode does nothing and leaves the source
+        with contextlib.suppress(OSError):
+            os.unlink(staging)
+
+
+def _copy_private(path: Path, staging: Path) -> None:
+    mode = os.stat(path).st_mode & 0o777
+    fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, SECRET_MODE)
+    try:
+        with os.fdopen(fd, "wb") as out, path.open("rb") as source:
+            out.write(source.read())
+            out.flush()
+            os.fsync(out.fileno())
+            os.fchmod(out.fileno(), mode & PUBLIC_MODE)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(staging)
+        raise
+
+
+def remove_orphans(path: Path) -> list[Path]:
+    """Remove temporary files of ``path`` left by a writer that no longer runs."""
+    removed: list[Path] = []
+    prefix = f".{path.name}."
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return removed
+    for name in names:
+        if not (name.startswith(prefix) and name.endswith(_TMP_SUFFIX)):
+            continue
+        middle = name[len(prefix) : -len(_TMP_SUFFIX)]
+        pid = middle.split(".", 1)[0]
+        if pid.isascii() and pid.isdigit() and len(pid) <= 9 and _alive(int(pid)):
+            continue  # a parallel run is writing it
+        with contextlib.suppress(OSError):
+            os.unlink(path.parent / name)
+            removed.append(path.parent / name)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    except (OverflowError, OSError):
+        return False
+    return True
 
 
 def _fsync_dir(directory: Path) -> None:

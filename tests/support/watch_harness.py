@@ -135,7 +135,9 @@ class Sender:
     def _run(self) -> None:
         with httpx.Client(timeout=10) as client:
             due = time.monotonic()
-            while not self._stop.is_set():
+            first = True  # under load a worker may start after stop(): it still sends once
+            while first or not self._stop.is_set():
+                first = False
                 try:
                     answer = client.post(
                         self.url,
