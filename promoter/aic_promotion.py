@@ -23,7 +23,7 @@ redacted. ``rollback DST --apply`` is AIC's rollback after its provisional-rollb
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -197,15 +197,7 @@ class Flow:
 
     def _promote(self, upper: AicClient, outcome: Outcome, *, dry_run: bool) -> None:
         src, dst = self.source.env.name, self.dest.env.name
-        state = upper.lock_state()
-        result = state.get("result")
-        if result != "unlocked":
-            raise TargetError(
-                f"check the promotion lock on {upper.label}: it is "
-                f"{scrub(str(result), self.secrets, limit=20)}, not unlocked",
-                hint="another promotion is under way; wait for it, or unlock it in the tenant",
-            )
-        promotion = upper.lock()
+        promotion = lock_unlocked(upper, self.secrets)
         outcome.promotion_id = promotion
         self.out(f"{dst}'s tenant: locked for promotion {promotion}")
         failure: BaseException | None = None
@@ -370,14 +362,7 @@ def rollback(project: Project, env: Environment, *, out: Out = print, dry_run: b
             out(f"  {scrub(line, secrets, limit=160)}")
         if dry_run:
             return outcome
-        state = upper.lock_state().get("result")
-        if state != "unlocked":
-            raise TargetError(
-                f"check the promotion lock on {upper.label}: it is "
-                f"{scrub(str(state), secrets, limit=20)}, not unlocked",
-                hint="another promotion is under way; wait for it",
-            )
-        promotion = upper.lock()
+        promotion = lock_unlocked(upper, secrets)
         outcome.promotion_id = promotion
         failure: BaseException | None = None
         try:
@@ -397,6 +382,18 @@ def rollback(project: Project, env: Environment, *, out: Out = print, dry_run: b
                 out(f"warning: {exc}")
         outcome.requests = upper.session.requests
     return outcome
+
+
+def lock_unlocked(upper: AicClient, secrets: Sequence[str]) -> str:
+    """Lock ``upper`` for a promotion after checking nobody else holds it; the promotion id."""
+    result = upper.lock_state().get("result")
+    if result != "unlocked":
+        raise TargetError(
+            f"check the promotion lock on {upper.label}: it is "
+            f"{scrub(str(result), secrets, limit=20)}, not unlocked",
+            hint="another promotion is under way; wait for it, or unlock it in the tenant",
+        )
+    return upper.lock()
 
 
 def print_refusal(findings: Iterable[Finding]) -> None:
