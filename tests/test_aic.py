@@ -362,6 +362,16 @@ def test_dry_run_prints_aic_report_and_changes_nothing(chain: Chain) -> None:
     assert not (chain.repo / "environments" / "staging.pin.yaml").exists()
 
 
+def test_promote_format_json_on_aic_is_one_document_with_aic_ids(chain: Chain) -> None:
+    assert chain.run("deliver", "dev").code == 0
+    run = chain.run("promote", "dev", "staging", "--apply", "--yes", "--format", "json")
+    assert run.code == 0, run.err
+    document = json.loads(run.out)  # stdout holds the document only; progress is on stderr
+    assert document["result"] == "applied" and document["written"] is True
+    assert document["aic"]["promotionId"] == _ledger(chain)[-1]["detail"]["aic"]["promotionId"]
+    assert "staging's tenant: locked for promotion" in run.err
+
+
 def test_rollback_restores_the_tenant_and_the_pin(chain: Chain) -> None:
     assert chain.run("deliver", "dev").code == 0
     assert _promote(chain, "dev", "staging").code == 0

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from promoter.commands.verify import is_verified, print_unverified
+from promoter.findings import Finding
 from promoter.lock import repo_lock
 from promoter.pipeline import Compiled, Compiler
 from promoter.project import AicTarget, IdmTarget, Project, load_project
@@ -130,7 +131,15 @@ def _finish(
     return 0
 
 
-def _print_json(change: PinChange, action: str, result: str, *, output: str | None = None) -> None:
+def _print_json(
+    change: PinChange,
+    action: str,
+    result: str,
+    *,
+    output: str | None = None,
+    aic: dict[str, object] | None = None,
+    extra_findings: list[Finding] | None = None,
+) -> None:
     """``--format json``: what happened, the redacted changes and the findings."""
     import json
 
@@ -139,7 +148,7 @@ def _print_json(change: PinChange, action: str, result: str, *, output: str | No
     redact = change.compiled.secret_values()
     if change.previous is not None:
         redact += change.previous.secret_values()
-    document = {
+    document: dict[str, object] = {
         "action": action,
         "env": change.env.name,
         "tier": change.env.tier,
@@ -150,8 +159,12 @@ def _print_json(change: PinChange, action: str, result: str, *, output: str | No
         "output_sha256": change.compiled.sha256,
         "pin_sha256": change.pin_sha256,
         "changes": change_dicts(change.changes, redact=redact),
-        "findings": [f.as_dict() for f in sorted_findings(change.compiled.findings)],
+        "findings": [
+            f.as_dict() for f in sorted_findings(change.compiled.findings + (extra_findings or []))
+        ],
     }
+    if aic is not None:
+        document["aic"] = aic  # AIC's promotion and report ids
     sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
 
 
@@ -221,32 +234,43 @@ def _finish_aic(
     action = "promote" if source is not None else "rollback"
     if not (options.apply or options.dry_run):
         return _finish(project, change, title, action, options)  # the repo only
+    as_json = options.fmt == "json"
+    # With --format json, stdout carries one JSON document; progress goes to stderr.
+    say = _to_stderr if as_json else print
     print_findings(compiled.findings)
     if change.refused:
         print(
             f"refused: {env.name} ({env.tier}) does not pass its gates; nothing written",
             file=sys.stderr,
         )
+        if as_json:
+            _print_json(change, action, "refused")
         return 1
-    print(f"{title}: {len(change.changes)} change(s) to {env.name}'s output")
-    sys.stdout.write(change.diff_text())
+    if not as_json:
+        print(f"{title}: {plural(len(change.changes), 'change')} to {env.name}'s output")
+        sys.stdout.write(change.diff_text())
     if options.apply and not options.dry_run and not options.yes and not _confirm(env.name):
         print("cancelled, nothing written", file=sys.stderr)
         return 1
     try:
         if source is None:
-            outcome = aic_promotion.rollback(project, env, dry_run=options.dry_run)
+            outcome = aic_promotion.rollback(project, env, out=say, dry_run=options.dry_run)
         else:
             flow = aic_promotion.Flow(
-                project, source, compiled, allow_other_changes=options.allow_other_changes
+                project, source, compiled, allow_other_changes=options.allow_other_changes, out=say
             )
             outcome = flow.run(dry_run=options.dry_run)
     except aic_promotion.DryRunRefused as refused:
         print_findings(refused.findings)
         print(f"refused: {title}: {refused.message}; unlocked, nothing promoted", file=sys.stderr)
+        if as_json:
+            _print_json(change, action, "refused", extra_findings=refused.findings)
         return 1
     if options.dry_run:
-        print(f"dry run, nothing written (output sha256 {compiled.sha256})")
+        if as_json:
+            _print_json(change, action, "dry-run", aic=outcome.detail()["aic"])
+        else:
+            print(f"dry run, nothing written (output sha256 {compiled.sha256})")
         return 0
     entry = write_change(
         project,
@@ -257,7 +281,15 @@ def _finish_aic(
         result=outcome.result,
         detail=outcome.detail(),
     )
+    out = project.display(rendered_path(project, env))
+    if as_json:
+        _print_json(change, action, entry.result, output=out, aic=outcome.detail()["aic"])
+        return 0
     verb = "promoted" if action == "promote" else "rolled back"
     pin = (entry.pin_sha256 or "")[:12]
     print(f"{verb} {title} through AIC: sha256 {compiled.sha256}, pin {pin} ({entry.result})")
     return 0
+
+
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr)
