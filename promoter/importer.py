@@ -310,7 +310,7 @@ def _flow(value: Any) -> str:
 
 def _scalar(value: Any) -> str:
     if isinstance(value, str):
-        if _PLAIN.match(value) and value.lower() not in _RESERVED:
+        if _PLAIN.fullmatch(value) and value.lower() not in _RESERVED:
             return value
         return "".join(
             c if c.isprintable() else _escape(c) for c in json.dumps(value, ensure_ascii=False)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from promoter.commands.import_ import run_import
@@ -472,6 +472,7 @@ json_values = st.recursive(
 
 
 @settings(max_examples=150, deadline=None)
+@example({"A\n": None})  # a plain-looking key ending in a newline must be quoted
 @given(
     st.dictionaries(
         st.text(max_size=8).filter(lambda k: "\ud800" not in k), json_values, max_size=5
