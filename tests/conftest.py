@@ -9,6 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+# CI runs the same examples every time (HYPOTHESIS_PROFILE=ci in .ci/run), so a landing never
+# depends on luck; a local run keeps exploring new ones and a failure it finds is pinned with
+# @example.
+settings.register_profile("ci", derandomize=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_PARTS = ("promoter.yaml", "environments", "secrets", "schemas")
