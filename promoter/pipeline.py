@@ -14,6 +14,7 @@ from promoter.project import AicTarget, Environment, Project
 from promoter.references import Resolved, purposes, resolve
 from promoter.render import (
     canonical_json,
+    defaulted_secrets,
     literal_secrets,
     output_pointer,
     replace_at,
@@ -160,7 +161,8 @@ class Compiler:
             result.masks = {
                 s.pointer: f"<secret {s.purpose}{_suffix(s)}>" for s in resolution.resolved
             }
-        result.literals = literal_secrets(merged.data)
+        # A secret field's placeholder default is as plain as a literal: mask it the same way.
+        result.literals = defaulted_secrets(merged.data) | literal_secrets(merged.data)
         result.masks.update({p: "<plaintext secret>" for p in result.literals})
         result.written = written
         result.resolved = resolution.data

@@ -73,3 +73,17 @@ def literal_secrets(data: Any) -> dict[str, str]:
         if isinstance(node, str) and node and "&{" not in node:
             found[pointer] = node
     return found
+
+
+def defaulted_secrets(data: Any) -> dict[str, str]:
+    """Secret fields whose placeholder carries a ``|default``: the default is plaintext."""
+    from promoter.placeholders import placeholders
+
+    found = {}
+    for pointer in LITERAL_SECRET_POINTERS:
+        node: Any = data
+        for part in pointer.strip("/").split("/"):
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, str) and any(d for _, d in placeholders(node)):
+            found[pointer] = node
+    return found

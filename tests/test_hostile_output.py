@@ -43,3 +43,16 @@ def test_a_short_password_does_not_redact_file_names(example: Path) -> None:
     for run in shown:
         assert "~ /port: 587 → 2525   (environments/staging.yaml:" in run.out, run.out
         assert "<redacted>" not in run.out
+
+
+def test_a_placeholder_default_in_a_secret_field_is_masked(example: Path) -> None:
+    """``&{esv.x|default}`` in auth.password: the default is plaintext, so compile masks it."""
+    write(
+        example / "environments" / "dev.yaml",
+        'type: smtp\nhost: smtp.dev.example.com\n'
+        'auth: {enable: true, username: u, password: "&{smtp.pw|Dflt-CANARY-71}"}\n',
+    )
+    run = cli("compile", "dev", cwd=example)
+    assert run.code == 0, run.err
+    assert "<plaintext secret>" in run.out
+    assert "Dflt-CANARY-71" not in run.out + run.err

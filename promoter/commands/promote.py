@@ -83,13 +83,7 @@ def _finish(
     print_findings(compiled.findings)
     as_json = options.fmt == "json"
     if change.refused:
-        print(
-            f"refused: {env.name} ({env.tier}) does not pass its gates; nothing written",
-            file=sys.stderr,
-        )
-        if as_json:
-            _print_json(change, action, "refused")
-        return 1
+        return _refused(change, action, as_json=as_json)
     if _already_holds(project, change):
         if as_json:
             _print_json(change, action, "unchanged")
@@ -239,13 +233,7 @@ def _finish_aic(
     say = _to_stderr if as_json else print
     print_findings(compiled.findings)
     if change.refused:
-        print(
-            f"refused: {env.name} ({env.tier}) does not pass its gates; nothing written",
-            file=sys.stderr,
-        )
-        if as_json:
-            _print_json(change, action, "refused")
-        return 1
+        return _refused(change, action, as_json=as_json)
     if not as_json:
         print(f"{title}: {plural(len(change.changes), 'change')} to {env.name}'s output")
         sys.stdout.write(change.diff_text())
@@ -289,6 +277,17 @@ def _finish_aic(
     pin = (entry.pin_sha256 or "")[:12]
     print(f"{verb} {title} through AIC: sha256 {compiled.sha256}, pin {pin} ({entry.result})")
     return 0
+
+
+def _refused(change: PinChange, action: str, *, as_json: bool) -> int:
+    env = change.env
+    print(
+        f"refused: {env.name} ({env.tier}) does not pass its gates; nothing written",
+        file=sys.stderr,
+    )
+    if as_json:
+        _print_json(change, action, "refused")
+    return 1
 
 
 def _to_stderr(line: str) -> None:
