@@ -10,14 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from promoter.errors import Location
 from promoter.findings import Finding, Severity
-from promoter.model import MsGraphConfig, SmtpConfig, address_of
 from promoter.placeholders import Values, placeholders
 from promoter.project import Tier, Waiver
 from promoter.references import Unresolved
+from promoter.shapes import MsGraphKind, SmtpKind, address_of
+
+if TYPE_CHECKING:  # the fast validator's objects stand in for these (see fastmodel.py)
+    from promoter.model import MsGraphConfig, SmtpConfig
 
 D: Severity = "deny"
 W: Severity = "warn"
@@ -122,7 +125,7 @@ def apply_waivers(
 
 
 def _smtp(gate: GateInput) -> SmtpConfig | None:
-    return gate.config if isinstance(gate.config, SmtpConfig) else None
+    return gate.config if isinstance(gate.config, SmtpKind) else None
 
 
 def _external_smtp(gate: GateInput) -> SmtpConfig | None:
@@ -249,7 +252,7 @@ def email004_weak_protocol(gate: GateInput) -> Iterator[Hit]:
                 f"weak TLS protocol in {key}: {' '.join(weak)}",
                 "allow TLSv1.2 and TLSv1.3 only",
             )
-    if isinstance(gate.config, MsGraphConfig):
+    if isinstance(gate.config, MsGraphKind):
         version = gate.values.text(gate.config.tlsVersion)
         if version in WEAK_PROTOCOLS:
             yield Hit("EMAIL004", "/tlsVersion", f"weak TLS protocol: {version}")
@@ -274,7 +277,7 @@ def email007_international(gate: GateInput) -> Iterator[Hit]:
     values = gate.values
     allowutf8 = values.text(gate.config.smtpProperties.get("mail.mime.allowutf8", "")) or ""
     allowutf8 = allowutf8.strip().lower()
-    graph = isinstance(gate.config, MsGraphConfig)
+    graph = isinstance(gate.config, MsGraphKind)
     if graph and allowutf8 == "true":
         yield Hit(
             "EMAIL007",
@@ -298,7 +301,7 @@ def email007_international(gate: GateInput) -> Iterator[Hit]:
 
 def email008_https(gate: GateInput) -> Iterator[Hit]:
     """EMAIL008: tokens and mail must not travel over plain http."""
-    if not isinstance(gate.config, MsGraphConfig):
+    if not isinstance(gate.config, MsGraphKind):
         return
     for pointer, value in (
         ("/mailEndpoint", gate.config.mailEndpoint),

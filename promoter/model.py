@@ -7,7 +7,6 @@ generated from these classes (``promoter schema --write``).
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -22,11 +21,24 @@ from pydantic import (
 from typing_extensions import TypeAliasType
 
 from promoter.placeholders import PLACEHOLDER, PLACEHOLDER_TEXT
+from promoter.shapes import (
+    MsGraphKind,
+    OAuth2Kind,
+    SmtpKind,
+    TypedKind,
+    bool_kind,
+    check_address,
+    check_port_digits,
+    config_type,
+    int_kind,
+    port_kind,
+    proxy_kind,
+    scope_kind,
+    secret_kind,
+)
 
 TIMEOUT_DEFAULT_MS = 300_000
 ESV_PATTERN = PLACEHOLDER  # kept for callers that import it from here
-_ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
-_NAMED_ADDRESS = re.compile(r'^(?:"[^"]*"|[^"<>]*?)\s*<([^<>]+)>$')
 
 # Custom error type: validation.py words it "<field> must be <message>; found <input>".
 EXPECTED = "expected"
@@ -54,76 +66,32 @@ Placeheld = Annotated[
 ]
 
 
-class TypedValue(_Strict):
+class TypedValue(TypedKind, _Strict):
     """AIC's typed placeholder forms: ``{"$int": "&{esv.email.port|587}"}`` and the like."""
-
-    @property
-    def expr(self) -> str:
-        raise NotImplementedError
 
 
 class IntExpr(TypedValue):
     value: Placeheld = Field(alias="$int")
 
-    @property
-    def expr(self) -> str:
-        return self.value
-
 
 class NumberExpr(TypedValue):
     value: Placeheld = Field(alias="$number")
-
-    @property
-    def expr(self) -> str:
-        return self.value
 
 
 class BoolExpr(TypedValue):
     value: Placeheld = Field(alias="$bool")
 
-    @property
-    def expr(self) -> str:
-        return self.value
-
 
 class ListExpr(TypedValue):
     value: Placeheld = Field(alias="$list", description="Comma-separated values")
-
-    @property
-    def expr(self) -> str:
-        return self.value
 
 
 class ArrayExpr(TypedValue):
     value: Placeheld = Field(alias="$array", description="A JSON array")
 
-    @property
-    def expr(self) -> str:
-        return self.value
-
 
 class ObjectExpr(TypedValue):
     value: Placeheld = Field(alias="$object", description="A JSON object")
-
-    @property
-    def expr(self) -> str:
-        return self.value
-
-
-def _typed_tag(value: dict[str, Any]) -> str | None:
-    if len(value) == 1:
-        key = next(iter(value))
-        if key in ("$int", "$number", "$bool", "$list", "$array", "$object"):
-            return f"<{key}>"
-    return None
-
-
-def _int_kind(value: Any) -> str | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return "<int>"
-    if isinstance(value, dict):
-        return _typed_tag(value) if _typed_tag(value) in ("<$int>", "<$number>") else None
-    return None
 
 
 _INT_EXPECTED = _expected(
@@ -135,7 +103,7 @@ TimeoutMs = TypeAliasType(
         Annotated[Annotated[int, Field(ge=0)], Tag("<int>")]
         | Annotated[IntExpr, Tag("<$int>")]
         | Annotated[NumberExpr, Tag("<$number>")],
-        Discriminator(_int_kind, **_INT_EXPECTED),
+        Discriminator(int_kind, **_INT_EXPECTED),
         Field(description="Milliseconds; 0 disables the timeout"),
     ],
 )
@@ -145,7 +113,7 @@ PositiveInt = TypeAliasType(
         Annotated[Annotated[int, Field(ge=1)], Tag("<int>")]
         | Annotated[IntExpr, Tag("<$int>")]
         | Annotated[NumberExpr, Tag("<$number>")],
-        Discriminator(_int_kind, **_INT_EXPECTED),
+        Discriminator(int_kind, **_INT_EXPECTED),
     ],
 )
 
@@ -157,24 +125,10 @@ def as_int(value: int | TypedValue) -> int:
     raise ValueError(f"{value.expr} is a placeholder whose value is not known here")
 
 
-def _check_port_digits(value: str) -> str:
-    if not 1 <= int(value) <= 65535:
-        raise ValueError("port must be between 1 and 65535")
-    return value
-
-
-def _port_kind(value: Any) -> str | None:
-    if isinstance(value, str):
-        if value.isascii() and value.isdigit():
-            return "<digits>"
-        return "<placeholder>" if PLACEHOLDER.fullmatch(value.strip()) else None
-    return _int_kind(value)
-
-
 Port = Annotated[
     Annotated[Annotated[int, Field(ge=1, le=65535)], Tag("<int>")]
     | Annotated[
-        Annotated[str, Field(pattern=r"^[0-9]{1,5}$"), AfterValidator(_check_port_digits)],
+        Annotated[str, Field(pattern=r"^[0-9]{1,5}$"), AfterValidator(check_port_digits)],
         Tag("<digits>"),
     ]
     | Annotated[
@@ -183,7 +137,7 @@ Port = Annotated[
     | Annotated[IntExpr, Tag("<$int>")]
     | Annotated[NumberExpr, Tag("<$number>")],
     Discriminator(
-        _port_kind,
+        port_kind,
         **_expected(
             "an integer, a digit string or a placeholder",
             'e.g. 587, "587", "&{esv.email.port}" or {$int: "&{esv.email.port|587}"}',
@@ -192,20 +146,12 @@ Port = Annotated[
 ]
 
 
-def _bool_kind(value: Any) -> str | None:
-    if isinstance(value, bool):
-        return "<bool>"
-    if isinstance(value, dict) and _typed_tag(value) == "<$bool>":
-        return "<$bool>"
-    return None
-
-
 Bool = TypeAliasType(
     "Bool",
     Annotated[
         Annotated[bool, Tag("<bool>")] | Annotated[BoolExpr, Tag("<$bool>")],
         Discriminator(
-            _bool_kind,
+            bool_kind,
             **_expected(
                 "true or false",
                 'YAML 1.2 reads yes, no, on and off as strings; or {$bool: "&{esv.x}"} from an ESV',
@@ -235,16 +181,6 @@ class CryptoValue(_Strict):
     crypto: dict[str, Any] = Field(alias="$crypto")
 
 
-def _secret_kind(value: Any) -> str | None:
-    if isinstance(value, str):
-        return "<literal>"
-    if isinstance(value, dict):
-        if "$crypto" in value:
-            return "<$crypto>"
-        return "<$purpose>" if "$purpose" in value else None
-    return None
-
-
 SecretValue = TypeAliasType(
     "SecretValue",
     Annotated[
@@ -252,7 +188,7 @@ SecretValue = TypeAliasType(
         | Annotated[PurposeRef, Tag("<$purpose>")]
         | Annotated[CryptoValue, Tag("<$crypto>")],
         Discriminator(
-            _secret_kind,
+            secret_kind,
             **_expected(
                 "a string, {$purpose: {name: ...}} or {$crypto: ...}",
                 "keep secrets in the store: {$purpose: {name: idm.email.password}}",
@@ -263,37 +199,15 @@ SecretValue = TypeAliasType(
 )
 
 
-def _scope_kind(value: Any) -> str | None:
-    if isinstance(value, list):
-        return "<list>"
-    if isinstance(value, dict) and _typed_tag(value) in ("<$list>", "<$array>"):
-        return _typed_tag(value)
-    return None
-
-
 Scope = Annotated[
     Annotated[list[str], Field(min_length=1), Tag("<list>")]
     | Annotated[ListExpr, Tag("<$list>")]
     | Annotated[ArrayExpr, Tag("<$array>")],
     Discriminator(
-        _scope_kind,
+        scope_kind,
         **_expected("a list of scopes", "e.g. scope: [https://graph.microsoft.com/.default]"),
     ),
 ]
-
-
-def address_of(value: str) -> str:
-    """The address in ``a@b.c``, ``Name <a@b.c>`` or ``"Name" <a@b.c>``."""
-    named = _NAMED_ADDRESS.match(value.strip())
-    return named.group(1).strip() if named else value.strip()
-
-
-def _check_address(value: str | None) -> str | None:
-    if value is None or "&{" in value or _ADDRESS.fullmatch(address_of(value)):
-        return value
-    raise ValueError(
-        "must be an email address such as noreply@example.com or Example <noreply@example.com>"
-    )
 
 
 class Toggle(_Strict):
@@ -307,7 +221,7 @@ class SmtpAuth(_Strict):
     type: Literal["basic"] = "basic"
 
 
-class OAuth2Auth(_Strict):
+class OAuth2Auth(OAuth2Kind, _Strict):
     enable: Bool = True
     type: Literal["oauth2"] = Field(description="msgraph supports oauth2 only")
     clientId: SecretValue
@@ -317,12 +231,6 @@ class OAuth2Auth(_Strict):
     scopeDelimiter: str = " "
     grantType: Literal["client_credentials"] = "client_credentials"
 
-    def scopes(self) -> list[str]:
-        """The scope list; a ``$list``/``$array`` form must have been substituted."""
-        if isinstance(self.scope, list):
-            return self.scope
-        raise ValueError("scope is a placeholder whose value is not known here")
-
 
 class Proxy(_Strict):
     proxyUri: str | None = None
@@ -330,15 +238,9 @@ class Proxy(_Strict):
     password: SecretValue | None = None
 
 
-def _proxy_kind(value: Any) -> str | None:
-    if isinstance(value, dict):
-        return "<$object>" if _typed_tag(value) == "<$object>" else "<proxy>"
-    return None
-
-
 ProxyValue = Annotated[
     Annotated[Proxy, Tag("<proxy>")] | Annotated[ObjectExpr, Tag("<$object>")],
-    Discriminator(_proxy_kind, **_expected("a mapping", "e.g. proxy: {proxyUri: ...}")),
+    Discriminator(proxy_kind, **_expected("a mapping", "e.g. proxy: {proxyUri: ...}")),
 ]
 
 SmtpProperties = dict[str, str]
@@ -358,10 +260,10 @@ class _Common(_Strict):
         default_factory=dict, description="JavaMail properties, rendered as 'key=value' strings"
     )
 
-    _address = field_validator("from_")(_check_address)
+    _address = field_validator("from_")(check_address)
 
 
-class SmtpConfig(_Common):
+class SmtpConfig(SmtpKind, _Common):
     type: Literal["smtp"] = "smtp"
     host: str | None = Field(None, description="Empty or absent: AIC's built-in SMTP server")
     port: Port = Field(587, description="An integer, a digit string or a placeholder")
@@ -371,16 +273,8 @@ class SmtpConfig(_Common):
     starttls: Toggle = Field(default_factory=Toggle)
     ssl: Toggle = Field(default_factory=Toggle)
 
-    def port_number(self) -> int:
-        """The port as a number; a placeholder must have been substituted (see concrete())."""
-        if isinstance(self.port, int):
-            return self.port
-        if isinstance(self.port, str) and self.port.strip().isdigit():
-            return int(self.port)
-        raise ValueError("the port is a placeholder whose value is not known here")
 
-
-class MsGraphConfig(_Common):
+class MsGraphConfig(MsGraphKind, _Common):
     """MS Graph sendMail; also takes IDM's External REST client properties."""
 
     type: Literal["msgraph"]
@@ -396,59 +290,13 @@ class MsGraphConfig(_Common):
     proxy: ProxyValue | None = None
 
 
-def _config_type(value: Any) -> str:
-    if isinstance(value, dict):
-        kind = value.get("type", "smtp")
-        return kind if isinstance(kind, str) else "smtp"
-    return "smtp"
-
-
 EmailConfig = Annotated[
     Annotated[SmtpConfig, Tag("smtp")] | Annotated[MsGraphConfig, Tag("msgraph")],
     Discriminator(
-        _config_type,
+        config_type,
         custom_error_type="invalid_type",
         custom_error_message="'type' must be 'smtp' or 'msgraph'",
     ),
 ]
 
 VARIANTS: dict[str, type[BaseModel]] = {"smtp": SmtpConfig, "msgraph": MsGraphConfig}
-
-KNOWN_SMTP_PROPERTIES = frozenset(
-    {
-        "mail.smtp.ssl.protocols",
-        "mail.smtps.ssl.protocols",
-        "mail.mime.allowutf8",
-        "mail.smtp.starttls.required",
-        "mail.smtp.ssl.trust",
-        "mail.smtp.ssl.checkserveridentity",
-        "mail.smtp.ssl.ciphersuites",
-        "mail.smtps.ssl.ciphersuites",
-        "mail.smtp.localhost",
-        "mail.smtp.auth.mechanisms",
-        "mail.smtp.sendpartial",
-    }
-)
-
-
-def smtp_property_problems(properties: dict[str, str]) -> list[tuple[str, str, str | None]]:
-    """(key, message, hint) for keys that are not JavaMail properties or look mistyped.
-
-    Unknown ``mail.*`` keys are accepted (JavaMail has many); a key one typo away
-    from a known one is not.
-    """
-    import difflib
-
-    problems: list[tuple[str, str, str | None]] = []
-    for key in properties:
-        if key in KNOWN_SMTP_PROPERTIES:
-            continue
-        if not key.startswith("mail."):
-            problems.append((key, f"'{key}' is not a JavaMail property", "they start with 'mail.'"))
-            continue
-        close = difflib.get_close_matches(key, sorted(KNOWN_SMTP_PROPERTIES), n=1, cutoff=0.9)
-        if close:
-            problems.append(
-                (key, f"unknown JavaMail property '{key}'", f"did you mean '{close[0]}'?")
-            )
-    return problems

@@ -118,11 +118,11 @@ class Compiler:
         return self.compile_doc(env, compose(docs))
 
     def compile_doc(self, env: Environment, merged: Doc) -> Compiled:
-        from promoter.model import VARIANTS, smtp_property_problems
-        from promoter.validation import Problem, validate
+        from promoter.checked import Problem, validate_email
+        from promoter.shapes import smtp_property_problems
 
         result = Compiled(env=env, merged=merged)
-        config, problems = validate(email_adapter(), merged.data, VARIANTS)
+        config, problems = validate_email(merged.data)
         if config is not None:
             problems = [
                 Problem(f"/smtpProperties/{escape(key)}", message, hint)

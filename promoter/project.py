@@ -9,209 +9,31 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Annotated, Any, Literal
-
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Discriminator,
-    Field,
-    Tag,
-    TypeAdapter,
-    field_validator,
-)
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from promoter.errors import InputError, Location
 from promoter.references import normalise_esv
 from promoter.secretstore import StoreSpec
+from promoter.shapes import AicTargetKind, EsvSecretKind, FileTargetKind, IdmTargetKind
 from promoter.untrusted import escape_control
-from promoter.validation import validate
 from promoter.yamlfile import Doc, escape, load_yaml
 
 if TYPE_CHECKING:
     from promoter.auth import AuthSettings
+    from promoter.projectmodel import (
+        AicTargetSettings,
+        EnvSettings,
+        EsvLiteral,
+        EsvSecretSettings,
+        ProjectSettings,
+        _AuthFields,
+    )
 
 PROJECT_FILE = "promoter.yaml"
 Tier = Literal["development", "staging", "production"]
 Render = Literal["resolved", "references"]
 CONVENTIONAL_ORDER = ("dev", "staging", "prod")
 TIER_BY_NAME: dict[str, Tier] = {"dev": "development", "staging": "staging", "prod": "production"}
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
-
-
-class StoreSettings(_Strict):
-    directory: str
-    format: Literal["plain", "base64"] = "plain"
-    versionSuffix: str | None = Field(None, min_length=1)
-
-
-class FileTargetSettings(_Strict):
-    file: str
-
-
-class OAuth2Settings(_Strict):
-    tokenEndpoint: str = Field(description="AM's token endpoint: https://<am>/oauth2/access_token")
-    clientIdEnv: str
-    clientSecretEnv: str
-    scope: list[str] = Field(default_factory=lambda: ["fr:idm:*"], min_length=1)
-
-
-class ServiceAccountSettings(_Strict):
-    idEnv: str = Field(description="environment variable holding the service account's id")
-    keyEnv: str | None = Field(None, description="environment variable holding its key (JWK/PEM)")
-    keyFile: str | None = Field(None, description="file holding its key (JWK or PEM)")
-    scope: list[str] | None = Field(None, min_length=1)
-    tokenEndpoint: str | None = Field(
-        None, description="default on an aic target: <tenant>/am/oauth2/access_token"
-    )
-
-
-class _AuthFields(_Strict):
-    bearerEnv: str | None = None
-    usernameEnv: str | None = None
-    passwordEnv: str | None = None
-    oauth2: OAuth2Settings | None = None
-    serviceAccount: ServiceAccountSettings | None = None
-    caFile: str | None = None
-    timeout: float = Field(30.0, gt=0)
-    retries: int = Field(3, ge=0, le=10)
-
-
-class IdmTargetSettings(_AuthFields):
-    idm: str = Field(description="Base URL, e.g. https://idm.example.com/openidm")
-
-    @field_validator("idm")
-    @classmethod
-    def _a_url(cls, value: str) -> str:
-        from urllib.parse import urlsplit
-
-        try:
-            parts = urlsplit(value)
-            parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
-        except ValueError:
-            raise ValueError("is not a valid URL") from None
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http:// or https:// URL with a host")
-        return value
-
-
-class AicTargetSettings(_AuthFields):
-    aic: str = Field(description="the tenant environment's URL: https://<tenant-fqdn>")
-    pollInterval: float = Field(
-        1.0, gt=0, description="seconds between status polls (promotion, restart); 1 s by default"
-    )
-    waitTimeout: float = Field(
-        1800.0, gt=0, description="seconds to wait for a promotion or a restart to finish"
-    )
-
-
-def _target_kind(value: Any) -> str:
-    if isinstance(value, dict) and "aic" in value:
-        return "<aic>"
-    return "<idm>" if isinstance(value, dict) and "idm" in value else "<file>"
-
-
-# Tags in <> are dropped from error locations (see validation).
-TargetSettings = Annotated[
-    Annotated[FileTargetSettings, Tag("<file>")]
-    | Annotated[IdmTargetSettings, Tag("<idm>")]
-    | Annotated[AicTargetSettings, Tag("<aic>")],
-    Discriminator(_target_kind),
-]
-
-
-def _store_kind(value: Any) -> str:
-    return "<directory>" if isinstance(value, dict) else "<path>"
-
-
-SecretsSettings = Annotated[
-    Annotated[str, Tag("<path>")] | Annotated[StoreSettings, Tag("<directory>")],
-    Discriminator(_store_kind),
-]
-
-
-class _PurposeSpec(_Strict):
-    name: str = Field(min_length=1, description="Secret purpose: a file name in the env's store")
-    jsonPointer: str | None = None
-
-
-class EsvSecretSettings(_Strict):
-    """An ESV secret: its value comes from the environment's secret store."""
-
-    purpose: _PurposeSpec = Field(alias="$purpose")
-    model_config = ConfigDict(populate_by_name=True)
-
-
-# A literal ESV variable value; YAML numbers and booleans are kept as AIC's string form.
-EsvLiteral = str | int | float | bool
-
-
-def _esv_value_kind(value: Any) -> str:
-    if value is None:
-        return "<none>"
-    return "<secret>" if isinstance(value, dict) else "<literal>"
-
-
-EsvValue = Annotated[
-    Annotated[None, Tag("<none>")]
-    | Annotated[EsvLiteral, Tag("<literal>")]
-    | Annotated[EsvSecretSettings, Tag("<secret>")],
-    Discriminator(_esv_value_kind),
-]
-
-
-class EnvSettings(_Strict):
-    tier: Tier | None = None
-    overlay: str | None = None
-    secrets: SecretsSettings | None = None
-    render: Render = "resolved"
-    target: TargetSettings | None = None
-    esvs: list[str] | dict[str, EsvValue] = Field(
-        default_factory=list,
-        description="ESVs of this environment: a list of names (value unknown), or name -> "
-        "value (a literal ESV variable, or {$purpose: {...}}: an ESV secret from the store)",
-    )
-    properties: list[str] | dict[str, EsvLiteral | None] = Field(
-        default_factory=list,
-        description="IDM property substitution names (&{name}) this environment defines, "
-        "as a list or name -> value",
-    )
-    requireVerified: bool = False
-    allowOutsideRepo: bool = Field(
-        default=False,
-        description="let secrets, overlay and a file target lie outside the repo "
-        "(an absolute path or one through '..'); without it such a path is an error",
-    )
-
-
-class WaiverSettings(_Strict):
-    rule: str = Field(json_schema_extra={"pattern": r"^EMAIL\d{3}$"}, description="e.g. EMAIL006")
-    env: str = Field(min_length=1)
-    reason: str = Field(min_length=1)
-    expires: Annotated[date, Field(strict=False)]
-
-
-class AllowSettings(_Strict):
-    fingerprint: str = Field(pattern=r"^fp:[0-9a-f]{16}$", description="from the scan finding")
-    reason: str = Field(min_length=1)
-
-
-class ScanSettings(_Strict):
-    examples: list[str] = Field(
-        default_factory=list, description="store paths holding fake values that git may track"
-    )
-    allow: list[AllowSettings] = Field(default_factory=list)
-
-
-class ProjectSettings(_Strict):
-    order: list[str] | None = None
-    base: str | None = None
-    environments: dict[str, EnvSettings] = Field(default_factory=dict)
-    waivers: list[WaiverSettings] = Field(default_factory=list)
-    scan: ScanSettings = Field(default_factory=ScanSettings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,13 +130,11 @@ class Project:
             return path.as_posix()
 
 
-_ADAPTER: TypeAdapter[ProjectSettings] | None = None
-
-
 def load_project(root: Path) -> Project:
     """Read ``promoter.yaml`` if present and apply the conventions."""
-    global _ADAPTER
-    settings = ProjectSettings()
+    from promoter.checked import validate_project
+
+    data: Any = {}
     doc = Doc(data=None, file=PROJECT_FILE)
     path = root / PROJECT_FILE
     if path.is_file():
@@ -322,16 +142,17 @@ def load_project(root: Path) -> Project:
         if doc.data is not None:
             if not isinstance(doc.data, dict):
                 raise InputError("promoter.yaml must be a mapping", location=doc.loc(""))
-            _ADAPTER = _ADAPTER or TypeAdapter(ProjectSettings)
-            parsed, problems = validate(_ADAPTER, doc.data, ProjectSettings)
-            if problems:
-                first = problems[0]
-                raise InputError(first.message, location=doc.loc(first.pointer), hint=first.hint)
-            settings = parsed
+            data = doc.data
+    settings, problems = validate_project(data)
+    if problems:
+        first = problems[0]
+        raise InputError(first.message, location=doc.loc(first.pointer), hint=first.hint)
     return _build(root, settings, doc)
 
 
 def _build(root: Path, settings: ProjectSettings, doc: Doc) -> Project:
+    from promoter.checked import default_env_settings as env_default
+
     env_dir = root / "environments"
     names = set(settings.environments)
     for name in settings.environments:
@@ -367,7 +188,7 @@ def _build(root: Path, settings: ProjectSettings, doc: Doc) -> Project:
     base_rel = settings.base or "environments/base.yaml"
     base = root / base_rel
     environments = {
-        name: _environment(root, name, settings.environments.get(name) or EnvSettings(), doc)
+        name: _environment(root, name, settings.environments.get(name) or env_default(), doc)
         for name in sorted(names, key=lambda n: (position.get(n, len(order)), n))
     }
     waivers = tuple(
@@ -445,10 +266,11 @@ def _esvs(env: str, s: EnvSettings, doc: Doc) -> Mapping[str, None | str | dict[
             )
         if name in out:
             raise InputError(f"ESV '{name}' is declared twice", location=doc.loc(where))
-        if isinstance(value, EsvSecretSettings):
-            spec: dict[str, Any] = {"name": value.purpose.name}
-            if value.purpose.jsonPointer is not None:
-                spec["jsonPointer"] = value.purpose.jsonPointer
+        if isinstance(value, EsvSecretKind):
+            purpose = cast("EsvSecretSettings", value).purpose
+            spec: dict[str, Any] = {"name": purpose.name}
+            if purpose.jsonPointer is not None:
+                spec["jsonPointer"] = purpose.jsonPointer
             out[name] = {"$purpose": spec}
         else:
             out[name] = None if value is None else _literal(value)
@@ -512,7 +334,7 @@ def _environment(root: Path, name: str, s: EnvSettings, doc: Doc) -> Environment
         _inside(s.secrets, s, doc, f"{at}/secrets")
     elif s.secrets is not None:
         _inside(s.secrets.directory, s, doc, f"{at}/secrets/directory")
-    if isinstance(s.target, FileTargetSettings):
+    if isinstance(s.target, FileTargetKind):
         _inside(s.target.file, s, doc, f"{at}/target/file")
     overlay_rel = s.overlay or f"environments/{name}.yaml"
     secrets = s.secrets if s.secrets is not None else f"secrets/{name}"
@@ -528,9 +350,9 @@ def _environment(root: Path, name: str, s: EnvSettings, doc: Doc) -> Environment
     )
     target: FileTarget | IdmTarget | AicTarget
     where = f"/environments/{escape(name)}/target"
-    if isinstance(s.target, AicTargetSettings):
+    if isinstance(s.target, AicTargetKind):
         target = _aic_target(root, s.target, doc, where)
-    elif isinstance(s.target, IdmTargetSettings):
+    elif isinstance(s.target, IdmTargetKind):
         target = IdmTarget(
             url=s.target.idm.rstrip("/"),
             bearer_env=s.target.bearerEnv,
@@ -563,7 +385,7 @@ def _target_urls(
     s: EnvSettings, doc: Doc, where: str
 ) -> tuple[tuple[str, str, Location | None], ...]:
     t = s.target
-    if not isinstance(t, IdmTargetSettings):
+    if not isinstance(t, IdmTargetKind):
         return ()  # a file target sends nothing; an aic target must be https already
     urls: list[tuple[str, str, Location | None]] = [("idm", t.idm, doc.loc(f"{where}/idm"))]
     for key, auth in (("oauth2", t.oauth2), ("serviceAccount", t.serviceAccount)):

@@ -30,7 +30,7 @@ def generate() -> dict[str, dict[str, Any]]:
     from pydantic import TypeAdapter
 
     from promoter.model import EmailConfig
-    from promoter.project import ProjectSettings
+    from promoter.projectmodel import ProjectSettings
 
     email = TypeAdapter(EmailConfig).json_schema(by_alias=True)
     output = _with_properties(email, _PROPERTY_LIST)

@@ -5,20 +5,15 @@ from __future__ import annotations
 import types
 import typing
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from promoter.checked import Problem
 from promoter.suggest import did_you_mean
 from promoter.yamlfile import escape
 
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    pointer: str
-    message: str
-    hint: str | None = None
+__all__ = ["Problem", "describe", "validate"]
 
 
 def validate(

@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 from promoter.commands.import_ import run_import
 from promoter.errors import RefusedError
 from promoter.importer import same
-from promoter.model import KNOWN_SMTP_PROPERTIES
 from promoter.pipeline import Compiler
 from promoter.project import load_project
+from promoter.shapes import KNOWN_SMTP_PROPERTIES
 from tests.conftest import cli, write
 from tests.support.idm_standin import IdmStandin
 

@@ -178,7 +178,7 @@ def test_msgraph_takes_external_rest_client_properties() -> None:
 
 
 def test_mistyped_javamail_properties_are_caught() -> None:
-    from promoter.model import smtp_property_problems
+    from promoter.shapes import smtp_property_problems
 
     assert smtp_property_problems({"mail.smtp.sll.protocols": "TLSv1.2"}) == [
         (
