@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from pydantic import Field, TypeAdapter, ValidationError
 
 from promoter.model import CryptoValue, EmailConfig, MsGraphConfig, SmtpConfig
-from promoter.project import EnvSettings, ProjectSettings
+from promoter.projectmodel import EnvSettings, ProjectSettings
 from tests.support.configgen import (
     email_configs,
     mutations,

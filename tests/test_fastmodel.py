@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from promoter import _plans, fastmodel
@@ -20,6 +21,7 @@ from promoter.projectmodel import ProjectSettings
 from promoter.shapes import MsGraphKind, SmtpKind
 from promoter.yamlfile import load_yaml
 from tests.conftest import cli
+from tests.support.configgen import email_configs, mutated, project_settings
 
 ROOT = Path(__file__).parent.parent
 REALWORLD = Path(__file__).parent / "realworld"
@@ -82,6 +84,33 @@ def test_the_shipped_project_takes_the_fast_path() -> None:
     data = load_yaml(ROOT / "promoter.yaml", "promoter.yaml").data
     assert agrees(_plans.PROJECT, PROJECT, data)
     assert agrees(_plans.PROJECT, PROJECT, {})
+
+
+DIFFERENTIAL = settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+
+
+@DIFFERENTIAL
+@given(email_configs())
+def test_generated_email_configs_agree_with_pydantic(data: Any) -> None:
+    agrees(_plans.EMAIL, EMAIL, data)
+
+
+@DIFFERENTIAL
+@given(mutated(email_configs()))
+def test_near_miss_email_configs_agree_with_pydantic(data: Any) -> None:
+    agrees(_plans.EMAIL, EMAIL, data)
+
+
+@DIFFERENTIAL
+@given(project_settings())
+def test_generated_project_settings_agree_with_pydantic(data: Any) -> None:
+    agrees(_plans.PROJECT, PROJECT, data)
+
+
+@DIFFERENTIAL
+@given(mutated(project_settings()))
+def test_near_miss_project_settings_agree_with_pydantic(data: Any) -> None:
+    agrees(_plans.PROJECT, PROJECT, data)
 
 
 SMTP = {"host": "smtp.example.com", "from": "noreply@example.com"}

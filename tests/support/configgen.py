@@ -23,7 +23,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from promoter.model import KNOWN_SMTP_PROPERTIES
+from promoter.shapes import KNOWN_SMTP_PROPERTIES
 
 # --- placeholders ---------------------------------------------------------------------------
 
