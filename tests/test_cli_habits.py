@@ -263,6 +263,49 @@ def test_promote_format_json(example: Path) -> None:
     assert again["result"] == "unchanged" and again["changes"] == []
 
 
+def test_promote_format_json_refused_early_is_still_one_document(example: Path) -> None:
+    """Scripts read stdout: a refusal before anything is compiled prints the document too."""
+    skip = cli("promote", "dev", "prod", "--format", "json", cwd=example)
+    assert skip.code == 1 and "refused: dev → prod" in skip.err
+    document = json.loads(skip.out)
+    assert (document["result"], document["reason"], document["written"]) == (
+        "refused",
+        "not-next-stage",
+        False,
+    )
+    assert [f["rule"] for f in document["findings"]] == ["EMAIL013"]
+    (example / "environments" / "dev.yaml").write_text("host: ''\n")  # AIC's built-in SMTP
+    (example / "promoter.yaml").write_text(
+        "order: [dev, staging, prod]\nenvironments:\n  dev: {tier: production}\n"
+    )
+    gated = cli("promote", "dev", "staging", "--format", "json", cwd=example)
+    assert gated.code == 1 and "dev does not pass its own gates" in gated.err
+    document = json.loads(gated.out)
+    assert (document["env"], document["source"], document["reason"]) == (
+        "staging",
+        "dev",
+        "source-gates",
+    )
+    assert [f["rule"] for f in document["findings"]] == ["EMAIL001"]
+    assert STAGING_SECRET not in gated.out + gated.err
+
+
+def test_promote_format_json_unverified_source(example: Path) -> None:
+    (example / "promoter.yaml").write_text(
+        "order: [dev, staging, prod]\nenvironments:\n  staging: {requireVerified: true}\n"
+    )
+    assert cli("promote", "dev", "staging", cwd=example).code == 0
+    refused = cli("promote", "staging", "prod", "--format", "json", cwd=example)
+    assert refused.code == 1 and "no successful verification" in refused.err
+    document = json.loads(refused.out)
+    assert (document["result"], document["reason"], document["findings"]) == (
+        "refused",
+        "not-verified",
+        [],
+    )
+    assert not (example / "environments" / "prod.pin.yaml").exists()
+
+
 def test_diff_format_json(example: Path) -> None:
     assert cli("promote", "dev", "staging", cwd=example).code == 0
     out = example / "build/staging/conf/external.email.json"

@@ -47,7 +47,7 @@ def run_promote(root: Path, src: str, dst: str, options: WriteOptions) -> int:
     if refusal is not None:
         print_findings([refusal])
         print(f"refused: {src} → {dst}", file=sys.stderr)
-        return 1
+        return _refused_early(project, src, dst, "not-next-stage", [refusal], options)
     with options.lock(root):
         _recover(project, options)
         source, change = prepare_promotion(Compiler(project), src, dst)
@@ -55,10 +55,10 @@ def run_promote(root: Path, src: str, dst: str, options: WriteOptions) -> int:
         if source.blocked:
             print_findings(source.findings)
             print(f"refused: {src} does not pass its own gates", file=sys.stderr)
-            return 1
+            return _refused_early(project, src, dst, "source-gates", source.findings, options)
         if project.env(src).require_verified and not is_verified(root, src, source.sha256):
             print_unverified(src)
-            return 1
+            return _refused_early(project, src, dst, "not-verified", [], options)
         if aic:
             return _finish_aic(project, source, change, f"{src} → {dst}", options)
         return _finish(project, change, f"{src} → {dst}", "promote", options)
@@ -287,6 +287,39 @@ def _refused(change: PinChange, action: str, *, as_json: bool) -> int:
     )
     if as_json:
         _print_json(change, action, "refused")
+    return 1
+
+
+def _refused_early(
+    project: Project,
+    src: str,
+    dst: str,
+    reason: str,
+    findings: list[Finding],
+    options: WriteOptions,
+) -> int:
+    """A promotion refused before anything was compiled for ``dst``: exit 1, and with
+    ``--format json`` the usual document, its ``reason`` saying which check refused."""
+    if options.fmt == "json":
+        import json
+
+        from promoter.report import sorted_findings
+
+        document = {
+            "action": "promote",
+            "env": dst,
+            "tier": project.env(dst).tier,
+            "source": src,
+            "result": "refused",
+            "reason": reason,
+            "written": False,
+            "output": None,
+            "output_sha256": None,
+            "pin_sha256": None,
+            "changes": [],
+            "findings": [f.as_dict() for f in sorted_findings(findings)],
+        }
+        sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     return 1
 
 
