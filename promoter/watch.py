@@ -16,6 +16,7 @@ import json
 import math
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -332,11 +333,19 @@ class Watcher:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        server = ThreadingHTTPServer((host, port), Health)
+        server_class = ThreadingHTTPServer
+        if ":" in host:  # an IPv6 address: [::1]:9100
+
+            class Server6(ThreadingHTTPServer):
+                address_family = socket.AF_INET6
+
+            server_class = Server6
+        server = server_class((host, port), Health)
         server.daemon_threads = True
         threading.Thread(target=server.serve_forever, daemon=True).start()
         bound = server.server_address[1]
-        self.log("info", "health", f"serving /healthz /readyz /metrics on {host}:{bound}")
+        shown = f"[{host}]" if ":" in host else host
+        self.log("info", "health", f"serving /healthz /readyz /metrics on {shown}:{bound}")
         return server
 
 

@@ -46,7 +46,9 @@ class GraphWorld:
         config = self.idm.config or {}
         return config.get("auth", {}).get("clientSecret")
 
-    def daemon(self, *args: str, environ: dict[str, str] | None = None) -> Daemon:
+    def daemon(
+        self, *args: str, environ: dict[str, str] | None = None, health_host: str = "127.0.0.1"
+    ) -> Daemon:
         return Daemon(
             self.repo,
             "prod",
@@ -56,6 +58,7 @@ class GraphWorld:
             "1",
             *args,
             environ={"IDM_TOKEN": IDM_TOKEN, **(environ or {})},
+            health_host=health_host,
         )
 
 
@@ -346,6 +349,16 @@ def test_idle_daemon_is_quiet(world: GraphWorld) -> None:
         time.sleep(1.0)
         assert len(daemon.logs()) == before  # no polling, no periodic noise
         assert daemon.get("/healthz") == (200, "ok\n")
+    finally:
+        assert daemon.stop() == 0
+
+
+def test_health_serves_on_ipv6_loopback(world: GraphWorld) -> None:
+    daemon = world.daemon(health_host="::1")
+    try:
+        daemon.wait_ready()
+        assert daemon.get("/healthz") == (200, "ok\n")
+        assert any("on [::1]:" in str(r.get("message")) for r in daemon.logs())
     finally:
         assert daemon.stop() == 0
 

@@ -21,8 +21,17 @@ from tests.support.smtp_standin import free_port
 
 
 class Daemon:
-    def __init__(self, repo: Path, env: str, *args: str, environ: dict[str, str] | None = None):
+    def __init__(
+        self,
+        repo: Path,
+        env: str,
+        *args: str,
+        environ: dict[str, str] | None = None,
+        health_host: str = "127.0.0.1",
+    ):
         self.health = free_port()
+        address = f"[{health_host}]" if ":" in health_host else health_host
+        self.health_url = f"http://{address}:{self.health}"
         command = [
             sys.executable,
             "-m",
@@ -32,7 +41,7 @@ class Daemon:
             "--debounce-ms",
             "50",
             "--health",
-            f"127.0.0.1:{self.health}",
+            f"{address}:{self.health}",
             *args,
         ]
         self.proc = subprocess.Popen(
@@ -79,7 +88,7 @@ class Daemon:
 
     def get(self, path: str) -> tuple[int, str]:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.health}{path}", timeout=5) as r:
+            with urllib.request.urlopen(f"{self.health_url}{path}", timeout=5) as r:
                 return r.status, r.read().decode()
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read().decode()
