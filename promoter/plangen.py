@@ -169,6 +169,10 @@ class _Planner:
 
     def _str(self, core: dict[str, Any]) -> Any:
         self._keys(core, {"pattern", "min_length", "max_length", "strict"})
+        if not isinstance(core.get("pattern", ""), str):
+            # A compiled re.Pattern: pydantic runs Python's engine, whose '$' the fast
+            # validator's agreement with the Rust engine (printable ASCII) does not cover.
+            raise UnsupportedSchema(f"pattern {core['pattern']!r} (not a string)")
         out: dict[str, Any] = {"t": "str"}
         for key in ("pattern", "min_length", "max_length"):
             if key in core:

@@ -226,3 +226,32 @@ def test_both_validators_give_the_same_check_report(example: Path) -> None:
 
 
 PYDANTIC_ONLY = {"PROMOTER_VALIDATOR": "pydantic"}
+
+
+def test_generation_stops_at_what_the_fast_validator_does_not_implement() -> None:
+    import re
+
+    from pydantic import ConfigDict, Field, field_validator
+
+    from promoter.plangen import UnsupportedSchema, _Planner
+
+    class Stripped(BaseModel):
+        model_config = ConfigDict(str_strip_whitespace=True)
+        host: str
+
+    class Compiled(BaseModel):
+        host: str = Field(pattern=re.compile("^a"))
+
+    class WithInfo(BaseModel):
+        host: str
+
+        @field_validator("host")
+        @classmethod
+        def _lower(cls, value: str) -> str:
+            return value.lower()
+
+    for model, named in ((Stripped, "str_strip_whitespace"), (Compiled, "not a string")):
+        with pytest.raises(UnsupportedSchema, match=named):
+            _Planner().plan(TypeAdapter(model).core_schema)
+    with pytest.raises(UnsupportedSchema, match="not a function of promoter.shapes"):
+        _Planner().plan(TypeAdapter(WithInfo).core_schema)
