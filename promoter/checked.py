@@ -55,6 +55,10 @@ def validate_project(data: Any) -> tuple[Any, list[Problem]]:
 
 def default_env_settings() -> Any:
     """An environment's settings when promoter.yaml says nothing of it."""
+    if not _FAST:
+        from promoter.projectmodel import EnvSettings
+
+        return EnvSettings()
     from promoter._plans import PROJECT
     from promoter.fastmodel import default_of
 
