@@ -12,7 +12,7 @@ from promoter.commands.verify import is_verified, print_unverified
 from promoter.findings import Finding
 from promoter.lock import repo_lock
 from promoter.pipeline import Compiled, Compiler
-from promoter.project import AicTarget, IdmTarget, Project, load_project
+from promoter.project import AicTarget, Environment, IdmTarget, Project, load_project
 from promoter.promote import (
     CommitFailed,
     PinChange,
@@ -135,30 +135,57 @@ def _print_json(
     extra_findings: list[Finding] | None = None,
 ) -> None:
     """``--format json``: what happened, the redacted changes and the findings."""
-    import json
-
-    from promoter.report import change_dicts, sorted_findings
+    from promoter.report import change_dicts
 
     redact = change.compiled.secret_values()
     if change.previous is not None:
         redact += change.previous.secret_values()
-    document: dict[str, object] = {
-        "action": action,
-        "env": change.env.name,
-        "tier": change.env.tier,
-        "source": change.source,
-        "result": result,
-        "written": result not in ("refused", "unchanged", "dry-run"),
-        "output": output,
-        "output_sha256": change.compiled.sha256,
-        "pin_sha256": change.pin_sha256,
-        "changes": change_dicts(change.changes, redact=redact),
-        "findings": [
-            f.as_dict() for f in sorted_findings(change.compiled.findings + (extra_findings or []))
-        ],
-    }
+    document = _document(
+        action,
+        change.env,
+        change.source,
+        result,
+        change.compiled.findings + (extra_findings or []),
+        output=output,
+        output_sha256=change.compiled.sha256,
+        pin_sha256=change.pin_sha256,
+        changes=change_dicts(change.changes, redact=redact),
+    )
     if aic is not None:
         document["aic"] = aic  # AIC's promotion and report ids
+    _write_json(document)
+
+
+def _document(
+    action: str,
+    env: Environment,
+    source: str | None,
+    result: str,
+    findings: list[Finding],
+    **fields: object,
+) -> dict[str, object]:
+    """The ``--format json`` document's shape (README: Output formats)."""
+    from promoter.report import sorted_findings
+
+    return {
+        "action": action,
+        "env": env.name,
+        "tier": env.tier,
+        "source": source,
+        "result": result,
+        "written": result not in ("refused", "unchanged", "dry-run"),
+        "output": None,
+        "output_sha256": None,
+        "pin_sha256": None,
+        "changes": [],
+        **fields,
+        "findings": [f.as_dict() for f in sorted_findings(findings)],
+    }
+
+
+def _write_json(document: dict[str, object]) -> None:
+    import json
+
     sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
 
 
@@ -301,25 +328,8 @@ def _refused_early(
     """A promotion refused before anything was compiled for ``dst``: exit 1, and with
     ``--format json`` the usual document, its ``reason`` saying which check refused."""
     if options.fmt == "json":
-        import json
-
-        from promoter.report import sorted_findings
-
-        document = {
-            "action": "promote",
-            "env": dst,
-            "tier": project.env(dst).tier,
-            "source": src,
-            "result": "refused",
-            "reason": reason,
-            "written": False,
-            "output": None,
-            "output_sha256": None,
-            "pin_sha256": None,
-            "changes": [],
-            "findings": [f.as_dict() for f in sorted_findings(findings)],
-        }
-        sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        document = _document("promote", project.env(dst), src, "refused", findings)
+        _write_json({**document, "reason": reason})
     return 1
 
 
