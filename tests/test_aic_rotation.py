@@ -454,3 +454,73 @@ environments:
             CLIENT_SECRET,
             *issued,
         )
+
+
+GRAPH_CLIENT = "00000000-0000-0000-0000-EXAMPLE00001"
+GRAPH_ESV = "esv-email-msgraph-secret"
+
+
+def test_msgraph_client_secret_rotation_through_the_tenant(tmp_path: Path, tls: Any) -> None:
+    """The clientSecret ESV of a msgraph config: the new version is proven by a test email the
+    tenant sends through Graph (Azure's token stand-in takes only the new secret by then)."""
+    from tests.support.azure_standin import GraphStandin, TokenStandin
+
+    repo = tmp_path / "repo"
+    with (
+        TokenStandin(tls.server_context()) as token,
+        GraphStandin(token, tls.server_context()) as graph,
+        AicStandin("prod", mutable=False, restart_seconds=0.2, ca_file=tls.ca_file) as aic,
+    ):
+        assert isinstance(token, TokenStandin) and isinstance(graph, GraphStandin)
+        key = aic.add_service_account()
+        config = {
+            "type": "msgraph",
+            "from": SENDER,
+            "mailEndpoint": graph.mail_endpoint(),
+            "auth": {
+                "type": "oauth2",
+                "clientId": "&{esv.email.msgraph.client}",
+                "clientSecret": "&{esv.email.msgraph.secret}",
+                "tokenEndpoint": token.token_endpoint(),
+                "scope": ["https://graph.microsoft.com/.default"],
+            },
+        }
+        yaml = promoter_yaml(aic.url).split("    esvs:\n")[0] + (
+            "    esvs:\n"
+            f"      esv.email.msgraph.client: {GRAPH_CLIENT}\n"
+            "      esv.email.msgraph.secret: {$purpose: {name: msgraph.secret}}\n"
+        )
+        write(repo / "promoter.yaml", yaml)
+        write(repo / "environments/prod.yaml", json.dumps(config))
+        store = write(repo / "secrets/prod/msgraph.secret", FIRST + "\n")
+        aic.set_config("external.email", config)
+        aic.set_variable("esv-email-msgraph-client", GRAPH_CLIENT)
+        aic.set_secret(GRAPH_ESV, FIRST)
+        token.add_secret(GRAPH_CLIENT, FIRST)
+        environ = {"SA_ID": key.id, "SA_KEY": json.dumps(key.private_jwk)}
+        daemon = Daemon(repo, "prod", "--verify-to", RECIPIENT, environ=environ)
+        try:
+            daemon.wait_ready()
+            token.add_secret(GRAPH_CLIENT, SECOND)
+            token.revoke_secret(GRAPH_CLIENT, FIRST)  # Azure now takes only the new secret
+            replace_file(store, SECOND + "\n")
+            done = daemon.wait_log(
+                lambda r: r["event"] == "reload" and r["result"] != "unchanged",
+                timeout=30,
+                after=len(daemon.logs()),
+            )
+            assert done["result"] == "success", done
+            assert done["message"].startswith(f"rotated secret {GRAPH_ESV} v2; restarted")
+            assert done["message"].endswith(f"disabled {GRAPH_ESV} v1")
+            secret = aic.esvs.secrets[GRAPH_ESV]
+            assert {v.version: v.status for v in secret.versions} == {
+                "1": "DISABLED",
+                "2": "ENABLED",
+            }
+            (sent,) = graph.sent  # the test email, through Graph with the new secret's token
+            assert sent["to"] == [RECIPIENT]
+        finally:
+            assert daemon.stop() == 0
+        issued = list(aic._tokens)
+        canaries = (FIRST, SECOND, key.private_jwk["d"], *issued)
+        assert_no_canary(daemon.raw_logs() + daemon.stdout, *canaries)
