@@ -452,3 +452,25 @@ def test_an_aic_tenant_is_promoted_only_from_an_aic_tenant(chain: Chain) -> None
         "error: staging's AIC tenant is promoted by AIC from dev's tenant, but dev has no aic "
         "target (hint: give dev target: {aic: https://<its tenant>, serviceAccount: ...})\n"
     )
+
+
+def test_a_promoted_tenant_whose_pin_could_not_be_written_is_recorded_by_a_rerun(
+    chain: Chain,
+) -> None:
+    assert chain.run("deliver", "dev").code == 0
+    pin = chain.repo / "environments" / "staging.pin.yaml"
+    pin.mkdir()  # the pin cannot be written: the repo side fails after AIC promoted
+    failed = _promote(chain, "dev", "staging")
+    assert failed.code == 3
+    assert chain.tenants.staging.config() == chain.tenants.dev.config()  # AIC did promote
+    [error] = [line for line in failed.err.splitlines() if line.startswith("error:")]
+    assert error.startswith("error: environments/staging.pin.yaml: cannot write")
+    assert "Traceback" not in failed.err
+    assert all(e["env"] != "staging" for e in _ledger(chain))
+    pin.rmdir()
+    rerun = _promote(chain, "dev", "staging")
+    assert rerun.code == 0, rerun.err
+    assert "staging's tenant: nothing to promote from dev" in rerun.out
+    assert pin.is_file()
+    last = _ledger(chain)[-1]
+    assert (last["env"], last["result"]) == ("staging", "unchanged")
