@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 
@@ -25,32 +26,28 @@ _FAST = os.environ.get("PROMOTER_VALIDATOR", "fast") != "pydantic"
 
 def validate_email(data: Any) -> tuple[Any, list[Problem]]:
     """An external.email configuration: the model (SmtpConfig or MsGraphConfig), or problems."""
-    if _FAST:
-        from promoter._plans import EMAIL
-        from promoter.fastmodel import validate
+    from promoter import _plans
 
-        found = validate(EMAIL, data)
-        if found is not None:
-            return found, []
+    found = _fast(_plans.EMAIL, data)
+    if found is not None:
+        return found, []
     from promoter.model import VARIANTS
-    from promoter.pipeline import email_adapter
-    from promoter.validation import validate as with_pydantic
+    from promoter.validation import validate
 
-    return with_pydantic(email_adapter(), data, VARIANTS)
+    return validate(email_adapter(), data, VARIANTS)
 
 
 def validate_project(data: Any) -> tuple[Any, list[Problem]]:
     """promoter.yaml's settings (ProjectSettings), or problems."""
-    if _FAST:
-        from promoter._plans import PROJECT
-        from promoter.fastmodel import validate
+    from promoter import _plans
 
-        found = validate(PROJECT, data)
-        if found is not None:
-            return found, []
-    from promoter.validation import validate as with_pydantic
+    found = _fast(_plans.PROJECT, data)
+    if found is not None:
+        return found, []
+    from promoter.projectmodel import ProjectSettings
+    from promoter.validation import validate
 
-    return with_pydantic(_project_adapter(), data, _project_model())
+    return validate(_project_adapter(), data, ProjectSettings)
 
 
 def default_env_settings() -> Any:
@@ -65,19 +62,28 @@ def default_env_settings() -> Any:
     return default_of(PROJECT, "promoter.projectmodel.EnvSettings")
 
 
-_PROJECT_ADAPTER: Any = None
+def _fast(plan: dict[str, Any], data: Any) -> Any | None:
+    if not _FAST:
+        return None
+    from promoter.fastmodel import validate
+
+    return validate(plan, data)
 
 
+@cache
+def email_adapter() -> Any:
+    """pydantic's validator of the email model, built once (it costs tens of milliseconds)."""
+    from pydantic import TypeAdapter
+
+    from promoter.model import EmailConfig
+
+    return TypeAdapter(EmailConfig)
+
+
+@cache
 def _project_adapter() -> Any:
-    global _PROJECT_ADAPTER
-    if _PROJECT_ADAPTER is None:
-        from pydantic import TypeAdapter
+    from pydantic import TypeAdapter
 
-        _PROJECT_ADAPTER = TypeAdapter(_project_model())
-    return _PROJECT_ADAPTER
-
-
-def _project_model() -> Any:
     from promoter.projectmodel import ProjectSettings
 
-    return ProjectSettings
+    return TypeAdapter(ProjectSettings)

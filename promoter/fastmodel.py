@@ -45,11 +45,6 @@ class Validated:
         copy.__dict__.update(update or {})
         return copy
 
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.__dict__ == self.__dict__
-
-    __hash__ = None  # type: ignore[assignment]  # mutable, like a pydantic model
-
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in self.__dict__.items() if k != "model_extra")
         return f"{type(self).__name__}({fields})"

@@ -20,7 +20,7 @@ from pydantic import (
 )
 from typing_extensions import TypeAliasType
 
-from promoter.placeholders import PLACEHOLDER, PLACEHOLDER_TEXT
+from promoter.placeholders import PLACEHOLDER_TEXT
 from promoter.shapes import (
     MsGraphKind,
     OAuth2Kind,
@@ -38,7 +38,6 @@ from promoter.shapes import (
 )
 
 TIMEOUT_DEFAULT_MS = 300_000
-ESV_PATTERN = PLACEHOLDER  # kept for callers that import it from here
 
 # Custom error type: validation.py words it "<field> must be <message>; found <input>".
 EXPECTED = "expected"

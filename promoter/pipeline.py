@@ -54,10 +54,10 @@ class Compiled:
 
         Placeholders take the environment's declared values (or their defaults).
         """
-        from promoter.placeholders import Values, concrete
+        from promoter.checked import email_adapter
+        from promoter.placeholders import concrete
 
-        values = Values(self.env.esvs, self.env.properties)
-        return email_adapter().validate_python(concrete(self.resolved, values))
+        return email_adapter().validate_python(concrete(self.resolved, self.env.values))
 
     @property
     def masked(self) -> str | None:
@@ -174,7 +174,6 @@ class Compiler:
 
     def _gate(self, env: Environment, config: Any, merged: Doc, unresolved: Any) -> list[Finding]:
         from promoter.gates import GateInput, run_gates
-        from promoter.placeholders import Values
 
         gate = GateInput(
             env=env.name,
@@ -183,7 +182,7 @@ class Compiler:
             data=merged.data,
             unresolved=tuple(unresolved),
             store_optional=self.store_optional,
-            values=Values(env.esvs, env.properties),
+            values=env.values,
             aic=isinstance(env.target, AicTarget),
         )
 
@@ -208,18 +207,3 @@ def _suffix(secret: Resolved) -> str:
     pointer = f"#{secret.json_pointer.lstrip('/')}" if secret.json_pointer else ""
     version = f" v{secret.version}" if secret.version is not None else ""
     return pointer + version
-
-
-_ADAPTER: Any = None
-
-
-def email_adapter() -> Any:
-    """The TypeAdapter of the email model, built once (it costs tens of milliseconds)."""
-    global _ADAPTER
-    if _ADAPTER is None:
-        from pydantic import TypeAdapter
-
-        from promoter.model import EmailConfig
-
-        _ADAPTER = TypeAdapter(EmailConfig)
-    return _ADAPTER

@@ -12,7 +12,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from promoter.errors import InputError, Location
-from promoter.references import normalise_esv
+from promoter.placeholders import Values, normalise_esv
 from promoter.secretstore import StoreSpec
 from promoter.shapes import AicTargetKind, EsvSecretKind, FileTargetKind, IdmTargetKind
 from promoter.untrusted import escape_control
@@ -88,6 +88,11 @@ class Environment:
     require_verified: bool
     # URLs the target sends credentials to: (what, url, where promoter.yaml sets it)
     target_urls: tuple[tuple[str, str, Location | None], ...] = ()
+
+    @property
+    def values(self) -> Values:
+        """What this environment gives its placeholders (gates, test email)."""
+        return Values(self.esvs, self.properties)
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,9 +74,6 @@ def purposes(data: Any, pointer: str = "") -> Iterator[tuple[str, dict[str, Any]
             yield from purposes(value, f"{pointer}/{index}")
 
 
-__all__ = ["normalise_esv", "purposes", "resolve"]
-
-
 def _walk(
     value: Any, pointer: str, store: SecretStore, declared: _Declared, out: Resolution
 ) -> Any:

@@ -14,11 +14,10 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from promoter.placeholders import PLACEHOLDER
+from promoter.placeholders import PLACEHOLDER, TYPED_FORMS
 
 _ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
 _NAMED_ADDRESS = re.compile(r'^(?:"[^"]*"|[^"<>]*?)\s*<([^<>]+)>$')
-TYPED_KEYS = ("$int", "$number", "$bool", "$list", "$array", "$object")
 
 
 # --- kinds: what a validated object is, whichever validator built it ---
@@ -85,7 +84,7 @@ class EsvSecretKind:
 def typed_tag(value: dict[str, Any]) -> str | None:
     if len(value) == 1:
         key = next(iter(value))
-        if key in TYPED_KEYS:
+        if key in TYPED_FORMS:
             return f"<{key}>"
     return None
 

@@ -164,8 +164,9 @@ def test_a_property_that_would_read_back_differently_is_refused(text: str, messa
 
 
 def test_gates_judge_the_properties_as_idm_reads_them() -> None:
+    from promoter.checked import email_adapter
     from promoter.gates import GateInput, run_gates
-    from promoter.pipeline import _as_idm_reads, email_adapter
+    from promoter.pipeline import _as_idm_reads
 
     config = email_adapter().validate_python(
         {

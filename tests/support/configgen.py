@@ -23,6 +23,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from promoter.placeholders import TYPED_FORMS
 from promoter.shapes import KNOWN_SMTP_PROPERTIES
 
 # --- placeholders ---------------------------------------------------------------------------
@@ -612,7 +613,7 @@ NEAR_PLACEHOLDERS = (
     "&{a|}}",
 )
 NEAR_NUMBERS = ("0", "00000", "65536", "0587", "587 ", " 587", "587\n", "٥٨٧", "5e2", "-1", "+1")
-TYPED_KEYS = ("$int", "$number", "$bool", "$list", "$array", "$object")
+TYPED_KEYS = TYPED_FORMS
 
 
 def _value_swaps(value: Any) -> dict[str, list[tuple[str, Any]]]:
