@@ -20,7 +20,6 @@ from pathlib import Path
 
 CACHE_FILE = Path("build") / ".promoter" / "check-cache.json"
 _VERSION = 1
-_MAX_FILE_BYTES = 1024 * 1024  # as yamlfile.MAX_FILE_BYTES; larger files are errors
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,11 +81,12 @@ def digest(root: Path, argv_key: Sequence[str], files: Sequence[str], stores: Se
     for part in (*argv_key, date.today().isoformat(), _code_stamp()):
         _feed(h, part)
     from promoter.safeopen import read_file
+    from promoter.yamlfile import MAX_FILE_BYTES
 
     for name in ("promoter.yaml", *files):
         _feed(h, name)
         try:  # never wait on a FIFO or read a device: the run itself reports them
-            h.update(read_file(root / name, _MAX_FILE_BYTES))
+            h.update(read_file(root / name, MAX_FILE_BYTES))
         except OSError as exc:
             _feed(h, f"unreadable:{exc.errno}")
     _feed_listing(h, root / "environments")

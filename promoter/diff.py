@@ -124,7 +124,7 @@ def render(changes: list[Change], *, redact: Iterable[str] = ()) -> str:
     secrets = {v for v in redact if v}
     lines = []
     for c in changes:
-        old, new = _net(c.old, secrets), _net(c.new, secrets)
+        old, new = net(c.old, secrets), net(c.new, secrets)
         if c.kind == "+":
             text = f"  + {c.pointer}: {new}"
         elif c.kind == "-":
@@ -137,7 +137,8 @@ def render(changes: list[Change], *, redact: Iterable[str] = ()) -> str:
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def _net(shown: str | None, secrets: set[str]) -> str | None:
+def net(shown: str | None, secrets: set[str]) -> str | None:
+    """``shown`` (a value's JSON text), or ``<redacted>`` when it holds a secret value whole."""
     if shown is None or not secrets:
         return shown
     try:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from promoter.errors import InputError, Location, TargetError
+from promoter.targets.file import create_new, fsync_dir, keep_backup, remove_dead_temps
 
 JOURNAL = Path("build") / ".promoter" / "journal.json"
 TEMP_MARK = ".txn-"
@@ -132,10 +133,10 @@ def _finish(root: Path, journal: dict[str, object]) -> None:
         temp, final = root / str(move["temp"]), root / str(move["path"])
         if temp.exists():
             if move.get("backup") and final.exists():
-                _keep_backup(final)
+                keep_backup(final)
             try:
                 os.replace(temp, final)
-                _fsync_dir(final.parent)
+                fsync_dir(final.parent)
             except OSError as exc:
                 raise TargetError(
                     f"cannot write: {exc.strerror}",
@@ -147,10 +148,12 @@ def _finish(root: Path, journal: dict[str, object]) -> None:
         ledger.append_line(root, line)
     with contextlib.suppress(FileNotFoundError):
         os.unlink(root / JOURNAL)
-    _fsync_dir((root / JOURNAL).parent)
+    fsync_dir((root / JOURNAL).parent)
 
 
 def _clean_orphans(directory: Path) -> None:
+    """Staged files of a run killed before its journal, and backups' temporary files."""
+    remove_dead_temps(directory)
     try:
         names = os.listdir(directory)
     except OSError:
@@ -161,19 +164,6 @@ def _clean_orphans(directory: Path) -> None:
                 os.unlink(directory / name)
 
 
-def write_file(path: Path, text: str, mode: int = 0o644) -> None:
-    """Replace one file atomically; a kill leaves a staged file that ``recover`` deletes."""
-    temp = path.with_name(f".{path.name}{TEMP_MARK}{secrets.token_hex(6)}.tmp")
-    _write_new(temp, text.encode("utf-8"), mode)
-    try:
-        os.replace(temp, path)
-        _fsync_dir(path.parent)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise TargetError(f"cannot write: {exc.strerror}", location=Location(str(path))) from None
-
-
 def _write_journal(root: Path, journal: dict[str, object]) -> None:
     path = root / JOURNAL
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -181,7 +171,7 @@ def _write_journal(root: Path, journal: dict[str, object]) -> None:
     _write_new(temp, (json.dumps(journal) + "\n").encode("utf-8"), 0o644)
     try:
         os.replace(temp, path)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     except OSError:
         with contextlib.suppress(OSError):
             os.unlink(temp)
@@ -195,7 +185,7 @@ def _write_new(path: Path, data: bytes, mode: int) -> None:
     """Create ``path`` (it must not exist) with ``mode`` from the start, write, fsync."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+        fd = create_new(path, mode)
     except OSError as exc:
         raise TargetError(f"cannot write: {exc.strerror}", location=Location(str(path))) from None
     try:
@@ -209,23 +199,6 @@ def _write_new(path: Path, data: bytes, mode: int) -> None:
             os.unlink(path)
         raise TargetError(f"cannot write: {exc.strerror}", location=Location(str(path))) from None
     os.close(fd)
-
-
-def _keep_backup(path: Path) -> None:
-    """Copy ``path`` to ``.bak`` through a staged file with the original's mode."""
-    backup = path.with_name(path.name + ".bak")
-    temp = path.with_name(f".{path.name}.bak{TEMP_MARK}{secrets.token_hex(6)}.tmp")
-    mode = os.stat(path).st_mode & 0o777
-    _write_new(temp, path.read_bytes(), mode)
-    os.replace(temp, backup)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _rel(root: Path, path: Path) -> str:

@@ -139,14 +139,6 @@ def history(root: Path, env: str) -> list[Entry]:
     return [e for e in read(root) if e.env == env]
 
 
-def archive_pin(root: Path, sha256: str, text: str) -> None:
-    path = root / PIN_ARCHIVE / f"{sha256}.yaml"
-    if not path.exists():
-        from promoter.targets import write_atomic
-
-        write_atomic(path, text, secret=False, display=str(PIN_ARCHIVE / path.name), backup=False)
-
-
 def archived_pin(root: Path, sha256: str) -> str:
     path = root / PIN_ARCHIVE / f"{sha256}.yaml"
     try:

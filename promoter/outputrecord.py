@@ -70,12 +70,12 @@ def before_write(output: Path, pointers: Iterable[str]) -> set[str]:
 
 
 def remember(output: Path, pointers: Iterable[str], *, exact: bool) -> None:
-    from promoter.journal import write_file
+    from promoter.targets import write_atomic
 
-    wanted = set(pointers) if exact else before_write(output, pointers)
-    if recorded(output) != wanted:
-        record_path(output).parent.mkdir(parents=True, exist_ok=True)
-        write_file(record_path(output), text(wanted))
+    held = recorded(output)
+    wanted = set(pointers) if exact else set(pointers) | (held or set())
+    if held != wanted:
+        write_atomic(record_path(output), text(wanted), secret=False, backup=False)
 
 
 def old_side_secrets(old: object, output: Path, new_side: set[str]) -> set[str]:

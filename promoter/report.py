@@ -58,21 +58,16 @@ def sorted_findings(findings: Iterable[Finding]) -> list[Finding]:
 
 def change_dicts(changes: Iterable[Any], *, redact: Iterable[str] = ()) -> list[dict[str, Any]]:
     """Diff changes (``diff.Change``) as JSON objects, values as the text diff shows them."""
-    secrets = [value for value in redact if value and len(value) >= 4]
+    from promoter.diff import net
 
-    def shown(value: str | None) -> str | None:
-        for secret in secrets:
-            if value is not None:
-                value = value.replace(secret, "<redacted>")
-        return value
-
+    secrets = {value for value in redact if value}
     kinds = {"+": "added", "-": "removed", "~": "changed"}
     return [
         {
             "change": kinds[c.kind],
             "pointer": c.pointer,
-            "old": shown(c.old),
-            "new": shown(c.new),
+            "old": net(c.old, secrets),
+            "new": net(c.new, secrets),
             "location": str(c.location) if c.location is not None else None,
         }
         for c in changes

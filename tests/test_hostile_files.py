@@ -229,3 +229,22 @@ def test_a_writer_killed_anywhere_leaves_nothing_readable_and_no_orphans(tmp_pat
     assert modes(tmp_path) == {out.name: 0o600, f"{out.name}.bak": 0o600}
     assert out.read_text() == "final"
     assert seen_temp > 0  # some kills really hit a write in progress
+
+
+def test_a_write_removes_only_its_own_dead_temporary_files(tmp_path: Path) -> None:
+    """Writing ``out`` must not delete a live writer's temp of ``out.json`` (the pid was read
+    as 'json') nor a promotion's staged file that its journal will rename."""
+    import os
+
+    from promoter.targets import write_atomic
+
+    live = tmp_path / f".out.json.{os.getpid()}.0123456789ab.tmp"
+    staged = tmp_path / ".out.json.txn-abc123def456.tmp"
+    dead = tmp_path / ".out.999999999.0123456789ab.tmp"
+    for path in (live, staged, dead):
+        path.write_text("x")
+    write_atomic(tmp_path / "out", "new\n", secret=False)
+    write_atomic(tmp_path / "out.json", "{}\n", secret=False)
+    assert live.exists() and staged.exists()
+    assert not dead.exists()
+    assert (tmp_path / "out").read_text() == "new\n"

@@ -318,3 +318,20 @@ def test_switching_to_references_never_shows_the_old_resolved_values(example: Pa
         assert run.code == 0, run.err
         assert "/auth/clientId: <secret>" in run.out
         assert client_id not in run.out + run.err and "EXAMPLE-not-a-real" not in run.out
+
+
+def test_promotion_writes_its_files_with_their_modes_whatever_the_umask(example: Path) -> None:
+    """IDM may run as another user: the pin and a secret-free output stay world-readable
+    under a strict umask, and an output holding secrets stays owner-only under a loose one."""
+    import os
+    import stat
+
+    previous = os.umask(0o077)
+    try:
+        assert cli("promote", "dev", "staging", cwd=example).code == 0
+    finally:
+        os.umask(previous)
+    pin = example / "environments" / "staging.pin.yaml"
+    output = example / "build" / "staging" / "conf" / "external.email.json"
+    assert stat.S_IMODE(pin.stat().st_mode) == 0o644
+    assert stat.S_IMODE(output.stat().st_mode) == 0o600  # it holds the resolved password

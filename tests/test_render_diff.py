@@ -60,3 +60,23 @@ def test_diff_can_skip_secrets_and_render_redacts_as_a_last_resort() -> None:
     assert render(diff({"a": "leaked-value"}, {"a": "b"}), redact=["leaked-value"]) == (
         '  ~ /a: <redacted> → "b"\n'
     )
+
+
+def test_json_changes_redact_as_the_text_diff_does() -> None:
+    """A secret is hidden where it is a whole value, however short; a word that happens to
+    equal one (an env name) is not cut out of other values."""
+    from promoter.diff import Change
+    from promoter.report import change_dicts
+
+    changes = [
+        Change("~", "/host", '"smtp.old.example"', '"smtp.prod.example"'),
+        Change("+", "/auth/password", None, '"abc"'),
+    ]
+    redact = ["prod", "abc"]
+    dicts = change_dicts(changes, redact=redact)
+    assert [(d["old"], d["new"]) for d in dicts] == [
+        ('"smtp.old.example"', '"smtp.prod.example"'),
+        (None, "<redacted>"),
+    ]
+    text = render(changes, redact=redact)
+    assert '"smtp.prod.example"' in text and "abc" not in text

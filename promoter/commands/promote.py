@@ -12,7 +12,14 @@ from promoter.commands.verify import is_verified, print_unverified
 from promoter.findings import Finding
 from promoter.lock import repo_lock
 from promoter.pipeline import Compiled, Compiler
-from promoter.project import AicTarget, Environment, IdmTarget, Project, load_project
+from promoter.project import (
+    AicTarget,
+    Environment,
+    FileTarget,
+    IdmTarget,
+    Project,
+    load_project,
+)
 from promoter.promote import (
     CommitFailed,
     PinChange,
@@ -91,6 +98,11 @@ def _finish(
         pin = change.pin_sha256[:12]
         what = "promote" if action == "promote" else "roll back"
         print(f"{env.name} already holds pin {pin}; nothing to {what}")
+        if options.apply and not isinstance(env.target, FileTarget):
+            print(
+                f"not delivered: nothing changed (hint: promoter deliver {env.name} re-delivers)",
+                file=sys.stderr,
+            )
         return 0
     if not as_json:
         print(f"{title}: {plural(len(change.changes), 'change')} to {env.name}'s output")

@@ -100,15 +100,7 @@ def _send(
             raise InputError(f"--via idm needs an IDM target for {compiled.env.name}")
         from promoter.targets.idm import IdmClient
 
-        IdmClient(target).send(
-            {
-                "from": message.sender,
-                "to": message.to,
-                "subject": message.subject,
-                "type": "text/plain",
-                "body": message.body,
-            }
-        )
+        IdmClient(target).send(send)
         return f"sent through {target.url}/external/email"
     if isinstance(config, SmtpConfig):
         return send_smtp(config, message, ca_file=ca_file)

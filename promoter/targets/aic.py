@@ -367,6 +367,7 @@ class AicClient:
 
     def promote(self, *, dry_run: bool, description: str) -> dict[str, Any]:
         """Start a (dry-run) promotion and poll it to the end; the final status."""
+        before = self.status()
         self._call(
             "POST",
             "/environment/promotion/promote",
@@ -380,9 +381,11 @@ class AicClient:
             },
             headers=PROMOTION_WRITE,
         )
-        return self._wait_status("dry-run promotion" if dry_run else "promotion", dry_run=dry_run)
+        step = "dry-run promotion" if dry_run else "promotion"
+        return self._wait_status(step, before, dry_run=dry_run)
 
     def rollback(self, *, description: str) -> dict[str, Any]:
+        before = self.status()
         self._call(
             "POST",
             "/environment/promotion/rollback",
@@ -395,11 +398,18 @@ class AicClient:
             },
             headers=PROMOTION_WRITE,
         )
-        return self._wait_status("rollback")
+        return self._wait_status("rollback", before)
 
-    def _wait_status(self, step: str, *, dry_run: bool = False) -> dict[str, Any]:
+    def _wait_status(
+        self, step: str, before: dict[str, Any], *, dry_run: bool = False
+    ) -> dict[str, Any]:
         """Poll the status to the end of ``step``; raise if it failed (a dry run's blocking
-        findings are returned: the caller reads them from the report and the status)."""
+        findings are returned: the caller reads them from the report and the status).
+
+        ``before`` is the status read before ``step`` was started: until the status has
+        been RUNNING or differs from it, a "completed" is the previous run's (the dry run's
+        right before a promotion), not this one's.
+        """
         final: dict[str, Any] = {}
         running = False
 
@@ -408,6 +418,8 @@ class AicClient:
             final = self.status()
             if final.get("status") == "RUNNING":
                 running = True
+                return False
+            if not running and _same_run(final, before):
                 return False
             message = final.get("message")
             completed = isinstance(message, str) and "complet" in message.lower()
@@ -476,3 +488,8 @@ def read_config(env: Any) -> dict[str, Any] | None:
         )
     with AicClient(target, label=f"{env.name}'s tenant") as client:
         return client.get_config()
+
+
+def _same_run(status: dict[str, Any], before: dict[str, Any]) -> bool:
+    keys = ("status", "message", "timeStamp", "reportId", "promotionId")
+    return all(status.get(key) == before.get(key) for key in keys)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from promoter.errors import Location, TargetError
 SECRET_MODE = 0o600
 PUBLIC_MODE = 0o644
 _TMP_SUFFIX = ".tmp"
+_TEMP = re.compile(r"\.(.+)\.([0-9]{1,9})\.[0-9a-f]{12}\.tmp")  # see _temp_name
 
 
 def write_atomic(
@@ -41,9 +43,9 @@ def write_atomic(
             handle.flush()
             os.fsync(handle.fileno())
         if backup and path.exists():
-            _keep_backup(path)
+            keep_backup(path)
         os.replace(tmp, path)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     except OSError as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -55,25 +57,30 @@ def _temp_name(path: Path) -> Path:
 
 
 def _create_temp(path: Path, mode: int) -> tuple[int, Path]:
-    """A new file next to ``path``, created with ``mode`` (never wider, whatever the umask
-    would allow or deny: fchmod sets exactly ``mode`` on the file only we have open)."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    """A new file next to ``path``, created with ``mode`` (see ``create_new``)."""
     while True:
         tmp = _temp_name(path)
         try:
-            fd = os.open(tmp, flags, mode & SECRET_MODE)  # owner-only until fchmod below
+            return create_new(tmp, mode), tmp
         except FileExistsError:
             continue
-        try:
-            os.fchmod(fd, mode)
-        except OSError:
-            os.close(fd)
-            os.unlink(tmp)
-            raise
-        return fd, tmp
 
 
-def _keep_backup(path: Path) -> None:
+def create_new(path: Path, mode: int) -> int:
+    """Create ``path`` (it must not exist) with exactly ``mode``, whatever the umask would
+    allow or deny: owner-only at open, then fchmod on the file only we have open."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(path, flags, mode & SECRET_MODE)
+    try:
+        os.fchmod(fd, mode)
+    except OSError:
+        os.close(fd)
+        os.unlink(path)
+        raise
+    return fd
+
+
+def keep_backup(path: Path) -> None:
     """``path.bak`` becomes the current file: a hard link to it (same inode, so the same
     mode, no copy readable by others in between), renamed over the old ``.bak``."""
     backup = path.with_name(path.name + ".bak")
@@ -112,22 +119,26 @@ def _copy_private(path: Path, staging: Path) -> None:
 
 def remove_orphans(path: Path) -> list[Path]:
     """Remove temporary files of ``path`` left by a writer that no longer runs."""
+    return remove_dead_temps(path.parent, only=path.name)
+
+
+def remove_dead_temps(directory: Path, *, only: str | None = None) -> list[Path]:
+    """Remove this module's temporary files in ``directory`` (of file ``only``, if given)
+    whose writer no longer runs. Other files, a journal's staged ones included, stay."""
     removed: list[Path] = []
-    prefix = f".{path.name}."
     try:
-        names = os.listdir(path.parent)
+        names = os.listdir(directory)
     except OSError:
         return removed
     for name in names:
-        if not (name.startswith(prefix) and name.endswith(_TMP_SUFFIX)):
+        match = _TEMP.fullmatch(name)
+        if match is None or (only is not None and match.group(1) != only):
             continue
-        middle = name[len(prefix) : -len(_TMP_SUFFIX)]
-        pid = middle.split(".", 1)[0]
-        if pid.isascii() and pid.isdigit() and len(pid) <= 9 and _alive(int(pid)):
+        if _alive(int(match.group(2))):
             continue  # a parallel run is writing it
         with contextlib.suppress(OSError):
-            os.unlink(path.parent / name)
-            removed.append(path.parent / name)
+            os.unlink(directory / name)
+            removed.append(directory / name)
     return removed
 
 
@@ -145,7 +156,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)
