@@ -138,14 +138,15 @@ class Flow:
         started = time.monotonic()
         src, dst = self.source.env, self.dest.env
         self.secrets += self.source.secret_values() + self.dest.secret_values()
-        self.secrets += list(aic_values.secret_values(dst).values())
+        dst_secrets = aic_values.secret_values(dst)
+        self.secrets += list(dst_secrets.values())
         outcome = Outcome(result="dry-run" if dry_run else "applied")
         with self.client(src) as lower, self.client(dst) as upper:
             try:
                 self._check_lower(lower)
                 pushed = aic_values.Pushed()
                 if not dry_run:
-                    pushed = aic_values.push(upper, dst, self.dest.output)
+                    pushed = aic_values.push(upper, dst, self.dest.output, dst_secrets)
                     outcome.esvs_changed = pushed.changed
                     for item in pushed.changed:
                         self.out(f"{dst.name}'s tenant: ESV {item}")
@@ -181,19 +182,8 @@ class Flow:
 
     def _nothing_to_promote(self, lower: AicClient) -> bool:
         """The lower tenant's provisional report lists no change (no lock needed to ask)."""
-        response = lower.session.call(
-            "GET",
-            "/environment/promotion/report/provisional",
-            step=f"read the provisional report on {lower.label}",
-            headers={"Accept-API-Version": "protocol=1.0,resource=1.0"},
-        )
-        if response.status_code != 200:
-            return False  # no provisional report: let the dry run decide
-        try:
-            report = response.json()
-        except ValueError:
-            return False
-        return isinstance(report, dict) and not changes(report)
+        report = lower.provisional_report()
+        return report is not None and not changes(report)  # none: let the dry run decide
 
     def _promote(self, upper: AicClient, outcome: Outcome, *, dry_run: bool) -> None:
         src, dst = self.source.env.name, self.dest.env.name

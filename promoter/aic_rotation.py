@@ -60,8 +60,8 @@ def check_recipient(target: object, verify_to: str | None, env: str) -> None:
 class Values:
     """The ESV values of one re-check: id -> value, by kind (memory only, never shown)."""
 
-    secrets: dict[str, str]
-    variables: dict[str, str]
+    secrets: dict[str, str] = field(repr=False)
+    variables: dict[str, str] = field(repr=False)
 
     def digest(self) -> str:
         h = hmac.new(_KEY, digestmod=hashlib.sha256)
@@ -136,7 +136,7 @@ class Rotation:
         from promoter.watch import Outcome
 
         env, config = compiled.env, compiled.output
-        pushed = aic_values.push(client, env, config)
+        pushed = aic_values.push(client, env, config, values.secrets)
         for esv, before in pushed.versions.items():
             if before:
                 self.superseded.setdefault(esv, [])

@@ -10,17 +10,16 @@ output names the ESV id and "changed" or the new version number.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from promoter.errors import RefusedError
+from promoter.placeholders import kind, normalise_esv, placeholders
 from promoter.project import Environment, esv_id
 from promoter.secretstore import SecretLookupError, SecretStore
 from promoter.targets.aic import AicClient, EsvState
-
-_PLACEHOLDER = re.compile(r"&\{(esv[.-][A-Za-z0-9._-]+)(?:\|[^}]*)?\}")
+from promoter.untrusted import sent_strings
 
 
 @dataclass(slots=True)
@@ -32,18 +31,12 @@ class Pushed:
 
 def used_esvs(config: Any) -> set[str]:
     """ESV ids the configuration's placeholders name."""
-    return {esv_id(name) for text in _strings(config) for name in _PLACEHOLDER.findall(text)}
-
-
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
+    return {
+        esv_id(name)
+        for text in sent_strings(config)
+        for name, _ in placeholders(text)
+        if kind(normalise_esv(name)) == "esv"
+    }
 
 
 def secret_values(env: Environment) -> dict[str, str]:
@@ -64,10 +57,15 @@ def secret_values(env: Environment) -> dict[str, str]:
     return out
 
 
-def push(client: AicClient, env: Environment, config: Any) -> Pushed:
-    """Set ``env``'s ESV values that differ on its tenant; read the state of those in use."""
+def push(
+    client: AicClient, env: Environment, config: Any, secrets: Mapping[str, str]
+) -> Pushed:
+    """Set ``env``'s ESV values that differ on its tenant; read the state of those in use.
+
+    ``secrets`` is ``secret_values(env)`` as the caller read it (once: what it proves or
+    masks is what is pushed, even if the store changes meanwhile).
+    """
     result = Pushed()
-    secrets = secret_values(env)
     client.remember(*secrets.values())
     for name, value in env.esvs.items():
         esv = esv_id(name)

@@ -97,7 +97,7 @@ def _env(environ: Mapping[str, str], name: str) -> str:
 @dataclass(slots=True)
 class StaticBearer:
     settings: BearerAuth
-    environ: Mapping[str, str]
+    environ: Mapping[str, str] = field(repr=False)  # holds the credentials: never in a repr
 
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {_env(self.environ, self.settings.env)}"}
@@ -116,7 +116,7 @@ class StaticBearer:
 @dataclass(slots=True)
 class StaticHeaders:
     settings: HeadersAuth
-    environ: Mapping[str, str]
+    environ: Mapping[str, str] = field(repr=False)
 
     def headers(self) -> dict[str, str]:
         return {
@@ -137,7 +137,7 @@ class StaticHeaders:
 
 @dataclass(slots=True)
 class _Token:
-    value: str
+    value: str = field(repr=False)
     expires_at: float  # monotonic
     scope: str
 
@@ -147,16 +147,16 @@ class TokenProvider:
     """A token from a token endpoint, cached until shortly before it expires."""
 
     settings: OAuth2Auth | ServiceAccountAuth
-    environ: Mapping[str, str]
+    environ: Mapping[str, str] = field(repr=False)
     ca_file: Path | None = None
     timeout: float = 30.0
     retries: int = 3
     fetches: int = 0  # token requests made (for tests and figures)
     dropped: list[str] = field(default_factory=list)  # scopes the endpoint refused
     clock: Callable[[], float] = time.monotonic
-    _token: _Token | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _sent: list[str] = field(default_factory=list)
+    _token: _Token | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _sent: list[str] = field(default_factory=list, repr=False)
 
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token()}"}

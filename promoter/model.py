@@ -215,16 +215,16 @@ class Toggle(_Strict):
 
 class SmtpAuth(_Strict):
     enable: Bool = Field(description="Whether login credentials are needed")
-    username: SecretValue | None = None
-    password: SecretValue | None = None
+    username: SecretValue | None = Field(None, repr=False)  # secrets never in a repr
+    password: SecretValue | None = Field(None, repr=False)
     type: Literal["basic"] = "basic"
 
 
 class OAuth2Auth(OAuth2Kind, _Strict):
     enable: Bool = True
     type: Literal["oauth2"] = Field(description="msgraph supports oauth2 only")
-    clientId: SecretValue
-    clientSecret: SecretValue
+    clientId: SecretValue = Field(repr=False)
+    clientSecret: SecretValue = Field(repr=False)
     tokenEndpoint: str = Field(min_length=1)
     scope: Scope = Field(description="OAuth2 scopes, a JSON array of strings")
     scopeDelimiter: str = " "
@@ -234,7 +234,7 @@ class OAuth2Auth(OAuth2Kind, _Strict):
 class Proxy(_Strict):
     proxyUri: str | None = None
     userName: str | None = None
-    password: SecretValue | None = None
+    password: SecretValue | None = Field(None, repr=False)
 
 
 ProxyValue = Annotated[

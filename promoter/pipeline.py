@@ -25,7 +25,7 @@ from promoter.secretstore import SecretStore
 from promoter.yamlfile import Doc, escape, load_yaml
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, repr=False)
 class Compiled:
     env: Environment
     merged: Doc
@@ -38,6 +38,10 @@ class Compiled:
     masks: dict[str, str] = field(default_factory=dict)  # pointer -> label, for display
     written: Any = None
     resolved: Any = None  # merged data with every reference resolved (for sending mail)
+
+    def __repr__(self) -> str:  # the data holds secret values: never in a repr
+        name, findings = self.env.name, self.findings
+        return f"Compiled(env={name!r}, sha256={self.sha256!r}, findings={findings!r})"
 
     @property
     def holds_secrets(self) -> bool:

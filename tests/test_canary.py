@@ -342,3 +342,22 @@ def test_the_canary_stays_in_resolved_outputs(example: Path, scenario: Scenario)
     if STAGING_OUT + ".bak" in holders:  # rotated between the two promotions
         assert repo.canary + "-rotated" in created[STAGING_OUT].decode()
         assert repo.canary + '-pw"' in created[STAGING_OUT + ".bak"].decode()
+
+
+def test_reprs_of_objects_holding_secrets_show_none(example: Path) -> None:
+    """A repr reaches tracebacks and test failure output: none may carry a secret value."""
+    from promoter.auth import OAuth2Auth, TokenProvider
+    from promoter.pipeline import Compiler
+    from promoter.project import load_project
+
+    canary = f"repr-canary-{secrets.token_hex(8)}"
+    (example / "secrets" / "staging" / "idm.email.smtp.password").write_text(canary + "\n")
+    compiled = Compiler(load_project(example)).compile("staging")
+    assert compiled.text is not None and canary in compiled.text  # it is in there
+    config = compiled.resolved_config()
+    provider = TokenProvider(
+        OAuth2Auth("https://am.example.com/token", "ID_ENV", "SECRET_ENV", ("fr:idm:*",)),
+        {"ID_ENV": "client", "SECRET_ENV": canary},
+    )
+    for shown in (repr(compiled), repr(config), repr(config.auth), repr(provider)):
+        assert canary not in shown

@@ -15,8 +15,6 @@ from promoter.targets.file import PUBLIC_MODE, SECRET_MODE, write_atomic
 if TYPE_CHECKING:
     from promoter.pipeline import Compiled
 
-CONFIG_PATH = "/openidm/config/external.email"
-
 __all__ = ["PUBLIC_MODE", "SECRET_MODE", "deliver", "read_back_mismatch", "write_atomic"]
 
 
@@ -42,13 +40,13 @@ def deliver(compiled: Compiled) -> str:
 
     if isinstance(target, AicTarget):
         from promoter import aic_values
-        from promoter.targets.aic import AicClient
+        from promoter.targets.aic import CONFIG_PATH, AicClient
 
         env = compiled.env
         with AicClient(
             target, label=f"{env.name}'s tenant", secrets=compiled.secret_values()
         ) as aic:
-            pushed = aic_values.push(aic, env, config)
+            pushed = aic_values.push(aic, env, config, aic_values.secret_values(env))
             aic.put_config(config)
             mismatch = read_back_mismatch(config, aic.get_config(), compiled.secret_pointers)
             if mismatch:

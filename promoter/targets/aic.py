@@ -441,6 +441,22 @@ class AicClient:
         body = self._json(self._call("GET", path, step=step, headers=PROMOTION_READ), step)
         return body if isinstance(body, dict) else {}
 
+    def provisional_report(self) -> dict[str, Any] | None:
+        """What a promotion would bring from the tenant below (asked of that lower tenant);
+        ``None`` when it has none to give."""
+        step = "read the provisional report"
+        body = self._json(
+            self._call(
+                "GET",
+                "/environment/promotion/report/provisional",
+                step=step,
+                missing=(404,),
+                headers=PROMOTION_READ,
+            ),
+            step,
+        )
+        return body if isinstance(body, dict) else None
+
     def provisional_rollback(self) -> dict[str, Any]:
         step = "read the provisional rollback report"
         body = self._json(
