@@ -1,8 +1,8 @@
 """One HTTP session to a target: auth headers, one retry after a 401, backoff on 5xx.
 
-Connection errors before the request was sent are retried for every call; timeouts
-and 5xx answers only for idempotent calls (GET, PUT, DELETE), so a POST is never
-sent twice. Answers below 500 are returned to the caller, which knows what they mean.
+Connection errors and connect timeouts (nothing was sent) are retried for every call;
+read timeouts and 5xx answers only for idempotent calls (GET, PUT, DELETE), so a POST
+is never sent twice. Answers below 500 are returned to the caller, which knows what they mean.
 """
 
 from __future__ import annotations
@@ -95,7 +95,8 @@ class Session:
                     )
                 except httpx.TransportError as exc:
                     problem = f"cannot reach {self.base}: {self.describe(exc)}"
-                    if isinstance(exc, httpx.ConnectError) or idempotent:
+                    # not connected: nothing was sent, so even a POST may go again
+                    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout) or idempotent:
                         continue
                     break
                 if response.status_code >= 500:
