@@ -23,10 +23,9 @@ from typing import Any
 
 from promoter.errors import RefusedError
 from promoter.overlay import SMTP_PROPERTIES, is_atomic
-from promoter.render import to_idm
+from promoter.render import IDM_KEYS, literal_secrets, to_idm
 from promoter.yamlfile import escape
 
-DROPPED_KEYS = ("_id", "_rev")
 SMTP_PURPOSE = "idm.email.smtp.password"
 MSGRAPH_PURPOSE = "idm.email.msgraph.credentials"
 PROXY_PURPOSE = "idm.email.proxy.password"
@@ -78,7 +77,7 @@ class Imported:
 def normalise(raw: dict[str, Any], env: str, source: str) -> Imported:
     """Drop what IDM sets, bring smtpProperties to mapping form, move literal secrets."""
     notes: list[str] = []
-    config = {k: v for k, v in raw.items() if k not in DROPPED_KEYS}
+    config = {k: v for k, v in raw.items() if k not in IDM_KEYS}
     config = _drop_nulls(config, "", notes, source)
     if SMTP_PROPERTIES in config:
         config[SMTP_PROPERTIES] = _properties(config[SMTP_PROPERTIES], source)
@@ -155,19 +154,20 @@ def _refused(source: str, pointer: str, message: str) -> RefusedError:
 
 
 def _literal_secrets(config: dict[str, Any]) -> list[MovedSecret]:
-    moved = []
-    for (parent, key), (purpose, json_pointer) in SECRET_FIELDS.items():
-        block = config.get(parent)
-        value = block.get(key) if isinstance(block, dict) else None
-        if isinstance(value, str) and value and "&{" not in value:
-            moved.append(MovedSecret(f"/{parent}/{key}", purpose, json_pointer, value))
-    return moved
+    """A blank value stays in the overlay: the store refuses blank content, the gates judge it."""
+    fields = {f"/{parent}/{key}": target for (parent, key), target in SECRET_FIELDS.items()}
+    return [
+        MovedSecret(pointer, *fields[pointer], value)
+        for pointer, value in literal_secrets(config, fields).items()
+        if value.strip()
+    ]
 
 
-def placeholder_names(value: Any) -> tuple[list[str], list[str]]:
+def placeholder_names(value: Any, *, required: bool = False) -> tuple[list[str], list[str]]:
     """The ``esv.*`` names and the IDM property names ``value``'s placeholders use.
 
-    AIC's own ``aic.*`` names need no declaration.
+    AIC's own ``aic.*`` names need no declaration; with ``required``, neither does a
+    property used only with a default (``&{smtp.host|smtp.example.com}``), as checks judge it.
     """
     from promoter.placeholders import kind, normalise_esv, placeholders
 
@@ -181,10 +181,10 @@ def placeholder_names(value: Any) -> tuple[list[str], list[str]]:
         elif isinstance(item, list):
             stack[:0] = item
         elif isinstance(item, str):
-            for name, _default in placeholders(item):
+            for name, default in placeholders(item):
                 if kind(name) == "esv":
                     esvs[normalise_esv(name)] = None
-                elif kind(name) == "property":
+                elif kind(name) == "property" and not (required and default is not None):
                     properties[name] = None
     return list(esvs), list(properties)
 

@@ -14,7 +14,8 @@ from pathlib import Path
 from promoter.errors import InputError, Location, RefusedError
 from promoter.importer import Imported, difference, split, store_files, to_yaml
 from promoter.project import PROJECT_FILE, TIER_BY_NAME, Project
-from promoter.secretstore import StoreSpec
+from promoter.secretstore import StoreSpec, versions
+from promoter.untrusted import escape_control
 
 SCHEMA_LINE = "# yaml-language-server: $schema={path}\n"
 
@@ -56,7 +57,7 @@ def plan(project: Project, imported: list[Imported]) -> list[Planned]:
     for item in imported:
         path, display = _overlay_path(project, item.env)
         header = _schema_line(project, path) + (
-            f"# {item.env}: imported from {safe(item.source)} by promoter import"
+            f"# {item.env}: imported from {escape_control(item.source)} by promoter import"
             + ("; only what differs from base.yaml.\n" if len(imported) > 1 else ".\n")
         )
         files.append(Planned(path, display, header + to_yaml(overlays[item.env])))
@@ -139,15 +140,7 @@ def _secret_files(project: Project, item: Imported) -> list[Planned]:
 
 
 def _next_version(store: StoreSpec, purpose: str) -> int:
-    prefix = f"{purpose}{store.version_suffix}"
-    try:
-        names = os.listdir(store.directory)
-    except OSError:
-        return 1
-    found = [
-        int(n[len(prefix) :]) for n in names if n.startswith(prefix) and n[len(prefix) :].isdigit()
-    ]
-    return max(found, default=0) + 1
+    return max(versions(store.directory, purpose, store.version_suffix or ""), default=0) + 1
 
 
 def _settings_file(project: Project, imported: list[Imported]) -> Planned | None:
@@ -201,7 +194,7 @@ def undeclared(project: Project, item: Imported) -> list[str]:
     from promoter.importer import placeholder_names
 
     env = project.environments.get(item.env)
-    esvs, properties = placeholder_names(item.config)
+    esvs, properties = placeholder_names(item.config, required=True)
     declared_esvs = env.esvs if env is not None else {}
     declared_properties = env.properties if env is not None else {}
     return [f"&{{{n}}}" for n in esvs if n not in declared_esvs] + [
@@ -212,10 +205,6 @@ def undeclared(project: Project, item: Imported) -> list[str]:
 def _schema_line(project: Project, path: Path) -> str:
     schema = project.root / "schemas" / "overlay.schema.json"
     return SCHEMA_LINE.format(path=Path(os.path.relpath(schema, path.parent)).as_posix())
-
-
-def safe(text: str) -> str:
-    return "".join(c if c.isprintable() else "?" for c in text)
 
 
 def _inside(project: Project, files: list[Planned]) -> None:

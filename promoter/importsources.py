@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from promoter.errors import InputError, Location, TargetError
+from promoter.yamlfile import MAX_DEPTH
 
 MAX_SOURCE_BYTES = 64 * 1024 * 1024  # a frodo full export holds every script and journey
 CONFIG_ID = "external.email"
@@ -36,12 +37,16 @@ def read_source(spec: str, root: Path) -> tuple[dict[str, Any], str]:
     """The raw configuration ``spec`` names and a label for messages."""
     kind, _, env = spec.partition(":")
     if kind in ("idm", "aic") and env and not Path(spec).exists():
-        return _from_target(kind, env, root), spec
-    path = Path(spec)
-    if path.is_dir():
-        path = _in_directory(path, spec)
-    display = path.as_posix()
-    return _unwrap(_load_json(path, display), display), display
+        config, display = _from_target(kind, env, root), spec
+    else:
+        path = Path(spec)
+        if path.is_dir():
+            path = _in_directory(path, spec)
+        display = path.as_posix()
+        config = _unwrap(_load_json(path, display), display)
+    if _deeper_than(config, MAX_DEPTH):  # the email config only: the rest of an export is not read
+        raise _too_deep(display)
+    return config, display
 
 
 def _in_directory(directory: Path, display: str) -> Path:
@@ -74,19 +79,22 @@ def _in_directory(directory: Path, display: str) -> Path:
 
 
 def _load_json(path: Path, display: str) -> Any:
+    from promoter.safeopen import NotRegular, TooLarge, read_file
+
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_SOURCE_BYTES + 1)
+        raw = read_file(path, MAX_SOURCE_BYTES)
     except FileNotFoundError:
         raise InputError(
             "no such file or directory",
             location=Location(display),
             hint="give an external.email.json, an export directory, idm:ENV or aic:ENV",
         ) from None
+    except NotRegular:
+        raise InputError("not a regular file", location=Location(display)) from None
+    except TooLarge:
+        raise InputError("file is larger than 64 MiB", location=Location(display)) from None
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", location=Location(display)) from None
-    if len(raw) > MAX_SOURCE_BYTES:
-        raise InputError("file is larger than 64 MiB", location=Location(display))
     try:
         text = raw.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError:
@@ -100,6 +108,25 @@ def _load_json(path: Path, display: str) -> Any:
         raise InputError(
             f"invalid JSON: key '{exc.key}' appears twice", location=Location(display)
         ) from None
+    except RecursionError:
+        raise _too_deep(display) from None
+
+
+def _too_deep(display: str) -> InputError:
+    return InputError(f"JSON nested deeper than {MAX_DEPTH} levels", location=Location(display))
+
+
+def _deeper_than(data: Any, limit: int) -> bool:
+    """More than ``limit`` objects and arrays nested (as yamlfile counts them)."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > limit:
+                return True
+            items = value.values() if isinstance(value, dict) else value
+            stack.extend((item, depth + 1) for item in items)
+    return False
 
 
 class _DuplicateKey(ValueError):

@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from promoter.errors import InputError, Location, RefusedError
+from promoter.errors import InputError, Location, PromoterError, RefusedError
 from promoter.importer import Imported, same
 from promoter.importlayout import Planned, store_for
 from promoter.project import PROJECT_FILE, Project, load_project
@@ -44,7 +44,12 @@ def check_round_trip(
                 target = scratch / planned.path.relative_to(project.root)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(planned.text, encoding="utf-8")
-        copy = load_project(scratch)
+        try:
+            copy = load_project(scratch)
+        except PromoterError as exc:
+            raise _located(
+                exc, scratch, imported[0].source if len(imported) == 1 else None
+            ) from None
         environments = dict(copy.environments)
         for item in imported:
             env = environments[item.env]
@@ -52,7 +57,10 @@ def check_round_trip(
             environments[item.env] = replace(env, store=replace(env.store, directory=directory))
         compiler = Compiler(replace(copy, environments=environments), store_optional=True)
         for item in imported:
-            compiled = compiler.compile(item.env)
+            try:
+                compiled = compiler.compile(item.env)
+            except PromoterError as exc:
+                raise _located(exc, scratch, item.source) from None
             if compiled.output is None:
                 problem = compiled.findings[0]
                 raise RefusedError(
@@ -73,6 +81,17 @@ def check_round_trip(
             deny = sum(1 for f in compiled.findings if f.blocking)
             counts[item.env] = (deny, len(compiled.findings) - deny)
     return counts
+
+
+def _located(exc: PromoterError, scratch: Path, source: str | None) -> PromoterError:
+    """``exc`` (about a planned file in the scratch copy) at the source the user has."""
+    where = exc.where()
+    planned = f"the planned {where.replace(f'{scratch.as_posix()}/', '')}: " if where else ""
+    return type(exc)(
+        f"{planned}{exc.message}; nothing written",
+        location=Location(source) if source is not None else None,
+        hint=exc.hint,
+    )
 
 
 def _copy_repo(project: Project, scratch: Path) -> None:

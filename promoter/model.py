@@ -190,7 +190,7 @@ SecretValue = TypeAliasType(
             secret_kind,
             **_expected(
                 "a string, {$purpose: {name: ...}} or {$crypto: ...}",
-                "keep secrets in the store: {$purpose: {name: idm.email.password}}",
+                "keep secrets in the store: {$purpose: {name: idm.email.smtp.password}}",
                 secret=True,
             ),
         ),

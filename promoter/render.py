@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from promoter.overlay import SMTP_PROPERTIES
@@ -63,10 +63,10 @@ def _replace(value: Any, pointer: str, replacements: Mapping[str, Any]) -> Any:
     return value
 
 
-def literal_secrets(data: Any) -> dict[str, str]:
-    """Literal (plaintext) values at secret fields: pointer -> value."""
+def literal_secrets(data: Any, pointers: Iterable[str] = LITERAL_SECRET_POINTERS) -> dict[str, str]:
+    """Literal (plaintext) values at secret fields (``pointers``): pointer -> value."""
     found = {}
-    for pointer in LITERAL_SECRET_POINTERS:
+    for pointer in pointers:
         node: Any = data
         for part in pointer.strip("/").split("/"):
             node = node.get(part) if isinstance(node, dict) else None

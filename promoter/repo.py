@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-PROJECT_FILE = "promoter.yaml"
+from promoter.project import PROJECT_FILE
 
 
 def is_config_repo(directory: Path) -> bool:

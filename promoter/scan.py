@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
@@ -103,7 +104,7 @@ def _scan_one(
     is_overlay = what == "overlay"
     secret_fields = what in ("overlay", "config")
     try:
-        doc = parse_yaml(read(path), path)
+        doc = _parse(read(path), path)
     except PromoterError:
         if what == "config":
             raise  # named on the command line: say it cannot be read
@@ -129,6 +130,23 @@ def _scan_one(
                 value,
                 "high-entropy string: looks like a credential",
             )
+
+
+def _parse(text: str, path: str) -> Doc:
+    """YAML (which gives line numbers), or a JSON file's text with its tabs made spaces.
+
+    Valid JSON holds a tab only as whitespace between tokens, where YAML refuses it.
+    """
+    try:
+        return parse_yaml(text, path)
+    except PromoterError as exc:
+        if not path.lower().endswith(".json"):
+            raise
+        try:
+            json.loads(text)
+        except (ValueError, RecursionError):
+            raise exc from None  # the YAML error: it has a line and column
+        return parse_yaml(text.replace("\t", " "), path)
 
 
 def _finding(

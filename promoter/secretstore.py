@@ -120,9 +120,9 @@ class SecretStore:
     def _locate(self, store: int, purpose: str) -> tuple[str, int | None]:
         suffix = self.spec.version_suffix
         if suffix:
-            versions = _versions(store, purpose, suffix)
-            if versions:
-                best = max(versions)
+            found = versions(store, purpose, suffix)
+            if found:
+                best = max(found)
                 return f"{purpose}{suffix}{best}", best
         return purpose, None
 
@@ -147,7 +147,7 @@ def check_purpose_name(purpose: str) -> None:
         )
 
 
-def _versions(store: int, purpose: str, suffix: str) -> list[int]:
+def versions(store: int | Path, purpose: str, suffix: str) -> list[int]:
     """Versions of ``purpose`` in the store: ASCII digits only (``str.isdigit`` takes
     ``²``), and at most 18 of them (``int`` refuses thousands)."""
     prefix = f"{purpose}{suffix}"

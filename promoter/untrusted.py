@@ -64,8 +64,9 @@ def _visible(ch: str) -> str:
 
 def _needs_escape(ch: str) -> bool:
     # Cc: C0/DEL/C1 (incl. ESC, CR, LF); Zl/Zp: separators str.splitlines breaks on;
-    # Cf: bidi overrides and zero-width characters that disguise text
-    return unicodedata.category(ch) in ("Cc", "Zl", "Zp", "Cf")
+    # Cf: bidi overrides and zero-width characters that disguise text;
+    # Cs: a lone surrogate (a file name's undecodable byte) that UTF-8 cannot encode
+    return unicodedata.category(ch) in ("Cc", "Zl", "Zp", "Cf", "Cs")
 
 
 def escape_control(text: str) -> str:

@@ -651,3 +651,135 @@ def test_an_existing_promoter_yaml_is_left_alone_and_the_note_says_what_to_decla
         "note: dev uses &{esv.mail.host}: declare them in promoter.yaml (esvs:, properties:)"
         in run.out.splitlines()
     )
+
+
+# --- review fixes ---------------------------------------------------------------------------
+
+
+def test_the_store_note_says_scan_checks_only_upper_stores(repo: Path) -> None:
+    source = write(repo.parent / "a.json", json.dumps(SMTP_SOURCE))
+    dev = cli("import", str(source), cwd=repo)
+    assert dev.code == 0, dev.err
+    assert dev.out.splitlines()[-1] == (
+        "note: git-ignore secrets/dev/: scan does not check development stores"
+    )
+    assert "promoter scan checks this" not in dev.out
+    staging = cli("import", "--env", "staging", str(source), cwd=repo)
+    assert staging.code == 0, staging.err
+    assert staging.out.splitlines()[-1] == (
+        "note: keep secrets/staging/ out of git (promoter scan checks this)"
+    )
+
+
+def test_a_fifo_source_is_refused_without_waiting(repo: Path) -> None:
+    fifo = repo.parent / "fifo.json"
+    os.mkfifo(fifo)
+    run = cli("import", str(fifo), cwd=repo)
+    assert run.code == 2
+    assert run.err == f"error: {fifo.as_posix()}: not a regular file\n"
+    assert list(repo.iterdir()) == []
+
+
+@pytest.mark.parametrize("depth", [100, 100_000])
+def test_a_deeply_nested_source_is_a_one_line_input_error(repo: Path, depth: int) -> None:
+    nested = '{"type": "smtp", "host": "h.example.com", "x": ' + "[" * depth + "]" * depth + "}"
+    source = write(repo.parent / "deep.json", nested)
+    run = cli("import", str(source), cwd=repo)
+    assert run.code == 2
+    assert run.err == f"error: {source.as_posix()}: JSON nested deeper than 64 levels\n"
+    assert list(repo.iterdir()) == []
+
+
+def test_a_plan_the_scratch_copy_refuses_is_reported_at_the_source(repo: Path) -> None:
+    big = dict(SMTP_SOURCE, subject="x" * (1100 * 1024))  # the overlay would pass 1 MiB
+    source = write(repo.parent / "big.json", json.dumps(big))
+    run = cli("import", str(source), cwd=repo)
+    assert run.code == 2
+    assert run.err == (
+        f"error: {source.as_posix()}: the planned environments/dev.yaml: "
+        "file is larger than 1 MiB; nothing written\n"
+    )
+    assert "promoter-import-" not in run.err
+    assert list(repo.iterdir()) == []
+
+
+def test_a_version_named_with_a_superscript_digit_is_not_a_version(repo: Path) -> None:
+    write(
+        repo / "promoter.yaml",
+        "environments:\n  dev: {secrets: {directory: secrets/dev, versionSuffix: .v}}\n",
+    )
+    write(repo / "secrets/dev/idm.email.smtp.password.v\u00b2", "old\n")
+    source = write(repo.parent / "a.json", json.dumps(SMTP_SOURCE))
+    run = cli("import", str(source), cwd=repo)
+    assert run.code == 0, run.err
+    assert "wrote secrets/dev/idm.email.smtp.password.v1 (mode 0600): " in run.out
+    assert CANARY not in run.out + run.err
+
+
+def test_a_property_with_a_default_needs_no_declaration(repo: Path) -> None:
+    write(repo / "promoter.yaml", "environments:\n  dev: {tier: development}\n")
+    config = dict(SMTP_SOURCE, host="&{smtp.host|smtp.example.com}", **{"from": "&{esv.from}"})
+    source = write(repo.parent / "p.json", json.dumps(config))
+    run = cli("import", str(source), cwd=repo)
+    assert run.code == 0, run.err
+    assert (
+        "note: dev uses &{esv.from}: declare them in promoter.yaml (esvs:, properties:)"
+        in run.out.splitlines()
+    )
+    assert "smtp.host" not in run.out
+
+
+def test_a_blank_password_stays_in_the_overlay(repo: Path) -> None:
+    config = dict(SMTP_SOURCE, auth={"enable": True, "username": "mailer", "password": "  "})
+    source = write(repo.parent / "blank.json", json.dumps(config))
+    run = cli("import", str(source), cwd=repo)
+    assert run.code == 0, run.err
+    assert run.out.splitlines()[0] == f"imported dev from {source.as_posix()} (smtp)"
+    assert 'password: "  "' in (repo / "environments/dev.yaml").read_text()
+    assert not (repo / "secrets").exists()
+
+
+def test_a_repo_found_above_is_named_in_the_report(repo: Path) -> None:
+    (repo / "environments").mkdir()
+    below = repo / "new"
+    below.mkdir()
+    source = write(repo.parent / "a.json", json.dumps(SMTP_SOURCE))
+    run = cli("import", str(source), cwd=below)
+    assert run.code == 0, run.err
+    assert run.out.splitlines()[:2] == [
+        f"imported dev from {source.as_posix()} into {repo.resolve().as_posix()} "
+        "(smtp, 1 secret moved to the store)",
+        "wrote environments/dev.yaml",
+    ]
+    assert (repo / "environments/dev.yaml").is_file()
+    assert list(below.iterdir()) == []
+
+
+def test_a_literal_of_the_wrong_type_is_hinted_with_the_purpose_import_uses(repo: Path) -> None:
+    write(
+        repo / "environments/dev.yaml",
+        "type: smtp\nhost: h.example.com\nport: 587\nfrom: a@example.com\n"
+        "auth: {enable: true, username: u, password: 5}\n",
+    )
+    run = cli("check", "dev", cwd=repo)
+    assert run.code == 1
+    assert "    hint: keep secrets in the store: {$purpose: {name: idm.email.smtp.password}}" in (
+        run.out.splitlines()
+    )
+
+
+def test_a_source_path_that_is_not_utf8_is_shown_escaped(repo: Path) -> None:
+    directory = os.path.join(os.fsencode(repo.parent), b"\xff")
+    os.mkdir(directory)
+    with open(os.path.join(directory, b"a.json"), "w", encoding="utf-8") as handle:
+        json.dump(SMTP_SOURCE, handle)
+    source = os.fsdecode(os.path.join(directory, b"a.json"))
+    run = cli("import", source, cwd=repo)
+    assert run.code == 0, run.err
+    shown = f"{repo.parent.as_posix()}/\\udcff/a.json"
+    assert (
+        run.out.splitlines()[0] == f"imported dev from {shown} (smtp, 1 secret moved to the store)"
+    )
+    assert f"# dev: imported from {shown} by promoter import." in (
+        (repo / "environments/dev.yaml").read_text()
+    )

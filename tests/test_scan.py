@@ -86,3 +86,43 @@ def test_a_missing_file_is_exit_2(example: Path) -> None:
     run = cli("scan", "nonexist.yaml", cwd=example)
     assert run.code == 2
     assert run.err == "error: nonexist.yaml: no such file (hint: check the path)\n"
+
+
+def test_a_directory_leaves_hidden_ones_out_and_counts_what_it_skips(example: Path) -> None:
+    write(example / "exports/a.json", f'{{"auth": {{"clientSecret": "{REAL}"}}}}\n')
+    write(example / "exports/notes.md", "notes\n")
+    write(example / "exports/run.sh", "echo\n")
+    write(example / "exports/.git/objects/ab/cd.json", f'{{"password": "{REAL}"}}\n')
+    write(example / "exports/.git/HEAD", "ref: refs/heads/main\n")
+    run = cli("scan", "exports", cwd=example)
+    assert run.code == 1
+    assert run.err == "scan: 2 files under the directories skipped (not JSON or YAML)\n"
+    assert "exports/a.json:1:11: deny SECRET001 plaintext secret" in run.out
+    assert ".git" not in run.out
+    assert run.out.splitlines()[-1] == "scan: 1 file, 1 finding (2 skipped), 1 blocking"
+
+
+def test_a_directory_with_only_config_files_prints_no_skip_line(example: Path) -> None:
+    write(example / "exports/a.json", '{"host": "h"}\n')
+    run = cli("scan", "exports", cwd=example)
+    assert run.code == 0, run.out
+    assert run.err == ""
+    assert run.out == "scan: 1 file, 0 findings, 0 blocking\n"
+
+
+def test_a_tab_indented_json_export_is_scanned_with_line_numbers(example: Path) -> None:
+    write(
+        example / "exports/external.email.json",
+        f'{{\n\t"host": "h",\n\t"auth": {{\n\t\t"password": "{REAL}"\n\t}}\n}}\n',
+    )
+    run = cli("scan", "exports/external.email.json", cwd=example)
+    assert run.code == 1, run.err
+    assert "exports/external.email.json:4:3: deny SECRET001 plaintext secret" in run.out
+    assert REAL not in run.out + run.err
+
+
+def test_a_tab_in_a_broken_json_file_is_still_the_yaml_error(example: Path) -> None:
+    write(example / "exports/bad.json", '{\n\t"host": \n')
+    run = cli("scan", "exports/bad.json", cwd=example)
+    assert run.code == 2
+    assert run.err == ("error: exports/bad.json:2:1: tab character (hint: indent with spaces)\n")

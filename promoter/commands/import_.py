@@ -15,10 +15,10 @@ from pathlib import Path
 
 from promoter.errors import InputError, RefusedError
 from promoter.importer import Imported, normalise
-from promoter.importlayout import Planned, plan, safe, undeclared
-from promoter.project import PROJECT_FILE, Project, load_project
+from promoter.importlayout import Planned, plan, undeclared
+from promoter.project import PROJECT_FILE, TIER_BY_NAME, Project, load_project
+from promoter.untrusted import escape_control
 
-SCHEMA_LINE = "# yaml-language-server: $schema={path}\n"
 _ENV_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 _TARGET = re.compile(r"^(idm|aic):[A-Za-z0-9][A-Za-z0-9_-]*$")
 _NAMED = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_-]*)=(.+)$", re.DOTALL)
@@ -92,11 +92,17 @@ def _report(
     files: list[Planned],
     findings: dict[str, tuple[int, int]],
 ) -> None:
+    # Found above the current directory (as git does): say where the files went.
+    into = "" if project.root == Path.cwd().resolve() else f" into {project.root.as_posix()}"
     for item in imported:
         kind = item.config.get("type", "smtp")
         moved = len(item.moved)
         secrets = f", {moved} secret{'s' if moved != 1 else ''} moved to the store" if moved else ""
-        print(f"imported {item.env} from {safe(item.source)} ({safe(str(kind))}{secrets})")
+        print(
+            f"imported {item.env} from {escape_control(item.source)}{escape_control(into)} "
+            f"({escape_control(str(kind))}{secrets})"
+        )
+        into = ""
     for planned in files:
         mode = " (mode 0600)" if planned.secret else ""
         note = f": {planned.note}" if planned.note else ""
@@ -110,10 +116,18 @@ def _report(
                 f"note: {item.env} uses {shown}: declare them in promoter.yaml (esvs:, properties:)"
             )
         for note in item.notes:
-            print(f"note: {safe(note)}")
+            print(f"note: {escape_control(note)}")
         deny, warn = findings.get(item.env, (0, 0))
         if deny or warn:
             print(f"note: {item.env}: {deny} deny, {warn} warn: run promoter check {item.env}")
-    stores = sorted({f.display.rsplit("/", 1)[0] + "/" for f in files if f.secret})
-    if stores:
-        print(f"note: keep {', '.join(stores)} out of git (promoter scan checks this)")
+    stores: dict[bool, set[str]] = {True: set(), False: set()}
+    for planned in files:
+        if planned.secret:
+            known = project.environments.get(planned.env)
+            tier = known.tier if known is not None else TIER_BY_NAME.get(planned.env)
+            stores[tier == "development"].add(planned.display.rsplit("/", 1)[0] + "/")
+    checked, unchecked = sorted(stores[False]), sorted(stores[True] - stores[False])
+    if checked:
+        print(f"note: keep {', '.join(checked)} out of git (promoter scan checks this)")
+    if unchecked:
+        print(f"note: git-ignore {', '.join(unchecked)}: scan does not check development stores")

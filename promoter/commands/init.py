@@ -11,10 +11,9 @@ import sys
 from pathlib import Path
 
 from promoter.errors import InputError, RefusedError
+from promoter.importer import MSGRAPH_PURPOSE, SMTP_PURPOSE
 
 SCHEMA_LINE = "# yaml-language-server: $schema=../schemas/overlay.schema.json\n"
-SMTP_PURPOSE = "idm.email.smtp.password"
-GRAPH_PURPOSE = "idm.email.msgraph.credentials"
 
 PROMOTER_YAML = """\
 # yaml-language-server: $schema=schemas/promoter.schema.json
@@ -129,7 +128,7 @@ def scaffold(kind: str) -> dict[str, str]:
     """The files of a new config repo, by repo-relative path."""
     from promoter.schema import SCHEMA_DIR, generate, render
 
-    purpose = SMTP_PURPOSE if kind == "smtp" else GRAPH_PURPOSE
+    purpose = SMTP_PURPOSE if kind == "smtp" else MSGRAPH_PURPOSE
     overlay = SMTP_OVERLAY if kind == "smtp" else GRAPH_OVERLAY
     if kind == "smtp":
         placeholder = "REPLACE-WITH-THE-{env}-SMTP-PASSWORD\n"

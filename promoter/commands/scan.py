@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +23,7 @@ def run_scan(root: Path, paths: Sequence[str], *, staged: bool, fmt: str) -> int
     if is_git:
         for store in stores:
             tracked.update(gitfiles.tracked(root, store))
+    found: set[str] = set()  # files found under a directory named: skipped without a line each
     if staged:
         chosen = gitfiles.staged(root)
         tracked.update(chosen)
@@ -29,7 +31,7 @@ def run_scan(root: Path, paths: Sequence[str], *, staged: bool, fmt: str) -> int
         def read(path: str) -> str:
             return gitfiles.staged_text(root, path)
     else:
-        chosen = _explicit(root, paths) if paths else _default_paths(root, stores)
+        chosen, found = _explicit(root, paths) if paths else (_default_paths(root, stores), set())
 
         def read(path: str) -> str:
             try:
@@ -41,7 +43,12 @@ def run_scan(root: Path, paths: Sequence[str], *, staged: bool, fmt: str) -> int
     explicit = set(chosen) if paths and not staged else set()
     skipped = sorted(p for p in set(chosen) if kind(project, p, explicit=p in explicit) is None)
     for path in skipped if explicit else ():
-        print(f"scan: {path} skipped (not JSON or YAML)", file=sys.stderr)
+        if path not in found:
+            print(f"scan: {path} skipped (not JSON or YAML)", file=sys.stderr)
+    unread = sum(1 for path in skipped if path in found) if explicit else 0
+    if unread:
+        line = f"scan: {plural(unread, 'file')} under the directories skipped (not JSON or YAML)"
+        print(line, file=sys.stderr)
     scanned = len(set(chosen)) - (len(skipped) if explicit else 0)
     result.findings = scan(project, chosen, read, tracked, explicit=explicit)
     if fmt == "text":
@@ -57,18 +64,35 @@ def run_scan(root: Path, paths: Sequence[str], *, staged: bool, fmt: str) -> int
     return exit_code([result])
 
 
-def _explicit(root: Path, paths: Sequence[str]) -> list[str]:
-    """The files named (a directory: the files under it); a missing one is exit 2."""
+def _explicit(root: Path, paths: Sequence[str]) -> tuple[list[str], set[str]]:
+    """The files named, and those found under a directory named (hidden ones, such as
+    .git/, left out); a missing one is exit 2."""
     chosen: list[str] = []
+    found: set[str] = set()
     for name in paths:
         path = Path(name)
         if path.is_dir():
-            chosen += [_relative(root, str(p)) for p in sorted(path.rglob("*")) if p.is_file()]
+            under = [_relative(root, p) for p in _walk(path)]
+            chosen += under
+            found.update(under)
         elif path.is_file():
             chosen.append(_relative(root, name))
         else:
             raise InputError("no such file", location=Location(name), hint="check the path")
-    return chosen
+    return chosen, found - _named(root, paths)
+
+
+def _named(root: Path, paths: Sequence[str]) -> set[str]:
+    return {_relative(root, name) for name in paths if Path(name).is_file()}
+
+
+def _walk(directory: Path) -> list[str]:
+    out: list[str] = []
+    for base, dirs, files in os.walk(directory):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        paths = (os.path.join(base, name) for name in sorted(files))
+        out += [path for path in paths if os.path.isfile(path)]
+    return out
 
 
 def _relative(root: Path, path: str) -> str:
