@@ -18,8 +18,8 @@ from bench.generate import generate
 
 
 def compile_all(repo: Path, names: list[str], out_dir: Path) -> list[str]:
-    from promoter.pipeline import Compiler
-    from promoter.project import load_project
+    from promoter.check.compiler import Compiler
+    from promoter.project.load import load_project
 
     compiler = Compiler(load_project(repo))
     paths = []

@@ -11,6 +11,6 @@ skip_pydantic_plugins()
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; see ``promoter --help``."""
-    from promoter.cli import main as _main
+    from promoter.cli.main import main as _main
 
     return _main(argv)

@@ -67,7 +67,7 @@ def example(tmp_path: Path) -> Path:
 def cli(*args: str, cwd: Path, script: str = "promoter", env: dict[str, str] | None = None) -> Run:
     """Run a console script as a user would, in a subprocess."""
     exe = BIN / script
-    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "promoter.cli"]
+    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "promoter"]
     proc = subprocess.run(
         [*command, *args],
         cwd=cwd,

@@ -11,7 +11,8 @@ import httpx
 import jwt
 import pytest
 
-from promoter.auth import (
+from promoter.errors import InputError, TargetError
+from promoter.net.auth import (
     AIC_SCOPES,
     JWT_BEARER,
     OAuth2Auth,
@@ -20,8 +21,7 @@ from promoter.auth import (
     forget_tokens,
     sign_assertion,
 )
-from promoter.errors import InputError, TargetError
-from promoter.project import AicTarget
+from promoter.project.load import AicTarget
 from promoter.targets.aic import AicClient
 from tests.conftest import cli, write
 from tests.support.aic_standin import ESV_SCOPE, IDM_SCOPE, AicStandin, new_service_account

@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from bench.generate import generate
-from promoter.checker import PARALLEL_FROM
+from promoter.check.checker import PARALLEL_FROM
 from tests.conftest import cli
 
 

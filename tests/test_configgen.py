@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import Field, TypeAdapter, ValidationError
 
-from promoter.model import CryptoValue, EmailConfig, MsGraphConfig, SmtpConfig
-from promoter.projectmodel import EnvSettings, ProjectSettings
+from promoter.model.email import CryptoValue, EmailConfig, MsGraphConfig, SmtpConfig
+from promoter.model.settings import EnvSettings, ProjectSettings
 from tests.support.configgen import (
     email_configs,
     mutations,

@@ -12,7 +12,7 @@ from tests.conftest import cli
 
 def start(repo: Path, *args: str) -> tuple[subprocess.Popen[str], int]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "promoter.cli", "dev-smtp", "--listen", "127.0.0.1:0", *args],
+        [sys.executable, "-m", "promoter", "dev-smtp", "--listen", "127.0.0.1:0", *args],
         cwd=repo,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

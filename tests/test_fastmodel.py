@@ -14,12 +14,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from promoter import _plans, fastmodel
-from promoter.model import EmailConfig
-from promoter.plangen import PLANS_PATH, generate
-from promoter.projectmodel import ProjectSettings
-from promoter.shapes import MsGraphKind, SmtpKind
-from promoter.yamlfile import load_yaml
+from promoter.files.yamlfile import load_yaml
+from promoter.model import _plans
+from promoter.model import fast as fastmodel
+from promoter.model.email import EmailConfig
+from promoter.model.plangen import PLANS_PATH, generate
+from promoter.model.settings import ProjectSettings
+from promoter.model.shapes import MsGraphKind, SmtpKind
 from tests.conftest import cli
 from tests.support.configgen import email_configs, mutated, project_settings
 
@@ -59,7 +60,7 @@ def agrees(plan: dict[str, Any], adapter: TypeAdapter[Any], data: Any) -> bool:
 
 def test_the_plans_are_what_the_models_generate() -> None:
     assert PLANS_PATH.read_text(encoding="utf-8") == generate(), (
-        "promoter/_plans.py drifted from the models: run 'python -m promoter.plangen'"
+        "promoter/_plans.py drifted from the models: run 'python -m promoter.model.plangen'"
     )
 
 
@@ -199,7 +200,7 @@ def test_objects_have_their_models_kind() -> None:
 def test_check_on_the_example_never_imports_pydantic(example: Path) -> None:
     probe = (
         "import sys\n"
-        "from promoter.cli import main\n"
+        "from promoter.cli.main import main\n"
         "code = main(['check', '--no-cache'])\n"
         "print([m for m in ('pydantic', 'pydantic_core') if m in sys.modules])\n"
         "sys.exit(code)\n"
@@ -233,7 +234,7 @@ def test_generation_stops_at_what_the_fast_validator_does_not_implement() -> Non
 
     from pydantic import ConfigDict, Field, field_validator
 
-    from promoter.plangen import UnsupportedSchema, _Planner
+    from promoter.model.plangen import UnsupportedSchema, _Planner
 
     class Stripped(BaseModel):
         model_config = ConfigDict(str_strip_whitespace=True)
@@ -253,5 +254,5 @@ def test_generation_stops_at_what_the_fast_validator_does_not_implement() -> Non
     for model, named in ((Stripped, "str_strip_whitespace"), (Compiled, "not a string")):
         with pytest.raises(UnsupportedSchema, match=named):
             _Planner().plan(TypeAdapter(model).core_schema)
-    with pytest.raises(UnsupportedSchema, match="not a function of promoter.shapes"):
+    with pytest.raises(UnsupportedSchema, match="not a function of promoter.model.shapes"):
         _Planner().plan(TypeAdapter(WithInfo).core_schema)

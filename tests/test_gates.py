@@ -7,13 +7,13 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
+from promoter.compile.references import Unresolved
 from promoter.errors import Location
 from promoter.findings import Finding
-from promoter.gates import SEVERITY, GateInput, run_gates
-from promoter.model import EmailConfig
-from promoter.placeholders import Values
-from promoter.project import Tier, Waiver
-from promoter.references import Unresolved
+from promoter.gates.run import SEVERITY, GateInput, run_gates
+from promoter.model.email import EmailConfig
+from promoter.model.placeholders import Values
+from promoter.project.load import Tier, Waiver
 
 TIERS: tuple[Tier, ...] = ("development", "staging", "production")
 SMTP: dict[str, Any] = {
@@ -224,7 +224,7 @@ def test_waivers_waive_until_they_expire() -> None:
 
 
 def test_every_rule_in_the_table_has_a_rule_function() -> None:
-    from promoter.gates import RULES
+    from promoter.gates.run import RULES
 
     # EMAIL013 and EMAIL016 are promotion rules (promote.py, aic_promotion.py).
     documented = {(rule.__doc__ or "").split(":")[0] for rule in RULES}

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from promoter.secretstore import SecretLookupError, SecretStore, StoreSpec
+from promoter.compile.secretstore import SecretLookupError, SecretStore, StoreSpec
 from tests.conftest import write
 
 OUTSIDE = "Canary-outside-the-store-5Tb"
@@ -113,7 +113,7 @@ def check(repo: Path, *args: str) -> tuple[int, str]:
         resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BOUND, MEMORY_BOUND))
 
     proc = subprocess.run(
-        [sys.executable, "-m", "promoter.cli", *args],
+        [sys.executable, "-m", "promoter", *args],
         cwd=repo,
         capture_output=True,
         text=True,
@@ -236,7 +236,7 @@ def test_a_write_removes_only_its_own_dead_temporary_files(tmp_path: Path) -> No
     as 'json') nor a promotion's staged file that its journal will rename."""
     import os
 
-    from promoter.targets import write_atomic
+    from promoter.targets.deliver import write_atomic
 
     live = tmp_path / f".out.json.{os.getpid()}.0123456789ab.tmp"
     staged = tmp_path / ".out.json.txn-abc123def456.tmp"

@@ -16,12 +16,12 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from promoter.commands.import_ import run_import
+from promoter.check.compiler import Compiler
+from promoter.cli.commands.import_ import run_import
 from promoter.errors import RefusedError
-from promoter.importer import same
-from promoter.pipeline import Compiler
-from promoter.project import load_project
-from promoter.shapes import KNOWN_SMTP_PROPERTIES
+from promoter.importing.plan import same
+from promoter.model.shapes import KNOWN_SMTP_PROPERTIES
+from promoter.project.load import load_project
 from tests.conftest import cli, write
 from tests.support.idm_standin import IdmStandin
 
@@ -479,8 +479,8 @@ json_values = st.recursive(
     )
 )
 def test_written_yaml_reads_back_as_the_same_data(data: dict[str, Any]) -> None:
-    from promoter.importer import to_yaml
-    from promoter.yamlfile import parse_yaml
+    from promoter.files.yamlfile import parse_yaml
+    from promoter.importing.plan import to_yaml
 
     text = to_yaml(data)
     assert same(parse_yaml(text, "x.yaml").data or {}, data), text
@@ -553,7 +553,7 @@ def test_aic_source_reads_the_tenant(repo: Path) -> None:
 
 
 def test_force_replaces_the_pins_of_imported_envs(example: Path) -> None:
-    from promoter.pins import HEADER
+    from promoter.project.pins import HEADER
 
     old_base = (example / "environments" / "base.yaml").read_text()
     pin = example / "environments" / "staging.pin.yaml"

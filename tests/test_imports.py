@@ -13,7 +13,7 @@ HEAVY = ("httpx", "watchdog", "jsonschema", "aiosmtpd", "prometheus_client", "cr
 def test_check_imports_no_heavy_module(example: Path) -> None:
     probe = (
         "import sys, json\n"
-        "from promoter.cli import main\n"
+        "from promoter.cli.main import main\n"
         "code = main(['check'])\n"
         f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))\n"
         "sys.exit(code)\n"
@@ -34,7 +34,7 @@ def test_public_surface_is_pinned() -> None:
 def test_check_does_not_read_package_metadata_for_pydantic_plugins(example: Path) -> None:
     probe = (
         "import sys\n"
-        "from promoter.cli import main\n"
+        "from promoter.cli.main import main\n"
         "code = main(['check', '--no-cache'])\n"
         "print('importlib.metadata' in sys.modules)\n"
         "from pydantic.plugin._loader import PYDANTIC_ENTRY_POINT_GROUP\n"  # the real module

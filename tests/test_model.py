@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
-from promoter.model import VARIANTS, EmailConfig, MsGraphConfig, SmtpConfig
-from promoter.validation import Problem, validate
+from promoter.model.email import VARIANTS, EmailConfig, MsGraphConfig, SmtpConfig
+from promoter.model.messages import Problem, validate
 
 ADAPTER: TypeAdapter[Any] = TypeAdapter(EmailConfig)
 
@@ -178,7 +178,7 @@ def test_msgraph_takes_external_rest_client_properties() -> None:
 
 
 def test_mistyped_javamail_properties_are_caught() -> None:
-    from promoter.shapes import smtp_property_problems
+    from promoter.model.shapes import smtp_property_problems
 
     assert smtp_property_problems({"mail.smtp.sll.protocols": "TLSv1.2"}) == [
         (

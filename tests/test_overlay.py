@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from promoter.compile.overlay import compose
 from promoter.errors import Location, RefusedError
-from promoter.overlay import compose
-from promoter.yamlfile import Doc, parse_yaml
+from promoter.files.yamlfile import Doc, parse_yaml
 
 
 def merged(*texts: str) -> Doc:
@@ -164,9 +164,9 @@ def test_a_property_that_would_read_back_differently_is_refused(text: str, messa
 
 
 def test_gates_judge_the_properties_as_idm_reads_them() -> None:
-    from promoter.checked import email_adapter
-    from promoter.gates import GateInput, run_gates
-    from promoter.pipeline import _as_idm_reads
+    from promoter.check.compiler import _as_idm_reads
+    from promoter.gates.run import GateInput, run_gates
+    from promoter.model.validate import email_adapter
 
     config = email_adapter().validate_python(
         {

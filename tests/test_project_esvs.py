@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from promoter.errors import InputError
-from promoter.project import esv_id, load_project
+from promoter.project.load import esv_id, load_project
 from tests.conftest import cli, write
 
 

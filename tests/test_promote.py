@@ -263,12 +263,12 @@ def test_file_target_is_old_or_new_never_half(example: Path, tmp_path: Path, fai
 
 
 def test_killed_writer_leaves_old_or_new(example: Path) -> None:
-    from promoter.targets import write_atomic
+    from promoter.targets.deliver import write_atomic
 
     out = example / "target.json"
     write_atomic(out, '{"v": 0}\n' * 1000, secret=False)
     code = (
-        "import sys\nfrom pathlib import Path\nfrom promoter.targets import write_atomic\n"
+        "import sys\nfrom pathlib import Path\nfrom promoter.targets.deliver import write_atomic\n"
         "i = 1\nwhile True:\n"
         "    write_atomic(Path(sys.argv[1]), ('{\"v\": %d}\\n' % i) * 1000, secret=False)\n"
         "    i += 1\n"

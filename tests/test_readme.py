@@ -54,7 +54,7 @@ def test_readme_is_self_contained_and_links_the_docs() -> None:
 def test_readme_shows_every_promoter_yaml_key() -> None:
     from pydantic import BaseModel
 
-    from promoter import projectmodel as project
+    from promoter.model import settings as project
 
     text = (REPO / "README.md").read_text()
     section = text.split("## promoter.yaml, key by key", 1)[1].split("\n## ", 1)[0]

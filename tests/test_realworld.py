@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from promoter.pipeline import Compiled, Compiler
-from promoter.project import load_project
-from promoter.yamlfile import load_yaml
+from promoter.check.compiler import Compiled, Compiler
+from promoter.files.yamlfile import load_yaml
+from promoter.project.load import load_project
 from tests.conftest import cli, write
 
 CORPUS = Path(__file__).parent / "realworld"

@@ -1,8 +1,14 @@
 from __future__ import annotations
 
-from promoter.diff import diff, flatten, render
+from promoter.compile.diff import diff, flatten, render
+from promoter.compile.render import (
+    canonical_json,
+    literal_secrets,
+    output_pointer,
+    replace_at,
+    to_idm,
+)
 from promoter.errors import Location
-from promoter.render import canonical_json, literal_secrets, output_pointer, replace_at, to_idm
 
 
 def test_idm_form_sorts_properties_and_maps_pointers() -> None:
@@ -65,8 +71,8 @@ def test_diff_can_skip_secrets_and_render_redacts_as_a_last_resort() -> None:
 def test_json_changes_redact_as_the_text_diff_does() -> None:
     """A secret is hidden where it is a whole value, however short; a word that happens to
     equal one (an env name) is not cut out of other values."""
-    from promoter.diff import Change
-    from promoter.report import change_dicts
+    from promoter.check.report import change_dicts
+    from promoter.compile.diff import Change
 
     changes = [
         Change("~", "/host", '"smtp.old.example"', '"smtp.prod.example"'),

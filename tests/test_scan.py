@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from promoter.secretlike import looks_like_secret
+from promoter.scan.secretlike import looks_like_secret
 from tests.conftest import cli, write
 
 REAL = "Qx8~vN2pLw7Rt5Zk3Jm9"

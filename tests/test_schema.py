@@ -6,8 +6,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from promoter.schema import generate, render
-from promoter.yamlfile import load_yaml
+from promoter.files.yamlfile import load_yaml
+from promoter.model.schema import generate, render
 from tests.conftest import REPO, cli, tracked_files
 
 SCHEMAS = REPO / "schemas"

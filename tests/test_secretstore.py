@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from promoter.references import resolve
-from promoter.secretstore import SecretLookupError, SecretStore, StoreSpec
+from promoter.compile.references import resolve
+from promoter.compile.secretstore import SecretLookupError, SecretStore, StoreSpec
 
 
 def store(directory: Path, **kwargs: object) -> SecretStore:

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from promoter.errors import InputError, Location
-from promoter.yamlfile import load_yaml, parse_yaml
+from promoter.files.yamlfile import load_yaml, parse_yaml
 
 
 def error_of(text: str) -> InputError:
@@ -119,7 +119,7 @@ def test_a_file_both_parsers_refuse_keeps_the_fast_parsers_message() -> None:
 
 
 def test_promoter_yaml_with_an_idm_target_in_flow_style(tmp_path: Path) -> None:
-    from promoter.project import IdmTarget, load_project
+    from promoter.project.load import IdmTarget, load_project
 
     (tmp_path / "promoter.yaml").write_text(
         "environments:\n  prod: {target: {idm: https://idm.example.com/openidm, bearerEnv: T}}\n"

@@ -20,15 +20,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from promoter.auth import Provider, provider
 from promoter.errors import TargetError
-from promoter.project import AicTarget
+from promoter.net.auth import Provider, provider
+from promoter.project.load import AicTarget
 from promoter.untrusted import exception_text, http_status, scrub
 
 if TYPE_CHECKING:
     import httpx
 
-    from promoter.targets.http import Session
+    from promoter.net.http import Session
 
 CONFIG_PATH = "/openidm/config/external.email"
 SEND_PATH = "/openidm/external/email"
@@ -60,7 +60,7 @@ class AicClient:
         secrets: Iterable[str] = (),
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        from promoter.targets.http import Session
+        from promoter.net.http import Session
 
         self.target = target
         self.label = label  # "staging's tenant"

@@ -12,9 +12,9 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from promoter.auth import HeadersAuth, Provider, provider
 from promoter.errors import TargetError
-from promoter.project import IdmTarget
+from promoter.net.auth import HeadersAuth, Provider, provider
+from promoter.project.load import IdmTarget
 from promoter.untrusted import exception_text, sent_strings
 
 CONFIG_PATH = "/config/external.email"
@@ -88,7 +88,7 @@ class IdmClient:
         import httpx
 
         url = self.target.url + path
-        from promoter.tls import client_context
+        from promoter.net.tls import client_context
 
         verify = client_context(self.target.ca_file)
         attempts = 1 + (self.target.retries if retry else 0)

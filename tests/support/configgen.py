@@ -23,8 +23,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from promoter.placeholders import TYPED_FORMS
-from promoter.shapes import KNOWN_SMTP_PROPERTIES
+from promoter.model.placeholders import TYPED_FORMS
+from promoter.model.shapes import KNOWN_SMTP_PROPERTIES
 
 # --- placeholders ---------------------------------------------------------------------------
 

@@ -35,7 +35,7 @@ class Daemon:
         command = [
             sys.executable,
             "-m",
-            "promoter.cli",
+            "promoter",
             "watch",
             env,
             "--debounce-ms",

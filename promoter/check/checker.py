@@ -1,0 +1,91 @@
+"""Run ``check`` over environments: compile each, collect findings and errors."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from promoter.check.cache import Replay
+from promoter.check.compiler import Compiler
+from promoter.check.report import REPORTERS, EnvResult, exit_code
+from promoter.errors import PromoterError
+from promoter.project.load import PROJECT_FILE, Project, load_project
+
+
+def check_envs(
+    root: Path,
+    envs: Sequence[str],
+    *,
+    fmt: str,
+    require_secrets: bool,
+    changed: Sequence[str] | None = None,
+    project: Project | None = None,
+) -> tuple[Replay, list[Path], list[Path]]:
+    """The report, and the files and secret stores it read (for the cache).
+
+    ``changed``: check only the environments these repo-relative files affect.
+    ``project``: already loaded (the index's copy, for the pre-commit hook).
+    """
+    project = project or load_project(root)
+    names = list(envs) or list(project.environments)
+    if changed is not None:
+        from promoter.check.affected import affected
+
+        hit = set(affected(project, changed))
+        names = [n for n in names if n in hit]
+        if not names:
+            note = "no environment is affected by the changed files\n"
+            out = note if fmt == "text" else REPORTERS[fmt]([])
+            return Replay(out, "", 0), [Path(PROJECT_FILE)], []
+    for name in names:
+        project.env(name)  # unknown names are a usage error before any work
+    compiler = Compiler(project, store_optional=not require_secrets)
+    results, loaded = compile_all(compiler, names)
+    err = "".join(f"error: {r.error}\n" for r in results if r.error is not None)
+    files = [Path(project.display(path)) for path in loaded]
+    stores = [Path(project.environments[name].store.display) for name in names]
+    return Replay(REPORTERS[fmt](results), err, exit_code(results)), files, stores
+
+
+PARALLEL_FROM = 200  # below this, forking costs more than it saves
+_FORKED: Compiler | None = None  # the compiler a forked worker inherits
+
+
+def compile_all(compiler: Compiler, names: list[str]) -> tuple[list[EnvResult], list[Path]]:
+    """Check ``names`` in order; large runs use every core through forked workers."""
+    workers = min(os.cpu_count() or 1, 8)
+    if len(names) < PARALLEL_FROM or workers < 2 or not hasattr(os, "fork"):
+        return [check_one(compiler, name) for name in names], compiler.loaded()
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    global _FORKED
+    _FORKED = compiler  # inherited by the fork: nothing is imported or parsed again
+    size = -(-len(names) // (workers * 4))
+    chunks = [names[i : i + size] for i in range(0, len(names), size)]
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        parts = list(pool.map(_check_chunk, chunks))
+    _FORKED = None
+    results = [result for part, _ in parts for result in part]
+    loaded = sorted({path for _, paths in parts for path in paths})
+    return results, loaded
+
+
+def _check_chunk(names: list[str]) -> tuple[list[EnvResult], list[Path]]:
+    assert _FORKED is not None
+    return [check_one(_FORKED, name) for name in names], _FORKED.loaded()
+
+
+def check_one(compiler: Compiler, name: str) -> EnvResult:
+    env = compiler.project.env(name)
+    result = EnvResult(env=name, tier=env.tier)
+    try:
+        compiled = compiler.compile(name)
+    except PromoterError as exc:
+        result.error = exc
+        return result
+    result.findings = compiled.findings
+    result.sha256 = compiled.sha256
+    return result

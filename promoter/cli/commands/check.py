@@ -1,0 +1,63 @@
+"""``promoter check``: compile and gate environments, report every finding.
+
+With ``--files``/``--staged`` only the environments the changed files affect are
+checked. An unchanged repo replays the previous result from ``checkcache``
+without importing the compiler at all.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from promoter.check import cache as checkcache
+
+
+def run_check(
+    root: Path,
+    envs: Sequence[str],
+    *,
+    fmt: str,
+    require_secrets: bool,
+    use_cache: bool = True,
+    files: Sequence[str] | None = None,
+    staged: bool = False,
+) -> int:
+    if staged:
+        return _check_staged(root, envs, fmt=fmt, require_secrets=require_secrets)
+    argv_key = ["check", fmt, str(require_secrets), *envs]
+    if files is not None:
+        argv_key += ["--files", *sorted(files)]
+    replay = checkcache.lookup(root, argv_key) if use_cache else None
+    if replay is None:
+        from promoter.check.checker import check_envs
+
+        replay, read, stores = check_envs(
+            root, envs, fmt=fmt, require_secrets=require_secrets, changed=files
+        )
+        if use_cache and replay.code != 2:
+            checkcache.store(root, argv_key, read, stores, replay)
+    from promoter.colour import emit
+
+    emit(replay.out)
+    emit(replay.err, sys.stderr)
+    return replay.code
+
+
+def _check_staged(root: Path, envs: Sequence[str], *, fmt: str, require_secrets: bool) -> int:
+    """Compile what the index holds (what the commit will hold), never the cache."""
+    from promoter.check.checker import check_envs
+    from promoter.colour import emit
+    from promoter.files.git import staged, staged_tree
+    from promoter.project.load import load_project, with_stores_from
+
+    files = staged(root)
+    with staged_tree(root) as tree:
+        project = with_stores_from(load_project(tree), root)
+        replay, _, _ = check_envs(
+            tree, envs, fmt=fmt, require_secrets=require_secrets, changed=files, project=project
+        )
+    emit(replay.out)
+    emit(replay.err, sys.stderr)
+    return replay.code

@@ -1,0 +1,108 @@
+"""``promoter deliver ENV`` and ``promoter diff ENV``: push to, or compare with, the target."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from promoter.check.compiler import Compiled, Compiler
+from promoter.check.report import plural, print_findings
+from promoter.compile import diff as diffs
+from promoter.errors import InputError, Location
+from promoter.project.load import AicTarget, FileTarget, IdmTarget, load_project
+from promoter.promotion import ledger
+
+
+def _compile(root: Path, env: str) -> Compiled:
+    return Compiler(load_project(root)).compile(env)
+
+
+def run_deliver(root: Path, env: str) -> int:
+    from promoter.promotion.prepare import gate_summary
+    from promoter.targets.record import deliver_recorded
+
+    project = load_project(root)
+    if isinstance(project.env(env).target, AicTarget):
+        from promoter.promotion.aic import refuse_direct_delivery
+
+        refuse_direct_delivery(project, project.env(env))
+    compiled = Compiler(project).compile(env)
+    print_findings(compiled.findings)
+    if compiled.blocked or compiled.text is None or compiled.output is None:
+        print(f"refused: {env} does not pass its gates; nothing delivered", file=sys.stderr)
+        return 1
+    summary = deliver_recorded(root, compiled)
+    ledger.record(
+        root,
+        action="deliver",
+        env=env,
+        result="delivered",
+        output_sha256=compiled.sha256,
+        gates=gate_summary(compiled.findings),
+    )
+    print(f"{env}: {summary} (sha256 {compiled.sha256})")
+    return 0
+
+
+def run_diff(root: Path, env: str, *, exit_code: bool, fmt: str = "text") -> int:
+    compiled = _compile(root, env)
+    if compiled.output is None:
+        print_findings(compiled.findings)
+        return 1
+    from promoter.targets import record as outputrecord
+
+    target = compiled.env.target
+    held = _held(target)
+    recorded_at = outputrecord.output_path(root, compiled.env)
+    changes = diffs.diff(
+        held,
+        compiled.output,
+        secret_pointers=compiled.secret_pointers,
+        old_secret_pointers=outputrecord.old_side_secrets(
+            held, recorded_at, compiled.secret_pointers
+        ),
+        labels=compiled.masks,
+        locate=compiled.merged.loc,
+        skip_secrets=isinstance(target, IdmTarget | AicTarget),
+    )
+    where = target.display if isinstance(target, FileTarget) else target.url
+    if fmt == "json":
+        from promoter.check.report import change_dicts
+
+        document = {
+            "env": env,
+            "target": where,
+            "differs": bool(changes),
+            "output_sha256": compiled.sha256,
+            "changes": change_dicts(changes, redact=compiled.secret_values()),
+        }
+        sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        return 1 if exit_code and changes else 0
+    if not changes:
+        print(f"{env}: {where} holds what the repo compiles to")
+        return 0
+    print(f"{env}: {where} differs from the repo ({plural(len(changes), 'change')}, target → repo)")
+    sys.stdout.write(diffs.render(changes, redact=compiled.secret_values()))
+    return 1 if exit_code else 0
+
+
+def _held(target: FileTarget | IdmTarget | AicTarget) -> Any:
+    if isinstance(target, AicTarget):
+        from promoter.targets.aic import AicClient
+
+        with AicClient(target, label="the tenant") as client:
+            return client.get_config()
+    if isinstance(target, IdmTarget):
+        from promoter.targets.idm import IdmClient
+
+        return IdmClient(target).get_config()
+    try:
+        return json.loads(target.path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        raise InputError(
+            "target file is not readable JSON", location=Location(target.display)
+        ) from None

@@ -1,0 +1,65 @@
+"""``promoter history ENV``: the ledger entries of one environment."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from promoter.promotion import ledger
+
+if TYPE_CHECKING:
+    from promoter.project.load import Project
+
+
+def run_history(root: Path, env: str, *, fmt: str) -> int:
+    from promoter.project.load import load_project
+
+    project = load_project(root)
+    project.env(env)
+    _recover(project)
+    entries = ledger.history(root, env)
+    if fmt == "json":
+        sys.stdout.write(json.dumps([asdict(e) for e in entries], indent=2) + "\n")
+        return 0
+    if not entries:
+        print(f"{env}: no promotions recorded in {ledger.LEDGER}")
+        return 0
+    print(
+        f"{'#':>3}  {'time':<20}  {'action':<8}  {'from':<8}  {'pin':<12}  "
+        f"{'output':<12}  {'gates':<24}  {'result':<11}  user"
+    )
+    for number, e in enumerate(entries, 1):
+        gates = gate_words(e.gates)
+        print(
+            f"{number:>3}  {e.time:<20}  {e.action:<8}  {e.source or '-':<8}  "
+            f"{(e.pin_sha256 or '-')[:12]:<12}  {(e.output_sha256 or '-')[:12]:<12}  "
+            f"{gates:<24}  {e.result:<11}  {e.user}"
+        )
+    return 0
+
+
+def _recover(project: Project) -> None:
+    """Finish an interrupted promotion first, so the history shows it (only if one is pending)."""
+    from promoter.promotion import journal
+    from promoter.promotion.prepare import recover, written_dirs
+
+    if not journal.pending(project.root, written_dirs(project)):
+        return
+    from promoter.errors import RefusedError
+    from promoter.promotion.lock import repo_lock
+
+    try:
+        with repo_lock(project.root, wait=2.0):
+            if recover(project):
+                print("note: finished a promotion that was interrupted", file=sys.stderr)
+    except RefusedError:
+        pass  # a promotion is running: it finishes the journal itself
+
+
+def gate_words(gates: dict[str, int]) -> str:
+    """``1 deny, 2 warn`` (waived findings too), or ``no findings``."""
+    parts = [f"{gates[k]} {k}" for k in ("deny", "warn", "waived") if gates.get(k)]
+    return ", ".join(parts) or "no findings"

@@ -1,0 +1,77 @@
+"""JSON Schemas generated from the pydantic models (never written by hand).
+
+- ``external.email.schema.json``: a compiled file, as IDM reads it.
+- ``overlay.schema.json``: one overlay (every property optional, ``null`` deletes,
+  smtpProperties as a mapping or a list).
+- ``promoter.schema.json``: promoter.yaml.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+SCHEMA_DIR = "schemas"
+DRAFT = "https://json-schema.org/draft/2020-12/schema"
+_PROPERTY_LIST = {
+    "type": "array",
+    "items": {"type": "string", "pattern": "^[^=]+=.*$"},
+    "description": "JavaMail properties as 'key=value' strings",
+}
+
+_PROPERTY_MAP = {
+    "type": "object",
+    "additionalProperties": {"type": ["string", "boolean", "number", "null"]},
+    "description": "JavaMail properties as a mapping; merged by key, null deletes",
+}
+
+
+def generate() -> dict[str, dict[str, Any]]:
+    from pydantic import TypeAdapter
+
+    from promoter.model.email import EmailConfig
+    from promoter.model.settings import ProjectSettings
+
+    email = TypeAdapter(EmailConfig).json_schema(by_alias=True)
+    output = _with_properties(email, _PROPERTY_LIST)
+    overlay = _partial(_with_properties(email, {"anyOf": [_PROPERTY_MAP, _PROPERTY_LIST]}))
+    project = TypeAdapter(ProjectSettings).json_schema(by_alias=True)
+    return {
+        "external.email.schema.json": _header(output, "IDM external.email.json"),
+        "overlay.schema.json": _header(overlay, "promoter overlay (environments/*.yaml)"),
+        "promoter.schema.json": _header(project, "promoter.yaml"),
+    }
+
+
+def render(schema: dict[str, Any]) -> str:
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
+
+
+def _header(schema: dict[str, Any], title: str) -> dict[str, Any]:
+    return {"$schema": DRAFT, "title": title, **{k: v for k, v in schema.items() if k != "title"}}
+
+
+def _with_properties(schema: dict[str, Any], replacement: dict[str, Any]) -> dict[str, Any]:
+    copy: dict[str, Any] = json.loads(json.dumps(schema))
+    for name in ("SmtpConfig", "MsGraphConfig"):
+        copy["$defs"][name]["properties"]["smtpProperties"] = replacement
+    return copy
+
+
+def _partial(schema: Any) -> Any:
+    """Relax a schema for overlays: nothing required, null allowed (deletes), anyOf for oneOf."""
+    if isinstance(schema, list):
+        return [_partial(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _partial(v) for k, v in schema.items() if k not in ("required", "default")}
+    if "oneOf" in out:
+        out["anyOf"] = out.pop("oneOf")
+        out.pop("discriminator", None)
+    if isinstance(out.get("properties"), dict):
+        out["properties"] = {
+            name: {"anyOf": [prop, {"type": "null"}]} for name, prop in out["properties"].items()
+        }
+    if "minLength" in out or "minItems" in out:
+        out.pop("minItems", None)
+    return out

@@ -1,0 +1,171 @@
+"""The pydantic model of promoter.yaml (all keys optional): the single source of truth.
+
+``project.py`` applies it; ``schemas/promoter.schema.json`` is generated from it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
+
+from promoter.model.shapes import (
+    AicTargetKind,
+    EsvSecretKind,
+    FileTargetKind,
+    IdmTargetKind,
+    check_url,
+    esv_value_kind,
+    store_kind,
+    target_kind,
+)
+from promoter.project.load import Render, Tier
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
+
+
+class StoreSettings(_Strict):
+    directory: str
+    format: Literal["plain", "base64"] = "plain"
+    versionSuffix: str | None = Field(None, min_length=1)
+
+
+class FileTargetSettings(FileTargetKind, _Strict):
+    file: str
+
+
+class OAuth2Settings(_Strict):
+    tokenEndpoint: str = Field(description="AM's token endpoint: https://<am>/oauth2/access_token")
+    clientIdEnv: str
+    clientSecretEnv: str
+    scope: list[str] = Field(default_factory=lambda: ["fr:idm:*"], min_length=1)
+
+
+class ServiceAccountSettings(_Strict):
+    idEnv: str = Field(description="environment variable holding the service account's id")
+    keyEnv: str | None = Field(None, description="environment variable holding its key (JWK/PEM)")
+    keyFile: str | None = Field(None, description="file holding its key (JWK or PEM)")
+    scope: list[str] | None = Field(None, min_length=1)
+    tokenEndpoint: str | None = Field(
+        None, description="default on an aic target: <tenant>/am/oauth2/access_token"
+    )
+
+
+class _AuthFields(_Strict):
+    bearerEnv: str | None = None
+    usernameEnv: str | None = None
+    passwordEnv: str | None = None
+    oauth2: OAuth2Settings | None = None
+    serviceAccount: ServiceAccountSettings | None = None
+    caFile: str | None = None
+    timeout: float = Field(30.0, gt=0)
+    retries: int = Field(3, ge=0, le=10)
+
+
+class IdmTargetSettings(IdmTargetKind, _AuthFields):
+    idm: str = Field(description="Base URL, e.g. https://idm.example.com/openidm")
+
+    _a_url = field_validator("idm")(check_url)
+
+
+class AicTargetSettings(AicTargetKind, _AuthFields):
+    aic: str = Field(description="the tenant environment's URL: https://<tenant-fqdn>")
+    pollInterval: float = Field(
+        1.0, gt=0, description="seconds between status polls (promotion, restart); 1 s by default"
+    )
+    waitTimeout: float = Field(
+        1800.0, gt=0, description="seconds to wait for a promotion or a restart to finish"
+    )
+
+
+# Tags in <> are dropped from error locations (see validation).
+TargetSettings = Annotated[
+    Annotated[FileTargetSettings, Tag("<file>")]
+    | Annotated[IdmTargetSettings, Tag("<idm>")]
+    | Annotated[AicTargetSettings, Tag("<aic>")],
+    Discriminator(target_kind),
+]
+
+
+SecretsSettings = Annotated[
+    Annotated[str, Tag("<path>")] | Annotated[StoreSettings, Tag("<directory>")],
+    Discriminator(store_kind),
+]
+
+
+class _PurposeSpec(_Strict):
+    name: str = Field(min_length=1, description="Secret purpose: a file name in the env's store")
+    jsonPointer: str | None = None
+
+
+class EsvSecretSettings(EsvSecretKind, _Strict):
+    """An ESV secret: its value comes from the environment's secret store."""
+
+    purpose: _PurposeSpec = Field(alias="$purpose")
+    model_config = ConfigDict(populate_by_name=True)
+
+
+# A literal ESV variable value; YAML numbers and booleans are kept as AIC's string form.
+EsvLiteral = str | int | float | bool
+
+
+EsvValue = Annotated[
+    Annotated[None, Tag("<none>")]
+    | Annotated[EsvLiteral, Tag("<literal>")]
+    | Annotated[EsvSecretSettings, Tag("<secret>")],
+    Discriminator(esv_value_kind),
+]
+
+
+class EnvSettings(_Strict):
+    tier: Tier | None = None
+    overlay: str | None = None
+    secrets: SecretsSettings | None = None
+    render: Render = "resolved"
+    target: TargetSettings | None = None
+    esvs: list[str] | dict[str, EsvValue] = Field(
+        default_factory=list,
+        description="ESVs of this environment: a list of names (value unknown), or name -> "
+        "value (a literal ESV variable, or {$purpose: {...}}: an ESV secret from the store)",
+    )
+    properties: list[str] | dict[str, EsvLiteral | None] = Field(
+        default_factory=list,
+        description="IDM property substitution names (&{name}) this environment defines, "
+        "as a list or name -> value",
+    )
+    requireVerified: bool = False
+    allowOutsideRepo: bool = Field(
+        default=False,
+        description="let secrets, overlay and a file target lie outside the repo "
+        "(an absolute path or one through '..'); without it such a path is an error",
+    )
+
+
+class WaiverSettings(_Strict):
+    rule: str = Field(json_schema_extra={"pattern": r"^EMAIL\d{3}$"}, description="e.g. EMAIL006")
+    env: str = Field(min_length=1)
+    reason: str = Field(min_length=1)
+    expires: Annotated[date, Field(strict=False)]
+
+
+class AllowSettings(_Strict):
+    fingerprint: str = Field(pattern=r"^fp:[0-9a-f]{16}$", description="from the scan finding")
+    reason: str = Field(min_length=1)
+
+
+class ScanSettings(_Strict):
+    examples: list[str] = Field(
+        default_factory=list, description="store paths holding fake values that git may track"
+    )
+    allow: list[AllowSettings] = Field(default_factory=list)
+
+
+class ProjectSettings(_Strict):
+    order: list[str] | None = None
+    base: str | None = None
+    environments: dict[str, EnvSettings] = Field(default_factory=dict)
+    waivers: list[WaiverSettings] = Field(default_factory=list)
+    scan: ScanSettings = Field(default_factory=ScanSettings)

@@ -1,0 +1,89 @@
+"""Validate data against a model: the fast validator first, pydantic for the rest.
+
+A valid file (nearly every check) never imports pydantic; an invalid one, or one
+the fast validator is unsure of, is validated by pydantic, which words the
+messages (``validation.py``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    pointer: str
+    message: str
+    hint: str | None = None
+
+
+# PROMOTER_VALIDATOR=pydantic skips the fast validator (to compare the two).
+_FAST = os.environ.get("PROMOTER_VALIDATOR", "fast") != "pydantic"
+
+
+def validate_email(data: Any) -> tuple[Any, list[Problem]]:
+    """An external.email configuration: the model (SmtpConfig or MsGraphConfig), or problems."""
+    from promoter.model import _plans
+
+    found = _fast(_plans.EMAIL, data)
+    if found is not None:
+        return found, []
+    from promoter.model.email import VARIANTS
+    from promoter.model.messages import validate
+
+    return validate(email_adapter(), data, VARIANTS)
+
+
+def validate_project(data: Any) -> tuple[Any, list[Problem]]:
+    """promoter.yaml's settings (ProjectSettings), or problems."""
+    from promoter.model import _plans
+
+    found = _fast(_plans.PROJECT, data)
+    if found is not None:
+        return found, []
+    from promoter.model.messages import validate
+    from promoter.model.settings import ProjectSettings
+
+    return validate(_project_adapter(), data, ProjectSettings)
+
+
+def default_env_settings() -> Any:
+    """An environment's settings when promoter.yaml says nothing of it."""
+    if not _FAST:
+        from promoter.model.settings import EnvSettings
+
+        return EnvSettings()
+    from promoter.model._plans import PROJECT
+    from promoter.model.fast import default_of
+
+    return default_of(PROJECT, "promoter.model.settings.EnvSettings")
+
+
+def _fast(plan: dict[str, Any], data: Any) -> Any | None:
+    if not _FAST:
+        return None
+    from promoter.model.fast import validate
+
+    return validate(plan, data)
+
+
+@cache
+def email_adapter() -> Any:
+    """pydantic's validator of the email model, built once (it costs tens of milliseconds)."""
+    from pydantic import TypeAdapter
+
+    from promoter.model.email import EmailConfig
+
+    return TypeAdapter(EmailConfig)
+
+
+@cache
+def _project_adapter() -> Any:
+    from pydantic import TypeAdapter
+
+    from promoter.model.settings import ProjectSettings
+
+    return TypeAdapter(ProjectSettings)

@@ -1,0 +1,392 @@
+"""``promote dev staging`` between AIC tenants: AIC's own promotion, gated and recorded.
+
+AIC's staging and production tenants are immutable: their static config changes only by
+AIC's promotion, which the upper tenant pulls from the lower one; what differs per tenant
+lives in ESVs. The flow, for ``promote SRC DST --apply`` (both gated by the caller):
+
+1. EMAIL016: DST's compiled config (placeholders unresolved) must equal SRC's.
+2. SRC's tenant must hold what SRC compiles to (else AIC would promote something else).
+3. DST's ESV values that changed are pushed (variables; secrets as new versions).
+4. SRC's provisional report lists no change: no promotion (no lock); ESVs may still
+   have changed, which step 6 loads.
+5. On DST's tenant: check the lock state, lock, dry run, read its report (missing ESVs and
+   encrypted secrets refuse; changes outside the email provider refuse unless
+   ``--allow-other-changes``), promote, poll to the end, read the report; unlock, also
+   after a failure.
+6. Restart DST's tenant only when an ESV its config uses is not loaded; wait until ready.
+7. Read DST's config back.
+
+``--dry-run`` stops after AIC's dry run (ESVs are not pushed) and prints its report,
+redacted. ``rollback DST --apply`` is AIC's rollback after its provisional-rollback report.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from promoter.check.compiler import Compiled
+from promoter.errors import InputError, RefusedError, TargetError
+from promoter.findings import Finding
+from promoter.gates.run import apply_waivers, severity_of
+from promoter.project.load import AicTarget, Environment, Project, esv_id
+from promoter.targets import esv as aic_values
+from promoter.targets.aic import AicClient
+from promoter.targets.deliver import read_back_mismatch
+from promoter.untrusted import scrub
+
+EMAIL_ITEMS = ("email > provider", "external.email")
+
+Out = Callable[[str], None]
+
+
+def lower_tenant(project: Project, env: Environment) -> Environment | None:
+    """The env whose tenant AIC promotes into ``env``'s, when both are AIC targets."""
+    if not isinstance(env.target, AicTarget) or env.name not in project.stages:
+        return None
+    at = project.stages[env.name]
+    if at == 0:
+        return None
+    lower = project.env(project.order[at - 1])
+    return lower if isinstance(lower.target, AicTarget) else None
+
+
+def refuse_direct_delivery(project: Project, env: Environment) -> None:
+    """``deliver staging`` on an immutable tenant: only AIC's promotion changes its config."""
+    lower = lower_tenant(project, env)
+    if lower is not None:
+        raise RefusedError(
+            f"{env.name}'s AIC tenant is immutable: its config changes only by AIC promotion",
+            hint=f"promoter promote {lower.name} {env.name} --apply",
+        )
+
+
+def email016(
+    source: Compiled, dest: Compiled, project: Project, today: date | None = None
+) -> list[Finding]:
+    """EMAIL016: AIC promotion copies the lower tenant's config; only ESVs differ per tenant."""
+    from promoter.compile.diff import diff
+
+    severity = severity_of("EMAIL016", dest.env.tier)
+    if severity is None or source.output is None or dest.output is None:
+        return []
+    changes = diff(source.output, dest.output, secret_pointers=set(), locate=dest.merged.loc)
+    findings = [
+        Finding(
+            "EMAIL016",
+            severity,
+            dest.env.name,
+            change.pointer,
+            change.location,
+            f"{change.pointer} differs from {source.env.name}'s: AIC promotion copies "
+            f"{source.env.name}'s config to {dest.env.name} unchanged",
+            f"make it an ESV: &{{esv.email.{_esv_suffix(change.pointer)}}} in the shared "
+            f"config, with its value per environment under esvs: in promoter.yaml",
+        )
+        for change in changes
+    ]
+    return apply_waivers(findings, project.waivers, today or date.today())
+
+
+def _esv_suffix(pointer: str) -> str:
+    words = [p for p in pointer.strip("/").split("/") if p and p != "auth"] or ["value"]
+    text = ".".join(words)
+    return "".join(f".{c.lower()}" if c.isupper() else c for c in text).strip(".")
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What the flow did: for the ledger (ids) and the summary line."""
+
+    result: str = "applied"  # applied | unchanged | dry-run
+    promotion_id: str | None = None
+    report_id: str | None = None
+    dry_run_report_id: str | None = None
+    esvs_changed: list[str] = field(default_factory=list)
+    restarted: bool = False
+    requests: int = 0
+    seconds: float = 0.0
+
+    def detail(self) -> dict[str, Any]:
+        aic: dict[str, Any] = {
+            "promotionId": self.promotion_id,
+            "reportId": self.report_id,
+            "dryRunReportId": self.dry_run_report_id,
+            "esvsChanged": self.esvs_changed,
+            "restarted": self.restarted,
+        }
+        return {"aic": {k: v for k, v in aic.items() if v not in (None, [])}}
+
+
+@dataclass(slots=True)
+class Flow:
+    project: Project
+    source: Compiled
+    dest: Compiled
+    allow_other_changes: bool = False
+    out: Out = print
+    secrets: list[str] = field(default_factory=list)
+
+    def client(self, env: Environment) -> AicClient:
+        assert isinstance(env.target, AicTarget)
+        return AicClient(env.target, label=f"{env.name}'s tenant", secrets=self.secrets)
+
+    def run(self, *, dry_run: bool) -> Outcome:
+        started = time.monotonic()
+        src, dst = self.source.env, self.dest.env
+        self.secrets += self.source.secret_values() + self.dest.secret_values()
+        dst_secrets = aic_values.secret_values(dst)
+        self.secrets += list(dst_secrets.values())
+        outcome = Outcome(result="dry-run" if dry_run else "applied")
+        with self.client(src) as lower, self.client(dst) as upper:
+            try:
+                self._check_lower(lower)
+                pushed = aic_values.Pushed()
+                if not dry_run:
+                    pushed = aic_values.push(upper, dst, self.dest.output, dst_secrets)
+                    outcome.esvs_changed = pushed.changed
+                    for item in pushed.changed:
+                        self.out(f"{dst.name}'s tenant: ESV {item}")
+                promoting = dry_run or not self._nothing_to_promote(lower)
+                if promoting:
+                    self._promote(upper, outcome, dry_run=dry_run)
+                else:
+                    outcome.result = "applied" if pushed.changed else "unchanged"
+                    self.out(f"{dst.name}'s tenant: nothing to promote from {src.name}")
+                if not dry_run:
+                    states = aic_values.in_use(pushed, self.dest.output)
+                    outcome.restarted = upper.restart_if_needed(states)
+                    if outcome.restarted:
+                        self.out(f"{dst.name}'s tenant: restarted to load its ESVs; ready")
+                    if promoting:  # else the provisional report said it holds dev's config
+                        self._read_back(upper)
+            finally:
+                outcome.requests = lower.session.requests + upper.session.requests
+        outcome.seconds = time.monotonic() - started
+        return outcome
+
+    def _check_lower(self, lower: AicClient) -> None:
+        src = self.source.env
+        assert self.source.output is not None
+        held = lower.get_config()
+        drift = read_back_mismatch(self.source.output, held, self.source.secret_pointers)
+        if drift:
+            raise RefusedError(
+                f"{src.name}'s tenant does not hold what {src.name} compiles to (differs at "
+                f"{', '.join(drift)}): AIC would promote something else",
+                hint=f"promoter deliver {src.name}",
+            )
+
+    def _nothing_to_promote(self, lower: AicClient) -> bool:
+        """The lower tenant's provisional report lists no change (no lock needed to ask)."""
+        report = lower.provisional_report()
+        return report is not None and not changes(report)  # none: let the dry run decide
+
+    def _promote(self, upper: AicClient, outcome: Outcome, *, dry_run: bool) -> None:
+        src, dst = self.source.env.name, self.dest.env.name
+        promotion = lock_unlocked(upper, self.secrets)
+        outcome.promotion_id = promotion
+        self.out(f"{dst}'s tenant: locked for promotion {promotion}")
+        failure: BaseException | None = None
+        try:
+            description = f"promoter: {src} -> {dst}"
+            status = upper.promote(dry_run=True, description=description)
+            report = upper.report()
+            for key in ("missingESVs", "encryptedSecrets"):  # the status may hold them too
+                extra = [v for v in _strings(status.get(key)) if v not in _strings(report.get(key))]
+                if extra:
+                    report = {**report, key: _strings(report.get(key)) + extra}
+            outcome.dry_run_report_id = _text(report.get("reportId"))
+            self._print_report(report, "dry run")
+            self._judge(report, dry_run=dry_run)
+            if not dry_run:
+                upper.promote(dry_run=False, description=description)
+                final = upper.report()
+                outcome.report_id = _text(final.get("reportId"))
+                self.out(f"{dst}'s tenant: promotion {promotion} done, report {outcome.report_id}")
+        except BaseException as exc:
+            failure = exc
+            raise
+        finally:
+            try:
+                upper.unlock(promotion)
+                self.out(f"{dst}'s tenant: unlocked")
+            except TargetError as exc:
+                if failure is None:
+                    raise
+                self.out(f"warning: {exc}")
+
+    def _judge(self, report: dict[str, Any], *, dry_run: bool) -> None:
+        dst = self.dest.env
+        ours = {esv_id(n) for n, v in dst.esvs.items() if v is not None}
+        findings: list[Finding] = []
+        for esv in _strings(report.get("missingESVs")):
+            if dry_run and esv in ours:
+                continue  # --apply creates it before the dry run
+            findings.append(
+                Finding(
+                    "EMAIL009",
+                    "deny",
+                    dst.name,
+                    "",
+                    None,
+                    f"AIC's dry run: ESV {scrub(esv, self.secrets, limit=130)} is missing "
+                    f"in {dst.name}'s tenant",
+                    f"give it a value under esvs: in promoter.yaml for {dst.name}",
+                )
+            )
+        encrypted = _strings(report.get("encryptedSecrets")) + _strings(
+            report.get("previouslyIgnoredEncryptedSecrets")
+        )
+        for item in encrypted:
+            findings.append(
+                Finding(
+                    "EMAIL017",
+                    "deny",
+                    dst.name,
+                    "",
+                    None,
+                    f"AIC's dry run: {scrub(item, self.secrets, limit=130)} is encrypted with "
+                    f"{self.source.env.name}'s keys, which {dst.name}'s tenant lacks",
+                    "use an ESV secret (&{esv.email.password}) instead of a literal secret",
+                )
+            )
+        others = [c for c in changes(report) if not _is_email(c)]
+        if findings:
+            raise DryRunRefused(findings, "AIC's dry run found problems")
+        if others and not self.allow_other_changes:
+            listed = "; ".join(scrub(c, self.secrets, limit=80) for c in others[:5])
+            more = f" and {len(others) - 5} more" if len(others) > 5 else ""
+            raise RefusedError(
+                f"{self.source.env.name}'s tenant holds changes outside the email provider, "
+                f"which AIC would promote too: {listed}{more}",
+                hint="promote them on purpose with --allow-other-changes",
+            )
+
+    def _print_report(self, report: dict[str, Any], what: str) -> None:
+        listed = changes(report)
+        name = self.dest.env.name
+        self.out(f"{name}'s tenant: {what} report {_text(report.get('reportId')) or '(no id)'}")
+        for line in listed or ["no configuration change"]:
+            self.out(f"  {scrub(line, self.secrets, limit=160)}")
+
+    def _read_back(self, upper: AicClient) -> None:
+        assert self.dest.output is not None
+        drift = read_back_mismatch(self.dest.output, upper.get_config(), self.dest.secret_pointers)
+        if drift:
+            raise TargetError(
+                f"read back {upper.label}: after the promotion it differs at {', '.join(drift)}"
+            )
+
+
+class DryRunRefused(RefusedError):
+    def __init__(self, findings: list[Finding], message: str) -> None:
+        super().__init__(message)
+        self.findings = findings
+
+
+def changes(report: dict[str, Any]) -> list[str]:
+    """``IDMConfig Email > Provider: modified external.email`` lines of a report."""
+    body = report.get("report")
+    lines: list[str] = []
+    if not isinstance(body, dict):
+        return lines
+    for section, items in body.items():
+        for item in items if isinstance(items, list) else []:
+            if not isinstance(item, dict):
+                continue
+            what = _text(item.get("configItem")) or "?"
+            change = item.get("configChange")
+            for kind in ("added", "modified", "deleted"):
+                entries = change.get(kind) if isinstance(change, dict) else None
+                for entry in entries if isinstance(entries, list) else []:
+                    label = (
+                        entry.get("name") or entry.get("uid") if isinstance(entry, dict) else entry
+                    )
+                    lines.append(f"{section} {what}: {kind} {_text(label) or '?'}")
+    return lines
+
+
+def _is_email(line: str) -> bool:
+    lowered = line.lower()
+    return any(f" {item}:" in lowered or lowered.endswith(f" {item}") for item in EMAIL_ITEMS)
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _strings(value: object) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def check_pair(project: Project, src: str, dst: str) -> Environment | None:
+    """The lower env when ``dst`` is promoted by AIC; refuse a chain AIC cannot promote."""
+    env = project.env(dst)
+    if not isinstance(env.target, AicTarget):
+        return None
+    lower = lower_tenant(project, env)
+    if lower is None and project.stages.get(dst, 0) > 0:
+        source = project.env(src)
+        if not isinstance(source.target, AicTarget):
+            raise InputError(
+                f"{dst}'s AIC tenant is promoted by AIC from {src}'s tenant, "
+                f"but {src} has no aic target",
+                hint=f"give {src} target: {{aic: https://<its tenant>, serviceAccount: ...}}",
+            )
+    return lower
+
+
+def rollback(project: Project, env: Environment, *, out: Out = print, dry_run: bool) -> Outcome:
+    """AIC's rollback of ``env``'s tenant: provisional report, lock, rollback, unlock."""
+    assert isinstance(env.target, AicTarget)
+    outcome = Outcome(result="dry-run" if dry_run else "applied")
+    secrets = list(aic_values.secret_values(env).values())
+    with AicClient(env.target, label=f"{env.name}'s tenant", secrets=secrets) as upper:
+        report = upper.provisional_rollback()
+        out(f"{env.name}'s tenant: provisional rollback report")
+        for line in changes(report) or ["no configuration change"]:
+            out(f"  {scrub(line, secrets, limit=160)}")
+        if dry_run:
+            return outcome
+        promotion = lock_unlocked(upper, secrets)
+        outcome.promotion_id = promotion
+        failure: BaseException | None = None
+        try:
+            upper.rollback(description=f"promoter: rollback {env.name}")
+            final = upper.report()
+            outcome.report_id = _text(final.get("reportId"))
+            out(f"{env.name}'s tenant: rolled back, report {outcome.report_id}")
+        except BaseException as exc:
+            failure = exc
+            raise
+        finally:
+            try:
+                upper.unlock(promotion)
+            except TargetError as exc:
+                if failure is None:
+                    raise
+                out(f"warning: {exc}")
+        outcome.requests = upper.session.requests
+    return outcome
+
+
+def lock_unlocked(upper: AicClient, secrets: Sequence[str]) -> str:
+    """Lock ``upper`` for a promotion after checking nobody else holds it; the promotion id."""
+    result = upper.lock_state().get("result")
+    if result != "unlocked":
+        raise TargetError(
+            f"check the promotion lock on {upper.label}: it is "
+            f"{scrub(str(result), secrets, limit=20)}, not unlocked",
+            hint="another promotion is under way; wait for it, or unlock it in the tenant",
+        )
+    return upper.lock()
+
+
+def print_refusal(findings: Iterable[Finding]) -> None:
+    from promoter.check.report import print_findings
+
+    print_findings(list(findings))

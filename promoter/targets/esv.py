@@ -1,0 +1,99 @@
+"""An environment's ESV values on its AIC tenant: which are used, push what changed.
+
+``esvs:`` in promoter.yaml maps a placeholder name to ``None`` (declared: the tenant holds
+it, promoter does not set it), a literal (an ESV variable) or ``{"$purpose": ...}`` (an ESV
+secret whose value is read from the env's store). A variable is put when its value
+differs; a secret is created, or given a new version (the tenant keeps the latest version
+when the value is unchanged, so an unchanged secret adds nothing). Values are never shown:
+output names the ESV id and "changed" or the new version number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from promoter.compile.secretstore import SecretLookupError, SecretStore
+from promoter.errors import RefusedError
+from promoter.model.placeholders import kind, normalise_esv, placeholders
+from promoter.project.load import Environment, esv_id
+from promoter.targets.aic import AicClient, EsvState
+from promoter.untrusted import sent_strings
+
+
+@dataclass(slots=True)
+class Pushed:
+    changed: list[str] = field(default_factory=list)  # "variable esv-x", "secret esv-y v3"
+    states: dict[str, EsvState] = field(default_factory=dict)  # ESV id -> state after the push
+    versions: dict[str, str] = field(default_factory=dict)  # secret id -> version before
+
+
+def used_esvs(config: Any) -> set[str]:
+    """ESV ids the configuration's placeholders name."""
+    return {
+        esv_id(name)
+        for text in sent_strings(config)
+        for name, _ in placeholders(text)
+        if kind(normalise_esv(name)) == "esv"
+    }
+
+
+def secret_values(env: Environment) -> dict[str, str]:
+    """ESV id -> the store's value for every ESV secret of ``env`` (for pushing and masking)."""
+    store = SecretStore(env.store)
+    out: dict[str, str] = {}
+    for name, value in env.esvs.items():
+        if not isinstance(value, dict):
+            continue
+        spec = value.get("$purpose") or {}
+        try:
+            out[esv_id(name)], _ = store.lookup(str(spec.get("name")), spec.get("jsonPointer"))
+        except SecretLookupError as exc:
+            raise RefusedError(
+                f"{env.name}: the value of ESV secret {name} cannot be read: {exc}",
+                hint=exc.hint,
+            ) from None
+    return out
+
+
+def push(client: AicClient, env: Environment, config: Any, secrets: Mapping[str, str]) -> Pushed:
+    """Set ``env``'s ESV values that differ on its tenant; read the state of those in use.
+
+    ``secrets`` is ``secret_values(env)`` as the caller read it (once: what it proves or
+    masks is what is pushed, even if the store changes meanwhile).
+    """
+    result = Pushed()
+    client.remember(*secrets.values())
+    for name, value in env.esvs.items():
+        esv = esv_id(name)
+        if isinstance(value, str):
+            state = client.variable(esv)
+            if state.exists and state.value == value:
+                result.states[esv] = state
+                continue
+            client.put_variable(esv, value, create=not state.exists)
+            result.changed.append(f"variable {esv}")
+            result.states[esv] = EsvState(esv, "variable", True, False, value)
+        elif isinstance(value, dict):
+            state = client.secret(esv)
+            if not state.exists:
+                client.create_secret(esv, secrets[esv])
+                result.changed.append(f"secret {esv} (created)")
+                result.states[esv] = EsvState(esv, "secret", True, False, active_version="1")
+                continue
+            version = client.new_secret_version(esv, secrets[esv])
+            if version and version != state.active_version:
+                result.changed.append(f"secret {esv} v{version}")
+                result.versions[esv] = state.active_version or ""
+                state = EsvState(esv, "secret", True, False, active_version=version)
+            result.states[esv] = state
+    for esv in sorted(used_esvs(config) - set(result.states)):
+        state = client.variable(esv)
+        result.states[esv] = state if state.exists else client.secret(esv)
+    return result
+
+
+def in_use(pushed: Pushed, config: Any) -> list[EsvState]:
+    used = used_esvs(config)
+    return [s for esv, s in pushed.states.items() if esv in used]

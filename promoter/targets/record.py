@@ -1,0 +1,98 @@
+"""Which JSON Pointers of a rendered output held secret values, kept beside the output.
+
+A diff shows the old side from what the target holds; whether a value there is
+a secret is decided by what that output was compiled from, not by today's
+overlays (a ``$purpose`` that became a literal must not reveal the old secret).
+``.<name>.secret-pointers`` (a dot file that IDM's conf loader ignores) lists
+them. It is written before the output with the union of the old and new
+pointers and made exact after, so it never lists fewer than the output holds.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from promoter.compile.render import LITERAL_SECRET_POINTERS
+
+if TYPE_CHECKING:
+    from promoter.check.compiler import Compiled
+    from promoter.project.load import Environment
+
+
+def output_path(root: Path, env: Environment) -> Path:
+    """Where ``env``'s rendered output is kept: its file target, else build/<env>/conf/."""
+    from promoter.project.load import FileTarget
+
+    if isinstance(env.target, FileTarget):
+        return env.target.path
+    return root / "build" / env.name / "conf" / "external.email.json"
+
+
+def deliver_recorded(root: Path, compiled: Compiled) -> str:
+    """``targets.deliver`` with the secret pointers recorded around it (see the module doc)."""
+    from promoter.project.load import FileTarget
+    from promoter.targets.deliver import deliver
+
+    output = output_path(root, compiled.env)
+    pointers = compiled.secret_pointers
+    remember(output, pointers, exact=False)
+    summary = deliver(compiled)
+    if isinstance(compiled.env.target, FileTarget):  # an IDM target's record is kept as a union
+        remember(output, pointers, exact=True)
+    return summary
+
+
+def record_path(output: Path) -> Path:
+    return output.with_name(f".{output.name}.secret-pointers")
+
+
+def recorded(output: Path) -> set[str] | None:
+    """The pointers recorded for ``output``; None when nothing was recorded."""
+    try:
+        data = json.loads(record_path(output).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, list) or not all(isinstance(p, str) for p in data):
+        return None
+    return set(data)
+
+
+def text(pointers: Iterable[str]) -> str:
+    return json.dumps(sorted(set(pointers))) + "\n"
+
+
+def before_write(output: Path, pointers: Iterable[str]) -> set[str]:
+    """The record to write before ``output`` is replaced: old and new pointers."""
+    return set(pointers) | (recorded(output) or set())
+
+
+def remember(output: Path, pointers: Iterable[str], *, exact: bool) -> None:
+    from promoter.targets.deliver import write_atomic
+
+    held = recorded(output)
+    wanted = set(pointers) if exact else set(pointers) | (held or set())
+    if held != wanted:
+        write_atomic(record_path(output), text(wanted), secret=False, backup=False)
+
+
+def old_side_secrets(old: object, output: Path, new_side: set[str]) -> set[str]:
+    """Pointers to mask in ``old`` (read from ``output``).
+
+    Without a record (an output written by hand or by an older promoter) every
+    value under ``/auth`` and every pointer that is secret today is masked.
+    """
+    found = recorded(output)
+    if found is not None:
+        return found | set(LITERAL_SECRET_POINTERS)
+    return set(new_side) | set(LITERAL_SECRET_POINTERS) | _auth_pointers(old)
+
+
+def _auth_pointers(old: object) -> set[str]:
+    from promoter.compile.diff import flatten
+
+    if not isinstance(old, dict):
+        return set()
+    return {p for p in flatten(old) if p == "/auth" or p.startswith("/auth/")}
