@@ -45,3 +45,44 @@ class Finding:
             "hint": self.hint,
             "waived": self.waived,
         }
+
+
+Tier = Literal["development", "staging", "production"]
+
+
+D: Severity = "deny"
+
+
+W: Severity = "warn"
+
+
+SEVERITY: dict[str, tuple[Severity | None, Severity | None, Severity | None]] = {
+    # check: (development, staging, production)
+    "EMAIL001": (None, D, D),
+    "EMAIL002": (W, D, D),
+    "EMAIL003": (W, W, D),
+    "EMAIL003/starttls-required": (None, W, W),
+    "EMAIL004": (D, D, D),
+    "EMAIL005": (None, W, D),
+    "EMAIL006": (None, W, W),
+    "EMAIL007": (D, D, D),
+    "EMAIL008": (W, D, D),
+    "EMAIL008/target-http": (W, W, D),
+    "EMAIL009": (D, D, D),
+    "EMAIL009/property": (W, W, W),
+    "EMAIL010": (W, W, W),
+    "EMAIL011": (None, W, W),
+    "EMAIL012": (W, W, W),
+    "EMAIL013": (D, D, D),
+    "EMAIL014": (W, W, W),
+    "EMAIL015": (D, D, D),
+    "EMAIL016": (None, D, D),  # a promotion rule: see aic_promotion.email016
+    "EMAIL017": (D, D, D),
+}
+
+
+_TIER_INDEX = {"development": 0, "staging": 1, "production": 2}
+
+
+def severity_of(check: str, tier: Tier) -> Severity | None:
+    return SEVERITY[check][_TIER_INDEX[tier]]

@@ -101,6 +101,7 @@ def sent_strings(*values: object) -> list[str]:
 def _b64_cores(data: bytes) -> list[str]:
     """The base64 characters fixed by ``data`` alone, for each of the 3 byte alignments."""
     import base64
+
     cores = []
     for offset in range(3):
         encoded = base64.b64encode(b"\0" * offset + data).decode().rstrip("=")
@@ -116,6 +117,7 @@ def _b64_cores(data: bytes) -> list[str]:
 def _escaped(value: str) -> set[str]:
     """``value`` as JSON writes it (ASCII or not), each also as Python shows str and bytes."""
     import json
+
     bases = {value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
     out = set(bases)
     for base in bases:
@@ -127,6 +129,7 @@ def _escaped(value: str) -> set[str]:
 def _forms(value: str) -> tuple[set[str], set[str]]:
     """(case-sensitive forms, case-insensitive forms) under which ``value`` may come back."""
     from urllib.parse import quote, quote_plus
+
     folded = {quote(value, safe=""), quote(value), quote_plus(value), quote_plus(value, safe="")}
     return {f for f in _escaped(value) if f}, {f for f in folded if f}
 
@@ -134,6 +137,7 @@ def _forms(value: str) -> tuple[set[str], set[str]]:
 def _b64_pattern(data: bytes) -> list[str]:
     """``data`` base64-encoded, alone or inside a longer blob, with the chars it touches."""
     import base64
+
     whole = base64.b64encode(data).decode().rstrip("=")
     cores = {whole, whole.replace("+", "-").replace("/", "_"), *_b64_cores(data)}
     # the partial characters on either side carry bits of data: take them too
@@ -142,6 +146,7 @@ def _b64_pattern(data: bytes) -> list[str]:
 
 def _pattern(sent: Iterable[str]) -> re.Pattern[str] | None:
     import json
+
     alternatives: list[tuple[int, str]] = []
     for value in sent:
         if not value:

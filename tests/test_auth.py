@@ -12,16 +12,9 @@ import jwt
 import pytest
 
 from promoter.errors import InputError, TargetError
-from promoter.net.auth import (
-    AIC_SCOPES,
-    JWT_BEARER,
-    OAuth2Auth,
-    ServiceAccountAuth,
-    TokenProvider,
-    forget_tokens,
-    sign_assertion,
-)
-from promoter.project.load import AicTarget
+from promoter.net.auth import JWT_BEARER, TokenProvider, forget_tokens, sign_assertion
+from promoter.project.auth import AIC_SCOPES, OAuth2Auth, ServiceAccountAuth
+from promoter.project.types import AicTarget
 from promoter.targets.aic import AicClient
 from tests.conftest import cli, write
 from tests.support.aic_standin import ESV_SCOPE, IDM_SCOPE, AicStandin, new_service_account

@@ -9,11 +9,11 @@ from pydantic import TypeAdapter
 
 from promoter.compile.references import Unresolved
 from promoter.errors import Location
-from promoter.findings import Finding
-from promoter.gates.run import SEVERITY, GateInput, run_gates
+from promoter.findings import SEVERITY, Finding, Tier
+from promoter.gates.run import GateInput, run_gates
 from promoter.model.email import EmailConfig
 from promoter.model.placeholders import Values
-from promoter.project.load import Tier, Waiver
+from promoter.project.types import Waiver
 
 TIERS: tuple[Tier, ...] = ("development", "staging", "production")
 SMTP: dict[str, Any] = {

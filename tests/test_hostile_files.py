@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from promoter.compile.secretstore import SecretLookupError, SecretStore, StoreSpec
+from promoter.compile.secretstore import SecretLookupError, SecretStore
+from promoter.project.types import StoreSpec
 from tests.conftest import write
 
 OUTSIDE = "Canary-outside-the-store-5Tb"

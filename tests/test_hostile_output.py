@@ -49,7 +49,7 @@ def test_a_placeholder_default_in_a_secret_field_is_masked(example: Path) -> Non
     """``&{esv.x|default}`` in auth.password: the default is plaintext, so compile masks it."""
     write(
         example / "environments" / "dev.yaml",
-        'type: smtp\nhost: smtp.dev.example.com\n'
+        "type: smtp\nhost: smtp.dev.example.com\n"
         'auth: {enable: true, username: u, password: "&{smtp.pw|Dflt-CANARY-71}"}\n',
     )
     run = cli("compile", "dev", cwd=example)

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from promoter.errors import InputError
-from promoter.project.load import esv_id, load_project
+from promoter.project.load import load_project
+from promoter.project.types import esv_id
 from tests.conftest import cli, write
 
 

@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from promoter.compile.references import resolve
-from promoter.compile.secretstore import SecretLookupError, SecretStore, StoreSpec
+from promoter.compile.secretstore import SecretLookupError, SecretStore
+from promoter.project.types import StoreSpec
 
 
 def store(directory: Path, **kwargs: object) -> SecretStore:

@@ -119,7 +119,8 @@ def test_a_file_both_parsers_refuse_keeps_the_fast_parsers_message() -> None:
 
 
 def test_promoter_yaml_with_an_idm_target_in_flow_style(tmp_path: Path) -> None:
-    from promoter.project.load import IdmTarget, load_project
+    from promoter.project.load import load_project
+    from promoter.project.types import IdmTarget
 
     (tmp_path / "promoter.yaml").write_text(
         "environments:\n  prod: {target: {idm: https://idm.example.com/openidm, bearerEnv: T}}\n"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import PurePosixPath
 
-from promoter.project.load import PROJECT_FILE, Project
 from promoter.project.pins import is_first_stage, pin_path
+from promoter.project.types import PROJECT_FILE, Project
 
 
 def affected(project: Project, changed: Iterable[str]) -> list[str]:

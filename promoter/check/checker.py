@@ -10,7 +10,8 @@ from promoter.check.cache import Replay
 from promoter.check.compiler import Compiler
 from promoter.check.report import REPORTERS, EnvResult, exit_code
 from promoter.errors import PromoterError
-from promoter.project.load import PROJECT_FILE, Project, load_project
+from promoter.project.load import load_project
+from promoter.project.types import PROJECT_FILE, Project
 
 
 def check_envs(

@@ -20,9 +20,10 @@ from promoter.compile.render import (
 )
 from promoter.compile.secretstore import SecretStore
 from promoter.errors import Location
-from promoter.files.yamlfile import Doc, escape, load_yaml
+from promoter.files.yamlfile import Doc, load_yaml
 from promoter.findings import CONFIG_RULE, Finding
-from promoter.project.load import AicTarget, Environment, Project
+from promoter.pointer import escape
+from promoter.project.types import AicTarget, Environment, Project
 
 
 @dataclass(slots=True, repr=False)
@@ -122,8 +123,9 @@ class Compiler:
         return self.compile_doc(env, compose(docs))
 
     def compile_doc(self, env: Environment, merged: Doc) -> Compiled:
+        from promoter.model.problem import Problem
         from promoter.model.shapes import smtp_property_problems
-        from promoter.model.validate import Problem, validate_email
+        from promoter.model.validate import validate_email
 
         result = Compiled(env=env, merged=merged)
         config, problems = validate_email(merged.data)

@@ -550,7 +550,8 @@ def _dispatch(args: argparse.Namespace, root: Path) -> int:
         maildir = args.maildir if args.maildir.is_absolute() else root / args.maildir
         return run_dev_smtp(args.listen, maildir, tls=args.tls)
     if args.command == "watch":
-        from promoter.watch.daemon import WatchOptions, run_watch
+        from promoter.watch.daemon import run_watch
+        from promoter.watch.options import WatchOptions
 
         options = WatchOptions(
             env=args.env,

@@ -14,7 +14,7 @@ from typing import Any
 from promoter.compile.overlay import SMTP_PROPERTIES
 from promoter.compile.render import LITERAL_SECRET_POINTERS
 from promoter.errors import Location
-from promoter.files.yamlfile import escape
+from promoter.pointer import escape
 
 ENCRYPTED = "<encrypted by IDM>"
 

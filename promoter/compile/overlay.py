@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from promoter.errors import InputError, Location, RefusedError
-from promoter.files.yamlfile import Doc, escape
+from promoter.files.yamlfile import Doc
+from promoter.pointer import escape
 
 SMTP_PROPERTIES = "smtpProperties"
 _ATOMIC_KEYS = ("$purpose", "$crypto")

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from promoter.compile.secretstore import SecretLookupError, SecretStore, check_purpose_name
-from promoter.files.yamlfile import escape
 from promoter.model.placeholders import kind, normalise_esv, placeholders
+from promoter.pointer import escape
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from promoter.compile.overlay import SMTP_PROPERTIES
-from promoter.files.yamlfile import escape
+from promoter.pointer import escape
 
 LITERAL_SECRET_POINTERS = ("/auth/password", "/auth/clientSecret", "/proxy/password")
 

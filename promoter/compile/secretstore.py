@@ -15,7 +15,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from promoter.files.safeopen import (
     Escapes,
@@ -25,6 +25,7 @@ from promoter.files.safeopen import (
     open_directory,
     read_fd,
 )
+from promoter.project.types import StoreSpec
 
 MAX_SECRET_BYTES = 64 * 1024
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
@@ -37,14 +38,6 @@ class SecretLookupError(Exception):
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)
         self.hint = hint
-
-
-@dataclass(frozen=True, slots=True)
-class StoreSpec:
-    directory: Path
-    display: str
-    format: Literal["plain", "base64"] = "plain"
-    version_suffix: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from promoter.errors import InputError, Location
+from promoter.pointer import escape
 
 # YAML 1.2's printable set excludes these (tab is reported on its own, with its own hint)
 _NOT_YAML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
@@ -44,11 +45,6 @@ class Doc:
             if not probe:
                 return Location(self.file, 1, 1)
             probe = probe.rsplit("/", 1)[0]
-
-
-def escape(token: str) -> str:
-    """Escape one JSON Pointer reference token (RFC 6901)."""
-    return token.replace("~", "~0").replace("/", "~1")
 
 
 def read_text(path: Path, display: str) -> str:

@@ -14,40 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from promoter.compile.references import Unresolved
 from promoter.errors import Location
-from promoter.findings import Finding, Severity
+from promoter.findings import Finding, Tier, severity_of
 from promoter.model.placeholders import Values, placeholders
 from promoter.model.shapes import MsGraphKind, SmtpKind, address_of
-from promoter.project.load import Tier, Waiver
+from promoter.project.types import Waiver
 
 if TYPE_CHECKING:  # the fast validator's objects stand in for these (see fastmodel.py)
     from promoter.model.email import MsGraphConfig, SmtpConfig
 
-D: Severity = "deny"
-W: Severity = "warn"
-SEVERITY: dict[str, tuple[Severity | None, Severity | None, Severity | None]] = {
-    # check: (development, staging, production)
-    "EMAIL001": (None, D, D),
-    "EMAIL002": (W, D, D),
-    "EMAIL003": (W, W, D),
-    "EMAIL003/starttls-required": (None, W, W),
-    "EMAIL004": (D, D, D),
-    "EMAIL005": (None, W, D),
-    "EMAIL006": (None, W, W),
-    "EMAIL007": (D, D, D),
-    "EMAIL008": (W, D, D),
-    "EMAIL008/target-http": (W, W, D),
-    "EMAIL009": (D, D, D),
-    "EMAIL009/property": (W, W, W),
-    "EMAIL010": (W, W, W),
-    "EMAIL011": (None, W, W),
-    "EMAIL012": (W, W, W),
-    "EMAIL013": (D, D, D),
-    "EMAIL014": (W, W, W),
-    "EMAIL015": (D, D, D),
-    "EMAIL016": (None, D, D),  # a promotion rule: see aic_promotion.email016
-    "EMAIL017": (D, D, D),
-}
-_TIER_INDEX = {"development": 0, "staging": 1, "production": 2}
 WEAK_PROTOCOLS = frozenset({"SSLv2", "SSLv2Hello", "SSLv3", "TLSv1", "TLSv1.1"})
 PROTOCOL_KEYS = ("mail.smtp.ssl.protocols", "mail.smtps.ssl.protocols")
 SECRET_FIELDS = ("/auth/password", "/auth/clientSecret")
@@ -85,10 +59,6 @@ Locate = Callable[[str], tuple[str, Location | None]]
 Rule = Callable[[GateInput], Iterator[Hit]]
 
 
-def severity_of(check: str, tier: Tier) -> Severity | None:
-    return SEVERITY[check][_TIER_INDEX[tier]]
-
-
 def run_gates(
     gate: GateInput, locate: Locate, waivers: tuple[Waiver, ...] = (), today: date | None = None
 ) -> list[Finding]:
@@ -97,7 +67,7 @@ def run_gates(
         for hit in rule(gate):
             severity = severity_of(hit.check, gate.tier)
             if hit.store_missing and gate.store_optional:
-                severity = W
+                severity = "warn"
             if severity is None:
                 continue
             pointer, location = locate(hit.pointer)

@@ -11,10 +11,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from promoter.compile.secretstore import StoreSpec, versions
+from promoter.compile.secretstore import versions
 from promoter.errors import InputError, Location, RefusedError
 from promoter.importing.plan import Imported, difference, split, store_files, to_yaml
-from promoter.project.load import PROJECT_FILE, TIER_BY_NAME, Project
+from promoter.project.types import PROJECT_FILE, TIER_BY_NAME, Project, StoreSpec
 from promoter.untrusted import escape_control
 
 SCHEMA_LINE = "# yaml-language-server: $schema={path}\n"

@@ -24,7 +24,7 @@ from typing import Any
 from promoter.compile.overlay import SMTP_PROPERTIES, is_atomic
 from promoter.compile.render import IDM_KEYS, literal_secrets, to_idm
 from promoter.errors import RefusedError
-from promoter.files.yamlfile import escape
+from promoter.pointer import escape
 
 SMTP_PURPOSE = "idm.email.smtp.password"
 MSGRAPH_PURPOSE = "idm.email.msgraph.credentials"

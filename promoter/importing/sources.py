@@ -165,7 +165,8 @@ def _unwrap(data: Any, display: str) -> dict[str, Any]:
 
 
 def _from_target(kind: str, name: str, root: Path) -> dict[str, Any]:
-    from promoter.project.load import IdmTarget, load_project
+    from promoter.project.load import load_project
+    from promoter.project.types import IdmTarget
 
     project = load_project(root)
     env = project.env(name)

@@ -17,7 +17,8 @@ from pathlib import Path
 from promoter.errors import InputError, Location, PromoterError, RefusedError
 from promoter.importing.layout import Planned, store_for
 from promoter.importing.plan import Imported, same
-from promoter.project.load import PROJECT_FILE, Project, load_project
+from promoter.project.load import load_project
+from promoter.project.types import PROJECT_FILE, Project
 
 
 def check_round_trip(

@@ -9,8 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from promoter.files.yamlfile import escape
-from promoter.model.validate import Problem
+from promoter.model.problem import Problem
+from promoter.pointer import escape
 from promoter.suggest import did_you_mean
 
 __all__ = ["Problem", "describe", "validate"]

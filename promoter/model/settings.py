@@ -10,17 +10,18 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
+from promoter.findings import Tier
 from promoter.model.shapes import (
     AicTargetKind,
     EsvSecretKind,
     FileTargetKind,
     IdmTargetKind,
+    Render,
     check_url,
     esv_value_kind,
     store_kind,
     target_kind,
 )
-from promoter.project.load import Render, Tier
 
 
 class _Strict(BaseModel):

@@ -12,12 +12,14 @@ Each model class inherits its kind; the fast validator's objects do too, so
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from promoter.model.placeholders import PLACEHOLDER, TYPED_FORMS
 
 _ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
 _NAMED_ADDRESS = re.compile(r'^(?:"[^"]*"|[^"<>]*?)\s*<([^<>]+)>$')
+
+Render = Literal["resolved", "references"]  # how an output holds its secrets
 
 
 # --- kinds: what a validated object is, whichever validator built it ---

@@ -8,17 +8,10 @@ messages (``validation.py``).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    pointer: str
-    message: str
-    hint: str | None = None
-
+from promoter.model.problem import Problem
 
 # PROMOTER_VALIDATOR=pydantic skips the fast validator (to compare the two).
 _FAST = os.environ.get("PROMOTER_VALIDATOR", "fast") != "pydantic"

@@ -27,48 +27,19 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from promoter.errors import InputError, TargetError
+from promoter.project.auth import (
+    AuthSettings,
+    BearerAuth,
+    HeadersAuth,
+    OAuth2Auth,
+    ServiceAccountAuth,
+)
 from promoter.untrusted import http_status, oauth_error, scrub
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 SERVICE_ACCOUNT_CLIENT = "service-account"
 ASSERTION_LIFETIME = 150  # s; AIC refuses exp > now + 180: 30 s for a tenant clock behind ours
 DEFAULT_LIFETIME = 60  # s, when a token endpoint omits expires_in
-IDM_SCOPE = "fr:idm:*"
-ESV_SCOPE = "fr:idc:esv:*"
-PROMOTION_SCOPE = "fr:idc:promotion:*"
-AIC_SCOPES = (IDM_SCOPE, ESV_SCOPE, PROMOTION_SCOPE)
-
-
-@dataclass(frozen=True, slots=True)
-class BearerAuth:
-    env: str
-
-
-@dataclass(frozen=True, slots=True)
-class HeadersAuth:
-    username_env: str
-    password_env: str
-
-
-@dataclass(frozen=True, slots=True)
-class OAuth2Auth:
-    token_endpoint: str
-    client_id_env: str
-    client_secret_env: str
-    scope: tuple[str, ...] = (IDM_SCOPE,)
-
-
-@dataclass(frozen=True, slots=True)
-class ServiceAccountAuth:
-    token_endpoint: str
-    id_env: str
-    key_env: str | None = None
-    key_file: Path | None = None
-    key_display: str | None = None  # the key file as written in promoter.yaml
-    scope: tuple[str, ...] = AIC_SCOPES
-
-
-AuthSettings = BearerAuth | HeadersAuth | OAuth2Auth | ServiceAccountAuth
 
 
 class Provider(Protocol):

@@ -5,17 +5,34 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from promoter.compile.secretstore import StoreSpec
 from promoter.errors import InputError, Location
-from promoter.files.yamlfile import Doc, escape, load_yaml
-from promoter.model.placeholders import Values, normalise_esv
-from promoter.model.shapes import AicTargetKind, EsvSecretKind, FileTargetKind, IdmTargetKind
+from promoter.files.yamlfile import Doc, load_yaml
+from promoter.model.placeholders import normalise_esv
+from promoter.model.shapes import (
+    AicTargetKind,
+    EsvSecretKind,
+    FileTargetKind,
+    IdmTargetKind,
+)
+from promoter.pointer import escape
+from promoter.project.types import (
+    CONVENTIONAL_ORDER,
+    ESV_ID_PATTERN,
+    PROJECT_FILE,
+    TIER_BY_NAME,
+    AicTarget,
+    Environment,
+    FileTarget,
+    IdmTarget,
+    Project,
+    StoreSpec,
+    Waiver,
+    esv_id,
+)
 from promoter.untrusted import escape_control
 
 if TYPE_CHECKING:
@@ -27,112 +44,7 @@ if TYPE_CHECKING:
         ProjectSettings,
         _AuthFields,
     )
-    from promoter.net.auth import AuthSettings
-
-PROJECT_FILE = "promoter.yaml"
-Tier = Literal["development", "staging", "production"]
-Render = Literal["resolved", "references"]
-CONVENTIONAL_ORDER = ("dev", "staging", "prod")
-TIER_BY_NAME: dict[str, Tier] = {"dev": "development", "staging": "staging", "prod": "production"}
-
-
-@dataclass(frozen=True, slots=True)
-class FileTarget:
-    path: Path
-    display: str
-
-
-@dataclass(frozen=True, slots=True)
-class IdmTarget:
-    url: str
-    bearer_env: str | None
-    username_env: str | None
-    password_env: str | None
-    ca_file: Path | None
-    timeout: float
-    retries: int
-    auth: AuthSettings | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class AicTarget:
-    """An AIC tenant environment: ``url`` is https://<tenant-fqdn> (no path)."""
-
-    url: str
-    auth: AuthSettings
-    ca_file: Path | None
-    timeout: float
-    retries: int
-    poll_interval: float
-    wait_timeout: float
-
-    @property
-    def idm_url(self) -> str:
-        return f"{self.url}/openidm"
-
-
-@dataclass(frozen=True, slots=True)
-class Environment:
-    name: str
-    tier: Tier
-    overlay: Path
-    overlay_display: str
-    store: StoreSpec
-    render: Render
-    target: FileTarget | IdmTarget | AicTarget
-    # ESV name as in the placeholder (esv.email.password) -> None (declared, value unknown),
-    # str (a variable's value) or {"$purpose": {...}} (a secret read from the store).
-    esvs: Mapping[str, None | str | dict[str, Any]] = field(hash=False)
-    # IDM property substitution name -> value (None: declared, value unknown).
-    properties: Mapping[str, None | str] = field(hash=False)
-    require_verified: bool
-    # URLs the target sends credentials to: (what, url, where promoter.yaml sets it)
-    target_urls: tuple[tuple[str, str, Location | None], ...] = ()
-
-    @property
-    def values(self) -> Values:
-        """What this environment gives its placeholders (gates, test email)."""
-        return Values(self.esvs, self.properties)
-
-
-@dataclass(frozen=True, slots=True)
-class Waiver:
-    rule: str
-    env: str
-    reason: str
-    expires: date
-    location: Location
-
-
-@dataclass(frozen=True, slots=True)
-class Project:
-    root: Path
-    order: tuple[str, ...]
-    base: Path | None
-    base_display: str
-    environments: dict[str, Environment]
-    waivers: tuple[Waiver, ...]
-    scan_examples: tuple[str, ...] = ()
-    scan_allow: tuple[tuple[str, str], ...] = ()  # (fingerprint, reason)
-    stages: dict[str, int] = field(default_factory=dict)  # name -> position in order
-
-    def env(self, name: str) -> Environment:
-        found = self.environments.get(name)
-        if found is None:
-            from promoter.suggest import did_you_mean
-
-            known = ", ".join(self.environments) or "none"
-            raise InputError(
-                f"unknown environment '{name}' (known: {known})",
-                hint=did_you_mean(name, self.environments),
-            )
-        return found
-
-    def display(self, path: Path) -> str:
-        try:
-            return path.relative_to(self.root).as_posix()
-        except ValueError:
-            return path.as_posix()
+    from promoter.project.auth import AuthSettings
 
 
 def load_project(root: Path) -> Project:
@@ -222,7 +134,7 @@ def _build(root: Path, settings: ProjectSettings, doc: Doc) -> Project:
 
 
 def _check_rule(rule: str, location: Location) -> None:
-    from promoter.gates.run import SEVERITY
+    from promoter.findings import SEVERITY
 
     known = {key.split("/")[0] for key in SEVERITY}
     if rule in known:
@@ -233,17 +145,6 @@ def _check_rule(rule: str, location: Location) -> None:
     guess = f"EMAIL{int(number.group(1)):03d}" if number else None
     hint = f"did you mean {guess}?" if guess in known else did_you_mean(rule, known)
     raise InputError(f"unknown rule '{rule}'", location=location, hint=hint)
-
-
-ESV_ID_PATTERN = re.compile(r"^esv-[a-z0-9_-]{1,124}$")
-
-
-def esv_id(name: str) -> str:
-    """The tenant's ESV id of a placeholder name: ``esv.email.password`` -> ``esv-email-password``.
-
-    ``esv-email-password`` (the id itself) gives the same id.
-    """
-    return normalise_esv(name).replace(".", "-")
 
 
 def _literal(value: EsvLiteral) -> str:
@@ -435,7 +336,7 @@ def _auth(
     root: Path, t: _AuthFields, doc: Doc, where: str, *, aic_url: str | None
 ) -> AuthSettings | None:
     """The one auth method a target names (none on an idm target: a later error says so)."""
-    from promoter.net.auth import (
+    from promoter.project.auth import (
         AIC_SCOPES,
         BearerAuth,
         HeadersAuth,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from promoter.project.load import Environment, Project
+from promoter.project.types import Environment, Project
 
 HEADER = (
     "# promoter pin: the base that {env} compiles from. Do not edit: change\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from promoter.project.load import PROJECT_FILE
+from promoter.project.types import PROJECT_FILE
 
 
 def is_config_repo(directory: Path) -> bool:

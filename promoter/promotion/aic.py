@@ -30,9 +30,9 @@ from typing import Any
 
 from promoter.check.compiler import Compiled
 from promoter.errors import InputError, RefusedError, TargetError
-from promoter.findings import Finding
-from promoter.gates.run import apply_waivers, severity_of
-from promoter.project.load import AicTarget, Environment, Project, esv_id
+from promoter.findings import Finding, severity_of
+from promoter.gates.run import apply_waivers
+from promoter.project.types import AicTarget, Environment, Project, esv_id
 from promoter.targets import esv as aic_values
 from promoter.targets.aic import AicClient
 from promoter.targets.deliver import read_back_mismatch
@@ -98,7 +98,7 @@ def _esv_suffix(pointer: str) -> str:
 
 
 @dataclass(slots=True)
-class Outcome:
+class PromotionOutcome:
     """What the flow did: for the ledger (ids) and the summary line."""
 
     result: str = "applied"  # applied | unchanged | dry-run
@@ -134,13 +134,13 @@ class Flow:
         assert isinstance(env.target, AicTarget)
         return AicClient(env.target, label=f"{env.name}'s tenant", secrets=self.secrets)
 
-    def run(self, *, dry_run: bool) -> Outcome:
+    def run(self, *, dry_run: bool) -> PromotionOutcome:
         started = time.monotonic()
         src, dst = self.source.env, self.dest.env
         self.secrets += self.source.secret_values() + self.dest.secret_values()
         dst_secrets = aic_values.secret_values(dst)
         self.secrets += list(dst_secrets.values())
-        outcome = Outcome(result="dry-run" if dry_run else "applied")
+        outcome = PromotionOutcome(result="dry-run" if dry_run else "applied")
         with self.client(src) as lower, self.client(dst) as upper:
             try:
                 self._check_lower(lower)
@@ -185,7 +185,7 @@ class Flow:
         report = lower.provisional_report()
         return report is not None and not changes(report)  # none: let the dry run decide
 
-    def _promote(self, upper: AicClient, outcome: Outcome, *, dry_run: bool) -> None:
+    def _promote(self, upper: AicClient, outcome: PromotionOutcome, *, dry_run: bool) -> None:
         src, dst = self.source.env.name, self.dest.env.name
         promotion = lock_unlocked(upper, self.secrets)
         outcome.promotion_id = promotion
@@ -340,10 +340,12 @@ def check_pair(project: Project, src: str, dst: str) -> Environment | None:
     return lower
 
 
-def rollback(project: Project, env: Environment, *, out: Out = print, dry_run: bool) -> Outcome:
+def rollback(
+    project: Project, env: Environment, *, out: Out = print, dry_run: bool
+) -> PromotionOutcome:
     """AIC's rollback of ``env``'s tenant: provisional report, lock, rollback, unlock."""
     assert isinstance(env.target, AicTarget)
-    outcome = Outcome(result="dry-run" if dry_run else "applied")
+    outcome = PromotionOutcome(result="dry-run" if dry_run else "applied")
     secrets = list(aic_values.secret_values(env).values())
     with AicClient(env.target, label=f"{env.name}'s tenant", secrets=secrets) as upper:
         report = upper.provisional_rollback()

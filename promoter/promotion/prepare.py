@@ -19,7 +19,7 @@ from promoter.errors import InputError, PromoterError, RefusedError
 from promoter.files.yamlfile import parse_yaml
 from promoter.findings import Finding
 from promoter.project import pins
-from promoter.project.load import AicTarget, Environment, IdmTarget, Project
+from promoter.project.types import AicTarget, Environment, IdmTarget, Project
 from promoter.promotion import ledger
 from promoter.targets import record as outputrecord
 from promoter.targets.deliver import PUBLIC_MODE, SECRET_MODE, deliver

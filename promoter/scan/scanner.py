@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from promoter.errors import Location, PromoterError
-from promoter.files.yamlfile import Doc, escape, parse_yaml
+from promoter.files.yamlfile import Doc, parse_yaml
 from promoter.findings import Finding
-from promoter.project.load import PROJECT_FILE, Project
+from promoter.pointer import escape
+from promoter.project.types import PROJECT_FILE, Project
 from promoter.scan.secretlike import looks_like_secret
 
 SECRET_KEYS = frozenset({"password", "clientSecret"})

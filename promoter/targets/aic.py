@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from promoter.errors import TargetError
 from promoter.net.auth import Provider, provider
-from promoter.project.load import AicTarget
+from promoter.project.types import AicTarget
 from promoter.untrusted import exception_text, http_status, scrub
 
 if TYPE_CHECKING:

@@ -24,7 +24,7 @@ def deliver(compiled: Compiled) -> str:
     Returns a one-line summary. IDM stores secrets encrypted, so its read-back
     compares the non-secret fields.
     """
-    from promoter.project.load import FileTarget
+    from promoter.project.types import FileTarget
 
     target, text, config = compiled.env.target, compiled.text, compiled.output
     if text is None or config is None:
@@ -36,7 +36,7 @@ def deliver(compiled: Compiled) -> str:
                 "read-back differs from what was written", location=Location(target.display)
             )
         return f"wrote {target.display}"
-    from promoter.project.load import AicTarget
+    from promoter.project.types import AicTarget
 
     if isinstance(target, AicTarget):
         from promoter.targets import esv as aic_values

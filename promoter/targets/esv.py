@@ -17,7 +17,7 @@ from typing import Any
 from promoter.compile.secretstore import SecretLookupError, SecretStore
 from promoter.errors import RefusedError
 from promoter.model.placeholders import kind, normalise_esv, placeholders
-from promoter.project.load import Environment, esv_id
+from promoter.project.types import Environment, esv_id
 from promoter.targets.aic import AicClient, EsvState
 from promoter.untrusted import sent_strings
 

@@ -13,8 +13,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from promoter.errors import TargetError
-from promoter.net.auth import HeadersAuth, Provider, provider
-from promoter.project.load import IdmTarget
+from promoter.net.auth import Provider, provider
+from promoter.project.auth import HeadersAuth
+from promoter.project.types import IdmTarget
 from promoter.untrusted import exception_text, sent_strings
 
 CONFIG_PATH = "/config/external.email"

@@ -19,12 +19,12 @@ from promoter.compile.render import LITERAL_SECRET_POINTERS
 
 if TYPE_CHECKING:
     from promoter.check.compiler import Compiled
-    from promoter.project.load import Environment
+    from promoter.project.types import Environment
 
 
 def output_path(root: Path, env: Environment) -> Path:
     """Where ``env``'s rendered output is kept: its file target, else build/<env>/conf/."""
-    from promoter.project.load import FileTarget
+    from promoter.project.types import FileTarget
 
     if isinstance(env.target, FileTarget):
         return env.target.path
@@ -33,7 +33,7 @@ def output_path(root: Path, env: Environment) -> Path:
 
 def deliver_recorded(root: Path, compiled: Compiled) -> str:
     """``targets.deliver`` with the secret pointers recorded around it (see the module doc)."""
-    from promoter.project.load import FileTarget
+    from promoter.project.types import FileTarget
     from promoter.targets.deliver import deliver
 
     output = output_path(root, compiled.env)

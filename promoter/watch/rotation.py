@@ -22,24 +22,20 @@ ESV ids and version numbers, never a value or a token.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from promoter.errors import InputError, PromoterError, TargetError
-from promoter.project.load import AicTarget, Environment, esv_id
+from promoter.project.types import AicTarget, Environment, esv_id
+from promoter.watch.digest import process_hmac
+from promoter.watch.outcome import ReloadOutcome
 
 if TYPE_CHECKING:
     from promoter.check.compiler import Compiled
     from promoter.targets.aic import AicClient, EsvState
-    from promoter.watch.daemon import Outcome
 
 Log = Callable[..., None]
-
-_KEY = os.urandom(32)  # per process: digests are comparable only in memory
 
 
 def check_recipient(target: object, verify_to: str | None, env: str) -> None:
@@ -64,7 +60,7 @@ class Values:
     variables: dict[str, str] = field(repr=False)
 
     def digest(self) -> str:
-        h = hmac.new(_KEY, digestmod=hashlib.sha256)
+        h = process_hmac()
         for kind, values in (("s", self.secrets), ("v", self.variables)):
             for key in sorted(values):
                 h.update(f"\0{kind}\0{key}\0".encode() + values[key].encode())
@@ -95,8 +91,7 @@ class Rotation:
     # secret id -> versions superseded since the last proof, still ENABLED
     superseded: dict[str, list[str]] = field(default_factory=dict)
 
-    def reload(self, compiled: Compiled) -> Outcome:
-        from promoter.watch.daemon import Outcome
+    def reload(self, compiled: Compiled) -> ReloadOutcome:
 
         env = compiled.env
         assert isinstance(env.target, AicTarget)
@@ -104,12 +99,12 @@ class Rotation:
             check_recipient(env.target, self.verify_to, env.name)  # a SIGHUP made it AIC
             values = read_values(env)
         except PromoterError as exc:
-            return Outcome("refused", f"kept last known good: {exc}", exc.exit_code)
+            return ReloadOutcome("refused", f"kept last known good: {exc}", exc.exit_code)
         digest = values.digest()
         if digest == self.proven:
-            return Outcome("unchanged", "no change")
+            return ReloadOutcome("unchanged", "no change")
         if digest == self.refused and not self.unsettled:
-            return Outcome(
+            return ReloadOutcome(
                 "unchanged",
                 "no change since the refused rotation (the tenant keeps the last known good "
                 "values)",
@@ -125,15 +120,14 @@ class Rotation:
                     return self._settle(client, compiled)
                 return self._rotate(client, compiled, values, digest)
             except TargetError as exc:
-                return Outcome("delivery-failed", f"kept last known good: {exc}", 3)
+                return ReloadOutcome("delivery-failed", f"kept last known good: {exc}", 3)
             except PromoterError as exc:  # e.g. the service-account key variable is unset
-                return Outcome("refused", f"kept last known good: {exc}", exc.exit_code)
+                return ReloadOutcome("refused", f"kept last known good: {exc}", exc.exit_code)
 
     def _rotate(
         self, client: AicClient, compiled: Compiled, values: Values, digest: str
-    ) -> Outcome:
+    ) -> ReloadOutcome:
         from promoter.targets import esv as aic_values
-        from promoter.watch.daemon import Outcome
 
         env, config = compiled.env, compiled.output
         pushed = aic_values.push(client, env, config, values.secrets)
@@ -148,7 +142,9 @@ class Rotation:
         if not pushed.changed and all(s.loaded or not s.exists for s in in_use):
             if not self.superseded:
                 self._proven(values, digest)
-                return Outcome("success", f"the tenant holds {_held(pushed.states)}: no change")
+                return ReloadOutcome(
+                    "success", f"the tenant holds {_held(pushed.states)}: no change"
+                )
         restarted = self._restart(client, in_use)
         try:
             self._test_email(client, env.name, "rotation")
@@ -162,7 +158,7 @@ class Rotation:
             f"test email through the tenant accepted ({_domain(self.verify_to)})",
             f"disabled {', '.join(disabled)}" if disabled else "no previous version to disable",
         ]
-        return Outcome("success", "; ".join(parts))
+        return ReloadOutcome("success", "; ".join(parts))
 
     def _restart(self, client: AicClient, states: Iterable[EsvState]) -> bool:
         pending = [s.id for s in states if s.exists and not s.loaded]
@@ -202,15 +198,14 @@ class Rotation:
         self.superseded = {}
         return disabled
 
-    def _settle(self, client: AicClient, compiled: Compiled) -> Outcome:
+    def _settle(self, client: AicClient, compiled: Compiled) -> ReloadOutcome:
         """Finish an undo that stopped before the restart or its test email."""
-        from promoter.watch.daemon import Outcome
 
         assert self.good is not None
         self._restart(client, self._states(client, compiled, self.good))
         self._test_email(client, compiled.env.name, "undo")
         self.unsettled = False
-        return Outcome(
+        return ReloadOutcome(
             "probe-failed",
             "kept last known good: the tenant runs the restored values (a test email with "
             "them was accepted); the refused values stay refused",
@@ -234,16 +229,15 @@ class Rotation:
         digest: str,
         states: Mapping[str, EsvState],
         failure: TargetError,
-    ) -> Outcome:
+    ) -> ReloadOutcome:
         """The test email failed: bring back the last proven values; keep old versions enabled."""
-        from promoter.watch.daemon import Outcome
 
         reason = f"the test email through the tenant failed ({failure})"
         self.log("error", "rotation", reason, step="verify")
         good = self.good
         if good is None:
             kept = _kept(self.superseded)
-            return Outcome(
+            return ReloadOutcome(
                 "probe-failed",
                 f"{reason}; no proven value to restore since the watcher started: the tenant "
                 f"runs the new values{kept}; write working values to the store",
@@ -274,7 +268,7 @@ class Rotation:
             check = f"a test email with the restored values failed too ({exc})"
         self.unsettled = False
         kept = _kept(self.superseded)
-        return Outcome(
+        return ReloadOutcome(
             "probe-failed",
             f"kept last known good: {reason}; restored {', '.join(restored) or 'nothing'}"
             f"{kept}; {check}",

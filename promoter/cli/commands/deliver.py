@@ -11,7 +11,8 @@ from promoter.check.compiler import Compiled, Compiler
 from promoter.check.report import plural, print_findings
 from promoter.compile import diff as diffs
 from promoter.errors import InputError, Location
-from promoter.project.load import AicTarget, FileTarget, IdmTarget, load_project
+from promoter.project.load import load_project
+from promoter.project.types import AicTarget, FileTarget, IdmTarget
 from promoter.promotion import ledger
 
 

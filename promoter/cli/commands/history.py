@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from promoter.promotion import ledger
 
 if TYPE_CHECKING:
-    from promoter.project.load import Project
+    from promoter.project.types import Project
 
 
 def run_history(root: Path, env: str, *, fmt: str) -> int:

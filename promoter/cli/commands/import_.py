@@ -16,7 +16,8 @@ from pathlib import Path
 from promoter.errors import InputError, RefusedError
 from promoter.importing.layout import Planned, plan, undeclared
 from promoter.importing.plan import Imported, normalise
-from promoter.project.load import PROJECT_FILE, TIER_BY_NAME, Project, load_project
+from promoter.project.load import load_project
+from promoter.project.types import PROJECT_FILE, TIER_BY_NAME, Project
 from promoter.untrusted import escape_control
 
 _ENV_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")

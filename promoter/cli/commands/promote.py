@@ -12,14 +12,8 @@ from promoter.check.compiler import Compiled, Compiler
 from promoter.check.report import plural, print_findings
 from promoter.cli.commands.verify import is_verified, print_unverified
 from promoter.findings import Finding
-from promoter.project.load import (
-    AicTarget,
-    Environment,
-    FileTarget,
-    IdmTarget,
-    Project,
-    load_project,
-)
+from promoter.project.load import load_project
+from promoter.project.types import AicTarget, Environment, FileTarget, IdmTarget, Project
 from promoter.promotion.lock import repo_lock
 from promoter.promotion.prepare import (
     CommitFailed,

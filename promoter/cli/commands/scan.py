@@ -11,7 +11,8 @@ from promoter.check.report import REPORTERS, EnvResult, exit_code, finding_lines
 from promoter.colour import emit
 from promoter.errors import InputError, Location
 from promoter.files import git as gitfiles
-from promoter.project.load import PROJECT_FILE, load_project
+from promoter.project.load import load_project
+from promoter.project.types import PROJECT_FILE
 from promoter.scan.scanner import kind, scan
 
 

@@ -11,7 +11,8 @@ from promoter.errors import InputError, RefusedError
 from promoter.findings import CONFIG_RULE
 from promoter.mail.send import Message
 from promoter.model.email import MsGraphConfig, SmtpConfig
-from promoter.project.load import AicTarget, IdmTarget, load_project
+from promoter.project.load import load_project
+from promoter.project.types import AicTarget, IdmTarget
 from promoter.promotion import ledger
 
 

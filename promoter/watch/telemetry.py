@@ -1,0 +1,109 @@
+"""What the watcher tells: JSON log lines, Prometheus metrics, and the health server."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from promoter.watch.options import health_address
+
+
+class JsonLog:
+    def __init__(self, stream: TextIO, env: str) -> None:
+        self.stream = stream
+        self.env = env
+        self.lock = threading.Lock()
+
+    def __call__(self, level: str, event: str, message: str, **extra: Any) -> None:
+        record = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "level": level,
+            "env": self.env,
+            "event": event,
+            "message": message,
+            **extra,
+        }
+        with self.lock:
+            self.stream.write(json.dumps(record) + "\n")
+            self.stream.flush()
+
+
+class Metrics:
+    def __init__(self) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+        self.registry = CollectorRegistry()
+        self.reloads = Counter(
+            "promoter_reloads", "Reloads by result", ["result"], registry=self.registry
+        )
+        self.last_success = Gauge(
+            "promoter_last_reload_success", "1 if the last reload succeeded", registry=self.registry
+        )
+        self.last_success_time = Gauge(
+            "promoter_last_success_timestamp_seconds",
+            "Unix time of the last successful delivery",
+            registry=self.registry,
+        )
+        self.probe_seconds = Histogram(
+            "promoter_probe_seconds", "Credential probe latency", registry=self.registry
+        )
+        self.delivery_seconds = Histogram(
+            "promoter_delivery_seconds", "Delivery + read-back latency", registry=self.registry
+        )
+
+    def render(self) -> bytes:
+        from prometheus_client import generate_latest
+
+        data: bytes = generate_latest(self.registry)
+        return data
+
+
+Log = Callable[..., None]
+
+
+def serve_health(address: str, *, ready: Callable[[], bool], metrics: Metrics, log: Log) -> Any:
+    """Serve /healthz, /readyz and /metrics on ``address`` (HOST:PORT) in a daemon thread."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    host, port = health_address(address)
+
+    class Health(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            if self.path == "/healthz":
+                self._send(200, b"ok\n", "text/plain")
+            elif self.path == "/readyz":
+                ok = ready()
+                self._send(200 if ok else 503, b"ready\n" if ok else b"not ready\n", "text/plain")
+            elif self.path == "/metrics":
+                self._send(200, metrics.render(), "text/plain; version=0.0.4")
+            else:
+                self._send(404, b"not found\n", "text/plain")
+
+        def _send(self, status: int, body: bytes, kind: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server_class = ThreadingHTTPServer
+    if ":" in host:  # an IPv6 address: [::1]:9100
+
+        class Server6(ThreadingHTTPServer):
+            address_family = socket.AF_INET6
+
+        server_class = Server6
+    server = server_class((host, port), Health)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    bound = server.server_address[1]
+    shown = f"[{host}]" if ":" in host else host
+    log("info", "health", f"serving /healthz /readyz /metrics on {shown}:{bound}")
+    return server
