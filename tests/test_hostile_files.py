@@ -212,7 +212,7 @@ def test_parallel_writers_never_collide(tmp_path: Path) -> None:
 
 def test_a_writer_killed_anywhere_leaves_nothing_readable_and_no_orphans(tmp_path: Path) -> None:
     out = tmp_path / "external.email.json"
-    from promoter.targets.file import write_atomic
+    from promoter.files.atomic import write_atomic
 
     write_atomic(out, "first", secret=True)
     rng = random.Random(12)
@@ -237,7 +237,7 @@ def test_a_write_removes_only_its_own_dead_temporary_files(tmp_path: Path) -> No
     as 'json') nor a promotion's staged file that its journal will rename."""
     import os
 
-    from promoter.targets.deliver import write_atomic
+    from promoter.files.atomic import write_atomic
 
     live = tmp_path / f".out.json.{os.getpid()}.0123456789ab.tmp"
     staged = tmp_path / ".out.json.txn-abc123def456.tmp"

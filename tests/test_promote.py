@@ -188,7 +188,7 @@ def test_concurrent_promotion_fails_clearly(example: Path) -> None:
         [
             sys.executable,
             "-c",
-            "import sys, time; from pathlib import Path; from promoter.lock import repo_lock\n"
+            "import sys, time; from pathlib import Path; from promoter.promotion.lock import repo_lock\n"
             "with repo_lock(Path(sys.argv[1]), wait=0):\n"
             "    print('locked', flush=True); time.sleep(30)\n",
             str(example),
@@ -263,12 +263,12 @@ def test_file_target_is_old_or_new_never_half(example: Path, tmp_path: Path, fai
 
 
 def test_killed_writer_leaves_old_or_new(example: Path) -> None:
-    from promoter.targets.deliver import write_atomic
+    from promoter.files.atomic import write_atomic
 
     out = example / "target.json"
     write_atomic(out, '{"v": 0}\n' * 1000, secret=False)
     code = (
-        "import sys\nfrom pathlib import Path\nfrom promoter.targets.deliver import write_atomic\n"
+        "import sys\nfrom pathlib import Path\nfrom promoter.files.atomic import write_atomic\n"
         "i = 1\nwhile True:\n"
         "    write_atomic(Path(sys.argv[1]), ('{\"v\": %d}\\n' % i) * 1000, secret=False)\n"
         "    i += 1\n"

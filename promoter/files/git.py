@@ -1,4 +1,4 @@
-"""Staged and tracked files, for the pre-commit hook and the secret scan."""
+"""The one git runner: staged and tracked files (hook, scan), HEAD and commits (promotion)."""
 
 from __future__ import annotations
 
@@ -6,17 +6,24 @@ import contextlib
 import os
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from promoter.errors import InputError
+from promoter.errors import InputError, RefusedError
+from promoter.untrusted import escape_control
+
+
+def run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``git ARGS`` in ``root``; the caller judges its exit status."""
+    return subprocess.run(
+        ["git", *args], cwd=root, capture_output=True, text=True, check=False, timeout=60
+    )
 
 
 def _git(root: Path, *args: str) -> str:
+    """git's output, or an InputError when git is missing or fails."""
     try:
-        proc = subprocess.run(
-            ["git", *args], cwd=root, capture_output=True, text=True, check=False, timeout=60
-        )
+        proc = run(root, *args)
     except OSError:
         raise InputError("git is not installed", hint="install git, or pass file names") from None
     if proc.returncode != 0:
@@ -102,3 +109,52 @@ def _blob_contents(root: Path, shas: list[str]) -> list[bytes]:
 
 def hooks_dir(root: Path) -> Path:
     return root / _git(root, "rev-parse", "--git-path", "hooks").strip()
+
+
+def head(root: Path) -> str | None:
+    try:
+        proc = run(root, "rev-parse", "--verify", "-q", "HEAD")
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if proc.returncode != 0:
+        return None
+    return proc.stdout.strip() or None
+
+
+def preflight(root: Path) -> None:
+    """Refuse ``--commit`` before anything is written when git could not commit at all."""
+    try:
+        inside = run(root, "rev-parse", "--is-inside-work-tree")
+        ident = run(root, "var", "GIT_COMMITTER_IDENT")
+    except (OSError, subprocess.SubprocessError):
+        raise RefusedError("--commit needs git, which is not installed") from None
+    if inside.returncode != 0 or inside.stdout.strip() != "true":
+        raise RefusedError(
+            "--commit: this is not a git work tree; nothing written",
+            hint="git init, or drop --commit",
+        )
+    if ident.returncode != 0:
+        raise RefusedError(
+            "--commit: git has no committer identity; nothing written",
+            hint="git config user.name NAME and git config user.email ADDRESS",
+        )
+
+
+def _reason(proc: subprocess.CompletedProcess[str]) -> str:
+    """git's own words on one line (a hook may print several)."""
+    text = (proc.stderr.strip() or proc.stdout.strip() or f"exit {proc.returncode}").splitlines()
+    joined = "; ".join(line.strip() for line in text if line.strip())
+    joined = joined if len(joined) <= 300 else joined[:297] + "..."
+    return escape_control(joined)  # a hook's output must not drive the terminal
+
+
+def commit(root: Path, paths: Sequence[Path], message: str) -> str:
+    """Commit exactly ``paths`` (nothing else staged) and return the new HEAD."""
+    names = [str(p) for p in paths]
+    add = run(root, "add", "--", *names)
+    if add.returncode != 0:
+        raise RefusedError(f"git add failed: {_reason(add)}", hint="is this a git repo?")
+    done = run(root, "commit", "-q", "-m", message, "--", *names)
+    if done.returncode != 0:
+        raise RefusedError(f"git commit failed: {_reason(done)}")
+    return head(root) or ""

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from promoter.errors import TargetError
+from promoter.untrusted import sent_strings
 
 if TYPE_CHECKING:
     import httpx
@@ -29,9 +30,13 @@ class Session:
         ca_file: Path | None,
         timeout: float,
         retries: int,
-        describe: Callable[[Exception], str],
+        describe: Callable[[Exception, list[str]], str],
+        name: str | None = None,
+        reach: str | None = None,
     ) -> None:
         self.base = base
+        self.name = name or base  # who answers: "IDM answered PUT … with 500"
+        self.reach = reach or base  # who could not be reached: "cannot reach IDM at …"
         self.auth = auth
         self.ca_file = ca_file
         self.timeout = timeout
@@ -66,13 +71,17 @@ class Session:
         method: str,
         path: str,
         *,
-        step: str,
+        step: str | None = None,
         json: Any = None,
         params: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
         idempotent: bool | None = None,
     ) -> httpx.Response:
-        """Send one request; the answer (status < 500), or TargetError naming ``step``."""
+        """Send one request; the answer (status < 500), or TargetError naming ``step``.
+
+        ``describe`` words a transport error; it is given what this request sent (body,
+        query, headers), which a hostile server may echo back inside the error.
+        """
         import httpx
 
         if idempotent is None:
@@ -94,13 +103,14 @@ class Session:
                         method, self.base + path, json=json, params=params, headers=sent
                     )
                 except httpx.TransportError as exc:
-                    problem = f"cannot reach {self.base}: {self.describe(exc)}"
+                    said = self.describe(exc, sent_strings(json, params, sent))
+                    problem = f"cannot reach {self.reach}: {said}"
                     # not connected: nothing was sent, so even a POST may go again
                     if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout) or idempotent:
                         continue
                     break
                 if response.status_code >= 500:
-                    problem = f"{self.base} answered {method} {path} with {response.status_code}"
+                    problem = f"{self.name} answered {method} {path} with {response.status_code}"
                     if idempotent:
                         continue
                     break
@@ -110,4 +120,4 @@ class Session:
                     continue
                 return response
         tries = f" (after {attempt} attempts)" if attempt > 1 else ""
-        raise TargetError(f"{step}: {problem}{tries}")
+        raise TargetError(f"{step}: {problem}{tries}" if step else f"{problem}{tries}")

@@ -22,8 +22,9 @@ redacted. ``rollback DST --apply`` is AIC's rollback after its provisional-rollb
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -187,11 +188,9 @@ class Flow:
 
     def _promote(self, upper: AicClient, outcome: PromotionOutcome, *, dry_run: bool) -> None:
         src, dst = self.source.env.name, self.dest.env.name
-        promotion = lock_unlocked(upper, self.secrets)
-        outcome.promotion_id = promotion
-        self.out(f"{dst}'s tenant: locked for promotion {promotion}")
-        failure: BaseException | None = None
-        try:
+        with locked(upper, self.secrets, self.out, say=f"{dst}'s tenant: unlocked") as promotion:
+            outcome.promotion_id = promotion
+            self.out(f"{dst}'s tenant: locked for promotion {promotion}")
             description = f"promoter: {src} -> {dst}"
             status = upper.promote(dry_run=True, description=description)
             report = upper.report()
@@ -207,17 +206,6 @@ class Flow:
                 final = upper.report()
                 outcome.report_id = _text(final.get("reportId"))
                 self.out(f"{dst}'s tenant: promotion {promotion} done, report {outcome.report_id}")
-        except BaseException as exc:
-            failure = exc
-            raise
-        finally:
-            try:
-                upper.unlock(promotion)
-                self.out(f"{dst}'s tenant: unlocked")
-            except TargetError as exc:
-                if failure is None:
-                    raise
-                self.out(f"warning: {exc}")
 
     def _judge(self, report: dict[str, Any], *, dry_run: bool) -> None:
         dst = self.dest.env
@@ -354,26 +342,41 @@ def rollback(
             out(f"  {scrub(line, secrets, limit=160)}")
         if dry_run:
             return outcome
-        promotion = lock_unlocked(upper, secrets)
-        outcome.promotion_id = promotion
-        failure: BaseException | None = None
-        try:
+        with locked(upper, secrets, out) as promotion:
+            outcome.promotion_id = promotion
             upper.rollback(description=f"promoter: rollback {env.name}")
             final = upper.report()
             outcome.report_id = _text(final.get("reportId"))
             out(f"{env.name}'s tenant: rolled back, report {outcome.report_id}")
-        except BaseException as exc:
-            failure = exc
-            raise
-        finally:
-            try:
-                upper.unlock(promotion)
-            except TargetError as exc:
-                if failure is None:
-                    raise
-                out(f"warning: {exc}")
         outcome.requests = upper.session.requests
     return outcome
+
+
+@contextlib.contextmanager
+def locked(
+    upper: AicClient, secrets: Sequence[str], out: Out, *, say: str | None = None
+) -> Iterator[str]:
+    """Hold ``upper``'s promotion lock around the body (the promotion id); unlock after it.
+
+    The tenant is unlocked even when the body fails; an unlock that fails then is a warning
+    (the body's error is the one to see), after a success it is the run's error.
+    """
+    promotion = lock_unlocked(upper, secrets)
+    failed = False
+    try:
+        yield promotion
+    except BaseException:
+        failed = True
+        raise
+    finally:
+        try:
+            upper.unlock(promotion)
+            if say:
+                out(say)
+        except TargetError as exc:
+            if not failed:
+                raise
+            out(f"warning: {exc}")
 
 
 def lock_unlocked(upper: AicClient, secrets: Sequence[str]) -> str:

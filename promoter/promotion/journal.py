@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from promoter.errors import InputError, Location, TargetError
-from promoter.targets.file import create_new, fsync_dir, keep_backup, remove_dead_temps
+from promoter.files.atomic import create_new, fsync_dir, keep_backup, remove_dead_temps
 
 JOURNAL = Path("build") / ".promoter" / "journal.json"
 TEMP_MARK = ".txn-"

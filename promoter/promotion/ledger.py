@@ -50,9 +50,9 @@ def record(root: Path, **values: Any) -> Entry:
 
 def stamped(root: Path, **values: Any) -> Entry:
     """A new entry stamped with time, user and the repo's HEAD, not yet appended."""
-    from promoter.files import gitcommit as gitrepo
+    from promoter.files import git
 
-    return new_entry(git_commit=gitrepo.head(root), **values)
+    return new_entry(git_commit=git.head(root), **values)
 
 
 def current_user() -> str:
@@ -147,3 +147,10 @@ def archived_pin(root: Path, sha256: str) -> str:
         raise InputError(
             f"pin {sha256[:12]} is not in {PIN_ARCHIVE}/", hint="restore it from git history"
         ) from None
+
+
+def is_verified(root: Path, env: str, sha256: str | None) -> bool:
+    return any(
+        e.action == "verify" and e.result == "verified" and e.output_sha256 == sha256
+        for e in history(root, env)
+    )

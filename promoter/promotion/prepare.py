@@ -16,13 +16,14 @@ from promoter.check.compiler import Compiled, Compiler
 from promoter.compile import diff as diffs
 from promoter.compile.render import sha256_hex
 from promoter.errors import InputError, PromoterError, RefusedError
+from promoter.files.atomic import PUBLIC_MODE, SECRET_MODE
 from promoter.files.yamlfile import parse_yaml
 from promoter.findings import Finding
 from promoter.project import pins
 from promoter.project.types import AicTarget, Environment, IdmTarget, Project
 from promoter.promotion import ledger
 from promoter.targets import record as outputrecord
-from promoter.targets.deliver import PUBLIC_MODE, SECRET_MODE, deliver
+from promoter.targets.deliver import deliver
 
 
 @dataclass(slots=True)
@@ -212,7 +213,7 @@ def write_change(
 
     ``result`` and ``detail`` come from a delivery done before (AIC's promotion flow).
     """
-    from promoter.files import gitcommit as gitrepo
+    from promoter.files import git
     from promoter.promotion import journal
 
     compiled = change.compiled
@@ -220,7 +221,7 @@ def write_change(
         raise RefusedError(f"{change.env.name} does not pass its gates")
     ledger.read(project.root)  # a damaged ledger stops us before anything is delivered
     if commit:
-        gitrepo.preflight(project.root)  # no repo or no identity: refuse before any write
+        git.preflight(project.root)  # no repo or no identity: refuse before any write
     result = result or ("promoted" if action == "promote" else "rolled-back")
     if apply and isinstance(change.env.target, IdmTarget | AicTarget):
         deliver(compiled)
@@ -259,7 +260,7 @@ def write_change(
     if commit:
         paths = [pin_file.relative_to(root), ledger.LEDGER, archived.relative_to(root)]
         try:
-            gitrepo.commit(root, paths, commit_message(change, action))
+            git.commit(root, paths, commit_message(change, action))
         except RefusedError as exc:
             raise CommitFailed(
                 exc.message,

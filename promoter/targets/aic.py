@@ -96,8 +96,8 @@ class AicClient:
 
     # -- plumbing -------------------------------------------------------------------------
 
-    def _describe(self, exc: Exception) -> str:
-        text = exception_text(exc, self._sent())
+    def _describe(self, exc: Exception, sent: list[str]) -> str:
+        text = exception_text(exc, sent + self._sent())
         if "CERTIFICATE_VERIFY_FAILED" in text or "certificate" in text.lower():
             return "TLS certificate not trusted (set caFile on the target)"
         return text

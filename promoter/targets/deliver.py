@@ -1,21 +1,17 @@
 """Deliver a rendered configuration to its environment's target (file, IDM or AIC).
 
-The public names (``write_atomic``, ``deliver``, ``read_back_mismatch``,
-``SECRET_MODE``, ``PUBLIC_MODE``) live here so callers import from
-``promoter.targets``; each target kind has its own module.
+Each target kind has its own module; this one picks it and compares the read-back.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from promoter.errors import Location, TargetError
-from promoter.targets.file import PUBLIC_MODE, SECRET_MODE, write_atomic
+from promoter.errors import TargetError
+from promoter.targets.file import write_file
 
 if TYPE_CHECKING:
     from promoter.check.compiler import Compiled
-
-__all__ = ["PUBLIC_MODE", "SECRET_MODE", "deliver", "read_back_mismatch", "write_atomic"]
 
 
 def deliver(compiled: Compiled) -> str:
@@ -30,12 +26,7 @@ def deliver(compiled: Compiled) -> str:
     if text is None or config is None:
         raise TargetError(f"{compiled.env.name}: nothing to deliver")
     if isinstance(target, FileTarget):
-        write_atomic(target.path, text, secret=compiled.holds_secrets, display=target.display)
-        if target.path.read_text(encoding="utf-8") != text:
-            raise TargetError(
-                "read-back differs from what was written", location=Location(target.display)
-            )
-        return f"wrote {target.display}"
+        return write_file(target, text, secret=compiled.holds_secrets)
     from promoter.project.types import AicTarget
 
     if isinstance(target, AicTarget):

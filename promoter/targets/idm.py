@@ -8,15 +8,15 @@ retried with backoff (the PUT is idempotent); other answers are final.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from typing import Any
 
 from promoter.errors import TargetError
 from promoter.net.auth import Provider, provider
+from promoter.net.http import Session
 from promoter.project.auth import HeadersAuth
 from promoter.project.types import IdmTarget
-from promoter.untrusted import exception_text, sent_strings
+from promoter.untrusted import exception_text
 
 CONFIG_PATH = "/config/external.email"
 SEND_PATH = "/external/email"
@@ -86,46 +86,25 @@ class IdmClient:
         retry: bool = False,
         missing_ok: bool = False,
     ) -> Any:
-        import httpx
-
-        url = self.target.url + path
-        from promoter.net.tls import client_context
-
-        verify = client_context(self.target.ca_file)
-        attempts = 1 + (self.target.retries if retry else 0)
-        timeout = httpx.Timeout(self.target.timeout, connect=min(self.target.timeout, 10.0))
-        problem = ""
-        refreshed = False
-        with httpx.Client(verify=verify, timeout=timeout) as client:
-            attempt = -1
-            while attempt + 1 < attempts:
-                attempt += 1
-                if attempt:
-                    time.sleep(min(0.2 * 2 ** (attempt - 1), 2.0))
-                headers = {"Accept-API-Version": API_VERSION, **self.auth.headers()}
-                try:
-                    response = client.request(
-                        method, url, json=json, params=params, headers=headers
-                    )
-                except httpx.TransportError as exc:
-                    sent = sent_strings(json, params, headers) + self.auth.secrets()
-                    problem = f"cannot reach IDM at {self.target.url}: {_describe(exc, sent)}"
-                    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout) or retry:
-                        continue
-                    break
-                if response.status_code >= 500:
-                    problem = f"IDM answered {method} {path} with {response.status_code}"
-                    continue
-                if response.status_code == 401 and not refreshed and self.auth.invalidate():
-                    refreshed = True  # a token that expired early or was revoked: one fresh try
-                    attempt -= 1
-                    continue
-                if response.status_code == 404 and missing_ok:
-                    return None
-                if response.status_code >= 400:
-                    raise TargetError(self._rejected(method, path, response.status_code))
-                return response
-        raise TargetError(problem + (f" (after {attempts} attempts)" if attempts > 1 else ""))
+        session = Session(
+            self.target.url,
+            self.auth,
+            ca_file=self.target.ca_file,
+            timeout=self.target.timeout,
+            retries=self.target.retries if retry else 0,
+            describe=lambda exc, sent: _describe(exc, sent + self.auth.secrets()),
+            name="IDM",
+            reach=f"IDM at {self.target.url}",
+        )
+        headers = {"Accept-API-Version": API_VERSION}
+        response = session.call(
+            method, path, json=json, params=params, headers=headers, idempotent=retry
+        )
+        if response.status_code == 404 and missing_ok:
+            return None
+        if response.status_code >= 400:
+            raise TargetError(self._rejected(method, path, response.status_code))
+        return response
 
     def _rejected(self, method: str, path: str, status: int) -> str:
         if status == 401:

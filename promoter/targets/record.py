@@ -70,7 +70,7 @@ def before_write(output: Path, pointers: Iterable[str]) -> set[str]:
 
 
 def remember(output: Path, pointers: Iterable[str], *, exact: bool) -> None:
-    from promoter.targets.deliver import write_atomic
+    from promoter.files.atomic import write_atomic
 
     held = recorded(output)
     wanted = set(pointers) if exact else set(pointers) | (held or set())

@@ -13,8 +13,8 @@ from pathlib import Path
 from promoter.check.compiler import Compiler
 from promoter.check.report import print_findings
 from promoter.errors import InputError
+from promoter.files.atomic import write_atomic
 from promoter.project.load import load_project
-from promoter.targets.deliver import write_atomic
 
 
 def run_compile(root: Path, env: str, *, output: str | None, force: bool = False) -> int:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from promoter.errors import RefusedError
-from promoter.files import git as gitfiles
+from promoter.files import git
 
 MARKER = "# promoter pre-commit hook"
 
@@ -23,7 +23,7 @@ def hook_script() -> str:
 
 
 def run_install(root: Path, *, force: bool) -> int:
-    path = gitfiles.hooks_dir(root) / "pre-commit"
+    path = git.hooks_dir(root) / "pre-commit"
     script = hook_script()
     if path.exists():
         current = path.read_text(encoding="utf-8", errors="replace")
@@ -43,7 +43,7 @@ def run_install(root: Path, *, force: bool) -> int:
 
 
 def run_uninstall(root: Path) -> int:
-    path = gitfiles.hooks_dir(root) / "pre-commit"
+    path = git.hooks_dir(root) / "pre-commit"
     if not path.exists():
         print(f"{path}: no hook installed")
         return 0

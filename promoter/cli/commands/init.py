@@ -173,7 +173,7 @@ def run_init(directory: Path, *, kind: str, force: bool) -> int:
             f"{directory}: would overwrite {shown}; nothing written",
             hint="pass --force to overwrite them",
         )
-    from promoter.targets.deliver import write_atomic
+    from promoter.files.atomic import write_atomic
 
     for name, text in files.items():
         secret = name.startswith("secrets/") and not name.endswith("README.md")

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from promoter.check.compiler import Compiled, Compiler
 from promoter.check.report import plural, print_findings
-from promoter.cli.commands.verify import is_verified, print_unverified
 from promoter.findings import Finding
 from promoter.project.load import load_project
 from promoter.project.types import AicTarget, Environment, FileTarget, IdmTarget, Project
+from promoter.promotion.ledger import is_verified
 from promoter.promotion.lock import repo_lock
 from promoter.promotion.prepare import (
     CommitFailed,
@@ -341,3 +341,11 @@ def _refused_early(
 
 def _to_stderr(line: str) -> None:
     print(line, file=sys.stderr)
+
+
+def print_unverified(env: str) -> None:
+    print(
+        f"refused: {env}'s current output has no successful verification "
+        f"(hint: promoter verify {env} --to you@example.com)",
+        file=sys.stderr,
+    )

@@ -10,7 +10,7 @@ from pathlib import Path
 from promoter.check.report import REPORTERS, EnvResult, exit_code, finding_lines, plural
 from promoter.colour import emit
 from promoter.errors import InputError, Location
-from promoter.files import git as gitfiles
+from promoter.files import git
 from promoter.project.load import load_project
 from promoter.project.types import PROJECT_FILE
 from promoter.scan.scanner import kind, scan
@@ -23,14 +23,14 @@ def run_scan(root: Path, paths: Sequence[str], *, staged: bool, fmt: str) -> int
     tracked: set[str] = set()
     if is_git:
         for store in stores:
-            tracked.update(gitfiles.tracked(root, store))
+            tracked.update(git.tracked(root, store))
     found: set[str] = set()  # files found under a directory named: skipped without a line each
     if staged:
-        chosen = gitfiles.staged(root)
+        chosen = git.staged(root)
         tracked.update(chosen)
 
         def read(path: str) -> str:
-            return gitfiles.staged_text(root, path)
+            return git.staged_text(root, path)
     else:
         chosen, found = _explicit(root, paths) if paths else (_default_paths(root, stores), set())
 

@@ -12,7 +12,7 @@ def run_schema(root: Path, *, write: bool, check: bool) -> int:
     schemas = {name: render(schema) for name, schema in generate().items()}
     directory = root / SCHEMA_DIR
     if write:
-        from promoter.targets.deliver import write_atomic
+        from promoter.files.atomic import write_atomic
 
         for name, text in schemas.items():
             write_atomic(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from promoter.check.compiler import Compiled, Compiler
@@ -106,18 +105,3 @@ def _send(
     if isinstance(config, SmtpConfig):
         return send_smtp(config, message, ca_file=ca_file)
     return send_graph(config, message, ca_file=ca_file)
-
-
-def is_verified(root: Path, env: str, sha256: str | None) -> bool:
-    return any(
-        e.action == "verify" and e.result == "verified" and e.output_sha256 == sha256
-        for e in ledger.history(root, env)
-    )
-
-
-def print_unverified(env: str) -> None:
-    print(
-        f"refused: {env}'s current output has no successful verification "
-        f"(hint: promoter verify {env} --to you@example.com)",
-        file=sys.stderr,
-    )
