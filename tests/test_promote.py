@@ -188,7 +188,8 @@ def test_concurrent_promotion_fails_clearly(example: Path) -> None:
         [
             sys.executable,
             "-c",
-            "import sys, time; from pathlib import Path; from promoter.promotion.lock import repo_lock\n"
+            "import sys, time; from pathlib import Path\n"
+            "from promoter.promotion.lock import repo_lock\n"
             "with repo_lock(Path(sys.argv[1]), wait=0):\n"
             "    print('locked', flush=True); time.sleep(30)\n",
             str(example),

@@ -660,7 +660,7 @@ def _value_swaps(value: Any) -> dict[str, list[tuple[str, Any]]]:
         out["type"] += [("str->$int", {"$int": value})]
         out["placeholder"] = [(f"near-placeholder {p!r}", p) for p in NEAR_PLACEHOLDERS]
         out["number"] = [(f"near-number {n!r}", n) for n in NEAR_NUMBERS]
-        if value.isdigit():
+        if value.isascii() and value.isdigit():  # "²".isdigit(), yet int("²") fails
             out["type"] += [("digits->int", int(value))]
     elif isinstance(value, date):
         out["type"] += [("date->iso", value.isoformat()), ("date->str\\n", f"{value}\n")]
