@@ -76,7 +76,7 @@ def test_help_shows_defaults(command: str, shown: list[str], tmp_path: Path) -> 
 
 
 def test_every_subcommand_help_has_a_description_and_its_exit_codes(tmp_path: Path) -> None:
-    from promoter.cli.main import build_parser
+    from promoter.cli.parser import build_parser
 
     parser = build_parser()
     subparsers = next(a for a in parser._actions if a.dest == "command")

@@ -10,7 +10,8 @@ from pydantic import TypeAdapter
 from promoter.compile.references import Unresolved
 from promoter.errors import Location
 from promoter.findings import SEVERITY, Finding, Tier
-from promoter.gates.run import GateInput, run_gates
+from promoter.gates.base import GateInput
+from promoter.gates.run import run_gates
 from promoter.model.email import EmailConfig
 from promoter.model.placeholders import Values
 from promoter.project.types import Waiver

@@ -165,7 +165,8 @@ def test_a_property_that_would_read_back_differently_is_refused(text: str, messa
 
 def test_gates_judge_the_properties_as_idm_reads_them() -> None:
     from promoter.check.compiler import _as_idm_reads
-    from promoter.gates.run import GateInput, run_gates
+    from promoter.gates.base import GateInput
+    from promoter.gates.run import run_gates
     from promoter.model.validate import email_adapter
 
     config = email_adapter().validate_python(

@@ -154,7 +154,7 @@ class Compiler:
         )
         result.findings = self._gate(env, _as_idm_reads(config), merged, resolution.unresolved)
         if env.target_urls:
-            from promoter.gates.run import email008_target_http
+            from promoter.gates.service import email008_target_http
 
             result.findings += email008_target_http(
                 env.name, env.tier, env.target_urls, self.project.waivers, self.today
@@ -179,7 +179,8 @@ class Compiler:
         return result
 
     def _gate(self, env: Environment, config: Any, merged: Doc, unresolved: Any) -> list[Finding]:
-        from promoter.gates.run import GateInput, run_gates
+        from promoter.gates.base import GateInput
+        from promoter.gates.run import run_gates
 
         gate = GateInput(
             env=env.name,

@@ -32,7 +32,7 @@ from typing import Any
 from promoter.check.compiler import Compiled
 from promoter.errors import InputError, RefusedError, TargetError
 from promoter.findings import Finding, severity_of
-from promoter.gates.run import apply_waivers
+from promoter.gates.waivers import apply_waivers
 from promoter.project.types import AicTarget, Environment, Project, esv_id
 from promoter.targets import esv as aic_values
 from promoter.targets.aic import AicClient

@@ -18,7 +18,8 @@ from promoter.compile.secretstore import SecretLookupError, SecretStore
 from promoter.errors import RefusedError
 from promoter.model.placeholders import kind, normalise_esv, placeholders
 from promoter.project.types import Environment, esv_id
-from promoter.targets.aic import AicClient, EsvState
+from promoter.targets.aic import AicClient
+from promoter.targets.aic_session import EsvState
 from promoter.untrusted import sent_strings
 
 

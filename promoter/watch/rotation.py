@@ -33,7 +33,8 @@ from promoter.watch.outcome import ReloadOutcome
 
 if TYPE_CHECKING:
     from promoter.check.compiler import Compiled
-    from promoter.targets.aic import AicClient, EsvState
+    from promoter.targets.aic import AicClient
+    from promoter.targets.aic_session import EsvState
 
 Log = Callable[..., None]
 

@@ -1,0 +1,67 @@
+"""Rules about credentials: literal secrets, unresolved references, auth without credentials."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from promoter.gates.base import GateInput, Hit, is_placeholder, smtp_of
+from promoter.model.placeholders import placeholders
+
+if TYPE_CHECKING:  # the fast validator's objects stand in for these (see fastmodel.py)
+    pass
+
+
+SECRET_FIELDS = ("/auth/password", "/auth/clientSecret")
+
+
+def email002_plaintext_secret(gate: GateInput) -> Iterator[Hit]:
+    """EMAIL002: a literal password or clientSecret in the overlays ends up in git."""
+    auth = gate.data.get("auth")
+    if not isinstance(auth, dict):
+        return
+    for pointer in SECRET_FIELDS:
+        name = pointer.rsplit("/", 1)[1]
+        value = auth.get(name)
+        if not isinstance(value, str) or not value:
+            continue
+        if not is_placeholder(value):
+            yield Hit(
+                "EMAIL002",
+                pointer,
+                f"plaintext secret: auth.{name} is a literal value",
+                "use {$purpose: {name: ..., jsonPointer: ...}} or an &{esv.*} placeholder",
+            )
+        elif any(default for _, default in placeholders(value)):
+            yield Hit(
+                "EMAIL002",
+                pointer,
+                f"plaintext secret: auth.{name}'s placeholder has a literal default",
+                "drop the '|default': the value belongs in the ESV or the store",
+            )
+
+
+def email009_unresolved(gate: GateInput) -> Iterator[Hit]:
+    """EMAIL009: a reference that does not resolve fails at IDM's first send."""
+    for item in gate.unresolved:
+        yield Hit(item.check, item.pointer, item.message, item.hint, item.store_missing)
+
+
+def email015_auth_without_credentials(gate: GateInput) -> Iterator[Hit]:
+    """EMAIL015: smtp auth enabled without a username or password: IDM's email service fails."""
+    smtp = smtp_of(gate)
+    if smtp is None or smtp.auth is None or gate.values.boolean(smtp.auth.enable) is not True:
+        return
+    for name in ("username", "password"):
+        value = getattr(smtp.auth, name)
+        if value is None or (isinstance(value, str) and gate.values.text(value) == ""):
+            auth = gate.data.get("auth")
+            present = isinstance(auth, dict) and name in auth
+            yield Hit(
+                "EMAIL015",
+                f"/auth/{name}" if present else "/auth/enable",
+                f"auth.enable is true but auth.{name} is not set: "
+                "IDM's email service does not start",
+                f"set auth.{name} (from the store: {{$purpose: {{name: ...}}}}), "
+                "or auth.enable: false",
+            )
