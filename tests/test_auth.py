@@ -12,7 +12,8 @@ import jwt
 import pytest
 
 from promoter.errors import InputError, TargetError
-from promoter.net.auth import JWT_BEARER, TokenProvider, forget_tokens, sign_assertion
+from promoter.net.auth import forget_tokens
+from promoter.net.tokens import JWT_BEARER, TokenProvider, sign_assertion
 from promoter.project.auth import AIC_SCOPES, OAuth2Auth, ServiceAccountAuth
 from promoter.project.types import AicTarget
 from promoter.targets.aic import AicClient

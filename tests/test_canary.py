@@ -347,7 +347,7 @@ def test_the_canary_stays_in_resolved_outputs(example: Path, scenario: Scenario)
 def test_reprs_of_objects_holding_secrets_show_none(example: Path) -> None:
     """A repr reaches tracebacks and test failure output: none may carry a secret value."""
     from promoter.check.compiler import Compiler
-    from promoter.net.auth import TokenProvider
+    from promoter.net.tokens import TokenProvider
     from promoter.project.auth import OAuth2Auth
     from promoter.project.load import load_project
 

@@ -18,7 +18,7 @@ from promoter.files.yamlfile import load_yaml
 from promoter.model import _plans
 from promoter.model import fast as fastmodel
 from promoter.model.email import EmailConfig
-from promoter.model.plangen import PLANS_PATH, generate
+from promoter.model.plans import PLANS_PATH, generate
 from promoter.model.settings import ProjectSettings
 from promoter.model.shapes import MsGraphKind, SmtpKind
 from tests.conftest import cli
@@ -60,7 +60,7 @@ def agrees(plan: dict[str, Any], adapter: TypeAdapter[Any], data: Any) -> bool:
 
 def test_the_plans_are_what_the_models_generate() -> None:
     assert PLANS_PATH.read_text(encoding="utf-8") == generate(), (
-        "promoter/_plans.py drifted from the models: run 'python -m promoter.model.plangen'"
+        "promoter/_plans.py drifted from the models: run 'python -m promoter.model.plans'"
     )
 
 

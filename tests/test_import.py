@@ -480,7 +480,7 @@ json_values = st.recursive(
 )
 def test_written_yaml_reads_back_as_the_same_data(data: dict[str, Any]) -> None:
     from promoter.files.yamlfile import parse_yaml
-    from promoter.importing.plan import to_yaml
+    from promoter.importing.yamlwrite import to_yaml
 
     text = to_yaml(data)
     assert same(parse_yaml(text, "x.yaml").data or {}, data), text

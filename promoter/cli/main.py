@@ -194,7 +194,7 @@ def _dispatch(args: argparse.Namespace, root: Path) -> int:
 
 
 def _write_options(args: argparse.Namespace) -> Any:
-    from promoter.cli.commands.promote import WriteOptions
+    from promoter.cli.commands.promote_io import WriteOptions
 
     return WriteOptions(
         dry_run=args.dry_run,

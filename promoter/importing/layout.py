@@ -13,7 +13,8 @@ from pathlib import Path
 
 from promoter.compile.secretstore import versions
 from promoter.errors import InputError, Location, RefusedError
-from promoter.importing.plan import Imported, difference, split, store_files, to_yaml
+from promoter.importing.plan import Imported, difference, split, store_files
+from promoter.importing.yamlwrite import to_yaml
 from promoter.project.types import PROJECT_FILE, TIER_BY_NAME, Project, StoreSpec
 from promoter.untrusted import escape_control
 

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from promoter.compile.overlay import SMTP_PROPERTIES, is_atomic
 from promoter.compile.render import IDM_KEYS, literal_secrets, to_idm
 from promoter.errors import RefusedError
+from promoter.importing.yamlwrite import _SURROGATE
 from promoter.pointer import escape
 
 SMTP_PURPOSE = "idm.email.smtp.password"
@@ -36,9 +36,6 @@ SECRET_FIELDS: dict[tuple[str, str], tuple[str, str | None]] = {
     ("auth", "clientSecret"): (MSGRAPH_PURPOSE, "clientSecret"),
     ("proxy", "password"): (PROXY_PURPOSE, None),
 }
-_PLAIN = re.compile(r"^[A-Za-z_$][A-Za-z0-9_.$@/+-]*$")
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_RESERVED = {"true", "false", "null", "yes", "no", "on", "off", "y", "n", "~"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,48 +270,3 @@ def same(a: Any, b: Any) -> bool:
     if isinstance(a, list):
         return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
     return bool(a == b)
-
-
-def to_yaml(data: dict[str, Any], indent: int = 0) -> str:
-    """Block YAML that promoter's loader reads back as exactly ``data``."""
-    lines: list[str] = []
-    pad = " " * indent
-    for key, value in data.items():
-        name = _scalar(key)
-        if isinstance(value, dict) and value and not (is_atomic(value) and _short(value)):
-            lines.append(f"{pad}{name}:\n{to_yaml(value, indent + 2)}")
-        elif isinstance(value, list) and value:
-            items = "".join(f"{pad}  - {_flow(item)}\n" for item in value)
-            lines.append(f"{pad}{name}:\n{items}")
-        else:
-            lines.append(f"{pad}{name}: {_flow(value)}\n")
-    return "".join(lines)
-
-
-def _escape(char: str) -> str:
-    code = ord(char)
-    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
-
-
-def _short(value: Any) -> bool:
-    return len(_flow(value)) <= 90
-
-
-def _flow(value: Any) -> str:
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{_scalar(k)}: {_flow(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(_flow(v) for v in value) + "]"
-    return _scalar(value)
-
-
-def _scalar(value: Any) -> str:
-    if isinstance(value, str):
-        if _PLAIN.fullmatch(value) and value.lower() not in _RESERVED:
-            return value
-        return "".join(
-            c if c.isprintable() else _escape(c) for c in json.dumps(value, ensure_ascii=False)
-        )
-    if value is None:
-        return "null"
-    return json.dumps(value)

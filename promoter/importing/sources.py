@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from promoter.errors import InputError, Location, TargetError
-from promoter.files.yamlfile import MAX_DEPTH
+from promoter.files.yamlnodes import MAX_DEPTH
 
 MAX_SOURCE_BYTES = 64 * 1024 * 1024  # a frodo full export holds every script and journey
 CONFIG_ID = "external.email"

@@ -11,7 +11,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from promoter.mail.send import SecretNotYetValid, smtp_session, token
+from promoter.mail.graph import token
+from promoter.mail.message import SecretNotYetValid
+from promoter.mail.smtp import smtp_session
 from promoter.model.email import MsGraphConfig, SmtpConfig
 
 

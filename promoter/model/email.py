@@ -20,6 +20,7 @@ from pydantic import (
 )
 from typing_extensions import TypeAliasType
 
+from promoter.model.expected import expected
 from promoter.model.placeholders import PLACEHOLDER_TEXT
 from promoter.model.shapes import (
     MsGraphKind,
@@ -39,25 +40,9 @@ from promoter.model.shapes import (
 
 TIMEOUT_DEFAULT_MS = 300_000
 
-# Custom error type: validation.py words it "<field> must be <message>; found <input>".
-EXPECTED = "expected"
-
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True, defer_build=True)
-
-
-EXPECTED_HINTS: dict[str, str] = {}  # message -> hint (metadata must stay hashable)
-SECRET_SHAPES: set[str] = set()  # messages whose input may be a secret: never shown
-
-
-def _expected(description: str, hint: str | None = None, *, secret: bool = False) -> Any:
-    """A discriminator error that says what was expected (and found: see validation)."""
-    if hint:
-        EXPECTED_HINTS[description] = hint
-    if secret:
-        SECRET_SHAPES.add(description)
-    return {"custom_error_type": EXPECTED, "custom_error_message": description}
 
 
 Placeheld = Annotated[
@@ -93,9 +78,7 @@ class ObjectExpr(TypedValue):
     value: Placeheld = Field(alias="$object", description="A JSON object")
 
 
-_INT_EXPECTED = _expected(
-    'an integer or {$int: "&{...}"}', 'e.g. 30000 or {$int: "&{esv.x|30000}"}'
-)
+_INT_EXPECTED = expected('an integer or {$int: "&{...}"}', 'e.g. 30000 or {$int: "&{esv.x|30000}"}')
 TimeoutMs = TypeAliasType(
     "TimeoutMs",
     Annotated[
@@ -137,7 +120,7 @@ Port = Annotated[
     | Annotated[NumberExpr, Tag("<$number>")],
     Discriminator(
         port_kind,
-        **_expected(
+        **expected(
             "an integer, a digit string or a placeholder",
             'e.g. 587, "587", "&{esv.email.port}" or {$int: "&{esv.email.port|587}"}',
         ),
@@ -151,7 +134,7 @@ Bool = TypeAliasType(
         Annotated[bool, Tag("<bool>")] | Annotated[BoolExpr, Tag("<$bool>")],
         Discriminator(
             bool_kind,
-            **_expected(
+            **expected(
                 "true or false",
                 'YAML 1.2 reads yes, no, on and off as strings; or {$bool: "&{esv.x}"} from an ESV',
             ),
@@ -188,7 +171,7 @@ SecretValue = TypeAliasType(
         | Annotated[CryptoValue, Tag("<$crypto>")],
         Discriminator(
             secret_kind,
-            **_expected(
+            **expected(
                 "a string, {$purpose: {name: ...}} or {$crypto: ...}",
                 "keep secrets in the store: {$purpose: {name: idm.email.smtp.password}}",
                 secret=True,
@@ -204,7 +187,7 @@ Scope = Annotated[
     | Annotated[ArrayExpr, Tag("<$array>")],
     Discriminator(
         scope_kind,
-        **_expected("a list of scopes", "e.g. scope: [https://graph.microsoft.com/.default]"),
+        **expected("a list of scopes", "e.g. scope: [https://graph.microsoft.com/.default]"),
     ),
 ]
 
@@ -239,7 +222,7 @@ class Proxy(_Strict):
 
 ProxyValue = Annotated[
     Annotated[Proxy, Tag("<proxy>")] | Annotated[ObjectExpr, Tag("<$object>")],
-    Discriminator(proxy_kind, **_expected("a mapping", "e.g. proxy: {proxyUri: ...}")),
+    Discriminator(proxy_kind, **expected("a mapping", "e.g. proxy: {proxyUri: ...}")),
 ]
 
 SmtpProperties = dict[str, str]

@@ -99,7 +99,7 @@ def _shape(fields: set[str]) -> str:
 
 
 def _expected(pointer: str, loc: list[Any], err: Any) -> Problem:
-    from promoter.model.email import EXPECTED_HINTS, SECRET_SHAPES
+    from promoter.model.expected import EXPECTED_HINTS, SECRET_SHAPES
 
     expected = str(err["msg"])
     name = _name(loc)

@@ -19,6 +19,7 @@ from promoter.model.shapes import (
     IdmTargetKind,
 )
 from promoter.pointer import escape
+from promoter.project.targets import _aic_target, _auth, _target_urls
 from promoter.project.types import (
     CONVENTIONAL_ORDER,
     ESV_ID_PATTERN,
@@ -37,14 +38,11 @@ from promoter.untrusted import escape_control
 
 if TYPE_CHECKING:
     from promoter.model.settings import (
-        AicTargetSettings,
         EnvSettings,
         EsvLiteral,
         EsvSecretSettings,
         ProjectSettings,
-        _AuthFields,
     )
-    from promoter.project.auth import AuthSettings
 
 
 def load_project(root: Path) -> Project:
@@ -284,120 +282,4 @@ def _environment(root: Path, name: str, s: EnvSettings, doc: Doc) -> Environment
         properties=_properties(s),
         require_verified=s.requireVerified,
         target_urls=_target_urls(s, doc, where),
-    )
-
-
-def _target_urls(
-    s: EnvSettings, doc: Doc, where: str
-) -> tuple[tuple[str, str, Location | None], ...]:
-    t = s.target
-    if not isinstance(t, IdmTargetKind):
-        return ()  # a file target sends nothing; an aic target must be https already
-    urls: list[tuple[str, str, Location | None]] = [("idm", t.idm, doc.loc(f"{where}/idm"))]
-    for key, auth in (("oauth2", t.oauth2), ("serviceAccount", t.serviceAccount)):
-        endpoint = getattr(auth, "tokenEndpoint", None)
-        if endpoint:
-            urls.append((f"{key}.tokenEndpoint", endpoint, doc.loc(f"{where}/{key}/tokenEndpoint")))
-    return tuple(urls)
-
-
-def _aic_target(root: Path, t: AicTargetSettings, doc: Doc, where: str) -> AicTarget:
-    from urllib.parse import urlsplit
-
-    url = t.aic.rstrip("/")
-    parts = urlsplit(url)
-    local = parts.hostname in ("127.0.0.1", "localhost", "::1")
-    if (parts.scheme != "https" and not (parts.scheme == "http" and local)) or parts.path:
-        raise InputError(
-            f"'{t.aic}' is not a tenant environment URL",
-            location=doc.loc(f"{where}/aic"),
-            hint="write https://<tenant-fqdn>, without /openidm or /am (http only for 127.0.0.1)",
-        )
-    if t.usernameEnv or t.passwordEnv:
-        raise InputError(
-            "an aic target takes a token, not IDM's username and password headers",
-            location=doc.loc(f"{where}/usernameEnv" if t.usernameEnv else f"{where}/passwordEnv"),
-            hint="use serviceAccount: {idEnv: ..., keyEnv: ...}",
-        )
-    auth = _auth(root, t, doc, where, aic_url=url)
-    assert auth is not None
-    return AicTarget(
-        url=url,
-        auth=auth,
-        ca_file=root / t.caFile if t.caFile else None,
-        timeout=t.timeout,
-        retries=t.retries,
-        poll_interval=t.pollInterval,
-        wait_timeout=t.waitTimeout,
-    )
-
-
-def _auth(
-    root: Path, t: _AuthFields, doc: Doc, where: str, *, aic_url: str | None
-) -> AuthSettings | None:
-    """The one auth method a target names (none on an idm target: a later error says so)."""
-    from promoter.project.auth import (
-        AIC_SCOPES,
-        BearerAuth,
-        HeadersAuth,
-        OAuth2Auth,
-        ServiceAccountAuth,
-    )
-
-    chosen = [
-        key
-        for key, present in (
-            ("bearerEnv", t.bearerEnv),
-            ("usernameEnv", t.usernameEnv or t.passwordEnv),
-            ("oauth2", t.oauth2),
-            ("serviceAccount", t.serviceAccount),
-        )
-        if present
-    ]
-    if len(chosen) > 1:
-        raise InputError(
-            f"the target names more than one way to authenticate ({', '.join(chosen)})",
-            location=doc.loc(f"{where}/{chosen[1]}"),
-            hint="keep one of bearerEnv, usernameEnv/passwordEnv, oauth2, serviceAccount",
-        )
-    if not chosen:
-        if aic_url is not None:
-            raise InputError(
-                "an aic target needs credentials",
-                location=doc.loc(where),
-                hint="add serviceAccount: {idEnv: AIC_SA_ID, keyEnv: AIC_SA_KEY}",
-            )
-        return None
-    if t.bearerEnv:
-        return BearerAuth(t.bearerEnv)
-    if t.usernameEnv or t.passwordEnv:
-        if not (t.usernameEnv and t.passwordEnv):
-            return None  # the IDM client names what is missing
-        return HeadersAuth(t.usernameEnv, t.passwordEnv)
-    if t.oauth2:
-        o = t.oauth2
-        return OAuth2Auth(o.tokenEndpoint, o.clientIdEnv, o.clientSecretEnv, tuple(o.scope))
-    sa = t.serviceAccount
-    assert sa is not None
-    if bool(sa.keyEnv) == bool(sa.keyFile):
-        raise InputError(
-            "serviceAccount needs exactly one of keyEnv and keyFile",
-            location=doc.loc(f"{where}/serviceAccount"),
-            hint="keyEnv: AIC_SA_KEY (the key.jwk's text) or keyFile: path/to/key.jwk",
-        )
-    endpoint = sa.tokenEndpoint or (f"{aic_url}/am/oauth2/access_token" if aic_url else None)
-    if endpoint is None:
-        raise InputError(
-            "serviceAccount on an idm target needs tokenEndpoint",
-            location=doc.loc(f"{where}/serviceAccount"),
-            hint="tokenEndpoint: https://<am>/am/oauth2/access_token",
-        )
-    default_scope = AIC_SCOPES if aic_url else ("fr:idm:*",)
-    return ServiceAccountAuth(
-        token_endpoint=endpoint,
-        id_env=sa.idEnv,
-        key_env=sa.keyEnv,
-        key_file=root / sa.keyFile if sa.keyFile else None,
-        key_display=sa.keyFile,
-        scope=tuple(sa.scope) if sa.scope else default_scope,
     )

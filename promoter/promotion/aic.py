@@ -22,80 +22,21 @@ redacted. ``rollback DST --apply`` is AIC's rollback after its provisional-rollb
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 from promoter.check.compiler import Compiled
-from promoter.errors import InputError, RefusedError, TargetError
-from promoter.findings import Finding, severity_of
-from promoter.gates.waivers import apply_waivers
+from promoter.errors import RefusedError, TargetError
+from promoter.findings import Finding
 from promoter.project.types import AicTarget, Environment, Project, esv_id
+from promoter.promotion.aic_lock import Out, locked
+from promoter.promotion.aic_report import changes, is_email_line, report_strings, report_text
 from promoter.targets import esv as aic_values
 from promoter.targets.aic import AicClient
 from promoter.targets.deliver import read_back_mismatch
 from promoter.untrusted import scrub
-
-EMAIL_ITEMS = ("email > provider", "external.email")
-
-Out = Callable[[str], None]
-
-
-def lower_tenant(project: Project, env: Environment) -> Environment | None:
-    """The env whose tenant AIC promotes into ``env``'s, when both are AIC targets."""
-    if not isinstance(env.target, AicTarget) or env.name not in project.stages:
-        return None
-    at = project.stages[env.name]
-    if at == 0:
-        return None
-    lower = project.env(project.order[at - 1])
-    return lower if isinstance(lower.target, AicTarget) else None
-
-
-def refuse_direct_delivery(project: Project, env: Environment) -> None:
-    """``deliver staging`` on an immutable tenant: only AIC's promotion changes its config."""
-    lower = lower_tenant(project, env)
-    if lower is not None:
-        raise RefusedError(
-            f"{env.name}'s AIC tenant is immutable: its config changes only by AIC promotion",
-            hint=f"promoter promote {lower.name} {env.name} --apply",
-        )
-
-
-def email016(
-    source: Compiled, dest: Compiled, project: Project, today: date | None = None
-) -> list[Finding]:
-    """EMAIL016: AIC promotion copies the lower tenant's config; only ESVs differ per tenant."""
-    from promoter.compile.diff import diff
-
-    severity = severity_of("EMAIL016", dest.env.tier)
-    if severity is None or source.output is None or dest.output is None:
-        return []
-    changes = diff(source.output, dest.output, secret_pointers=set(), locate=dest.merged.loc)
-    findings = [
-        Finding(
-            "EMAIL016",
-            severity,
-            dest.env.name,
-            change.pointer,
-            change.location,
-            f"{change.pointer} differs from {source.env.name}'s: AIC promotion copies "
-            f"{source.env.name}'s config to {dest.env.name} unchanged",
-            f"make it an ESV: &{{esv.email.{_esv_suffix(change.pointer)}}} in the shared "
-            f"config, with its value per environment under esvs: in promoter.yaml",
-        )
-        for change in changes
-    ]
-    return apply_waivers(findings, project.waivers, today or date.today())
-
-
-def _esv_suffix(pointer: str) -> str:
-    words = [p for p in pointer.strip("/").split("/") if p and p != "auth"] or ["value"]
-    text = ".".join(words)
-    return "".join(f".{c.lower()}" if c.isupper() else c for c in text).strip(".")
 
 
 @dataclass(slots=True)
@@ -195,23 +136,27 @@ class Flow:
             status = upper.promote(dry_run=True, description=description)
             report = upper.report()
             for key in ("missingESVs", "encryptedSecrets"):  # the status may hold them too
-                extra = [v for v in _strings(status.get(key)) if v not in _strings(report.get(key))]
+                extra = [
+                    v
+                    for v in report_strings(status.get(key))
+                    if v not in report_strings(report.get(key))
+                ]
                 if extra:
-                    report = {**report, key: _strings(report.get(key)) + extra}
-            outcome.dry_run_report_id = _text(report.get("reportId"))
+                    report = {**report, key: report_strings(report.get(key)) + extra}
+            outcome.dry_run_report_id = report_text(report.get("reportId"))
             self._print_report(report, "dry run")
             self._judge(report, dry_run=dry_run)
             if not dry_run:
                 upper.promote(dry_run=False, description=description)
                 final = upper.report()
-                outcome.report_id = _text(final.get("reportId"))
+                outcome.report_id = report_text(final.get("reportId"))
                 self.out(f"{dst}'s tenant: promotion {promotion} done, report {outcome.report_id}")
 
     def _judge(self, report: dict[str, Any], *, dry_run: bool) -> None:
         dst = self.dest.env
         ours = {esv_id(n) for n, v in dst.esvs.items() if v is not None}
         findings: list[Finding] = []
-        for esv in _strings(report.get("missingESVs")):
+        for esv in report_strings(report.get("missingESVs")):
             if dry_run and esv in ours:
                 continue  # --apply creates it before the dry run
             findings.append(
@@ -226,7 +171,7 @@ class Flow:
                     f"give it a value under esvs: in promoter.yaml for {dst.name}",
                 )
             )
-        encrypted = _strings(report.get("encryptedSecrets")) + _strings(
+        encrypted = report_strings(report.get("encryptedSecrets")) + report_strings(
             report.get("previouslyIgnoredEncryptedSecrets")
         )
         for item in encrypted:
@@ -242,7 +187,7 @@ class Flow:
                     "use an ESV secret (&{esv.email.password}) instead of a literal secret",
                 )
             )
-        others = [c for c in changes(report) if not _is_email(c)]
+        others = [c for c in changes(report) if not is_email_line(c)]
         if findings:
             raise DryRunRefused(findings, "AIC's dry run found problems")
         if others and not self.allow_other_changes:
@@ -257,7 +202,9 @@ class Flow:
     def _print_report(self, report: dict[str, Any], what: str) -> None:
         listed = changes(report)
         name = self.dest.env.name
-        self.out(f"{name}'s tenant: {what} report {_text(report.get('reportId')) or '(no id)'}")
+        self.out(
+            f"{name}'s tenant: {what} report {report_text(report.get('reportId')) or '(no id)'}"
+        )
         for line in listed or ["no configuration change"]:
             self.out(f"  {scrub(line, self.secrets, limit=160)}")
 
@@ -274,58 +221,6 @@ class DryRunRefused(RefusedError):
     def __init__(self, findings: list[Finding], message: str) -> None:
         super().__init__(message)
         self.findings = findings
-
-
-def changes(report: dict[str, Any]) -> list[str]:
-    """``IDMConfig Email > Provider: modified external.email`` lines of a report."""
-    body = report.get("report")
-    lines: list[str] = []
-    if not isinstance(body, dict):
-        return lines
-    for section, items in body.items():
-        for item in items if isinstance(items, list) else []:
-            if not isinstance(item, dict):
-                continue
-            what = _text(item.get("configItem")) or "?"
-            change = item.get("configChange")
-            for kind in ("added", "modified", "deleted"):
-                entries = change.get(kind) if isinstance(change, dict) else None
-                for entry in entries if isinstance(entries, list) else []:
-                    label = (
-                        entry.get("name") or entry.get("uid") if isinstance(entry, dict) else entry
-                    )
-                    lines.append(f"{section} {what}: {kind} {_text(label) or '?'}")
-    return lines
-
-
-def _is_email(line: str) -> bool:
-    lowered = line.lower()
-    return any(f" {item}:" in lowered or lowered.endswith(f" {item}") for item in EMAIL_ITEMS)
-
-
-def _text(value: object) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _strings(value: object) -> list[str]:
-    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
-
-
-def check_pair(project: Project, src: str, dst: str) -> Environment | None:
-    """The lower env when ``dst`` is promoted by AIC; refuse a chain AIC cannot promote."""
-    env = project.env(dst)
-    if not isinstance(env.target, AicTarget):
-        return None
-    lower = lower_tenant(project, env)
-    if lower is None and project.stages.get(dst, 0) > 0:
-        source = project.env(src)
-        if not isinstance(source.target, AicTarget):
-            raise InputError(
-                f"{dst}'s AIC tenant is promoted by AIC from {src}'s tenant, "
-                f"but {src} has no aic target",
-                hint=f"give {src} target: {{aic: https://<its tenant>, serviceAccount: ...}}",
-            )
-    return lower
 
 
 def rollback(
@@ -346,49 +241,10 @@ def rollback(
             outcome.promotion_id = promotion
             upper.rollback(description=f"promoter: rollback {env.name}")
             final = upper.report()
-            outcome.report_id = _text(final.get("reportId"))
+            outcome.report_id = report_text(final.get("reportId"))
             out(f"{env.name}'s tenant: rolled back, report {outcome.report_id}")
         outcome.requests = upper.session.requests
     return outcome
-
-
-@contextlib.contextmanager
-def locked(
-    upper: AicClient, secrets: Sequence[str], out: Out, *, say: str | None = None
-) -> Iterator[str]:
-    """Hold ``upper``'s promotion lock around the body (the promotion id); unlock after it.
-
-    The tenant is unlocked even when the body fails; an unlock that fails then is a warning
-    (the body's error is the one to see), after a success it is the run's error.
-    """
-    promotion = lock_unlocked(upper, secrets)
-    failed = False
-    try:
-        yield promotion
-    except BaseException:
-        failed = True
-        raise
-    finally:
-        try:
-            upper.unlock(promotion)
-            if say:
-                out(say)
-        except TargetError as exc:
-            if not failed:
-                raise
-            out(f"warning: {exc}")
-
-
-def lock_unlocked(upper: AicClient, secrets: Sequence[str]) -> str:
-    """Lock ``upper`` for a promotion after checking nobody else holds it; the promotion id."""
-    result = upper.lock_state().get("result")
-    if result != "unlocked":
-        raise TargetError(
-            f"check the promotion lock on {upper.label}: it is "
-            f"{scrub(str(result), secrets, limit=20)}, not unlocked",
-            hint="another promotion is under way; wait for it, or unlock it in the tenant",
-        )
-    return upper.lock()
 
 
 def print_refusal(findings: Iterable[Finding]) -> None:

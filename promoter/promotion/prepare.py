@@ -16,14 +16,12 @@ from promoter.check.compiler import Compiled, Compiler
 from promoter.compile import diff as diffs
 from promoter.compile.render import sha256_hex
 from promoter.errors import InputError, PromoterError, RefusedError
-from promoter.files.atomic import PUBLIC_MODE, SECRET_MODE
 from promoter.files.yamlfile import parse_yaml
 from promoter.findings import Finding
 from promoter.project import pins
-from promoter.project.types import AicTarget, Environment, IdmTarget, Project
+from promoter.project.types import Environment, Project
 from promoter.promotion import ledger
 from promoter.targets import record as outputrecord
-from promoter.targets.deliver import deliver
 
 
 @dataclass(slots=True)
@@ -155,142 +153,6 @@ def prepare_pin(
     return change
 
 
-def _rendered(project: Project, env: Environment) -> Any:
-    """What the last promotion rendered for ``env``, if it is still there."""
-    import json
-
-    try:
-        return json.loads(rendered_path(project, env).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def rendered_path(project: Project, env: Environment) -> Path:
-    return outputrecord.output_path(project.root, env)
-
-
-class CommitFailed(RefusedError):
-    """The promotion is written and recorded, but ``git commit`` failed."""
-
-    def __init__(self, message: str, *, written: list[str], entry: ledger.Entry) -> None:
-        super().__init__(
-            message,
-            hint=f"the promotion took effect and is in the ledger; {', '.join(written)} "
-            "are not committed: fix the cause and commit them yourself",
-        )
-        self.written = written
-        self.entry = entry
-
-
-def recover(project: Project) -> bool:
-    """Finish a promotion a kill interrupted, delete its orphans (under the repo lock)."""
-    from promoter.promotion import journal
-
-    return journal.recover(project.root, written_dirs(project))
-
-
-def written_dirs(project: Project) -> list[Path]:
-    """Every directory a promotion stages files in."""
-    from promoter.promotion import journal
-
-    dirs = [project.root / "environments", project.root / ledger.PIN_ARCHIVE]
-    dirs += [rendered_path(project, env).parent for env in project.environments.values()]
-    dirs.append((project.root / journal.JOURNAL).parent)
-    return dirs
-
-
-def write_change(
-    project: Project,
-    change: PinChange,
-    *,
-    action: str,
-    apply: bool,
-    commit: bool,
-    result: str | None = None,
-    detail: dict[str, Any] | None = None,
-) -> ledger.Entry:
-    """Deliver (with ``apply``), then write pin, output and ledger entry as one transaction.
-
-    ``result`` and ``detail`` come from a delivery done before (AIC's promotion flow).
-    """
-    from promoter.files import git
-    from promoter.promotion import journal
-
-    compiled = change.compiled
-    if compiled.blocked or compiled.text is None or compiled.output is None:
-        raise RefusedError(f"{change.env.name} does not pass its gates")
-    ledger.read(project.root)  # a damaged ledger stops us before anything is delivered
-    if commit:
-        git.preflight(project.root)  # no repo or no identity: refuse before any write
-    result = result or ("promoted" if action == "promote" else "rolled-back")
-    if apply and isinstance(change.env.target, IdmTarget | AicTarget):
-        deliver(compiled)
-        result = "applied"
-    root = project.root
-    pin_file = pins.pin_path(project, change.env.name)
-    archived = root / ledger.PIN_ARCHIVE / f"{change.pin_sha256}.yaml"
-    out = rendered_path(project, change.env)
-    pointers = compiled.secret_pointers
-    txn = journal.Transaction(root)
-    txn.writes.append(journal.Write(pin_file, change.pin_text))
-    if not archived.exists():
-        txn.writes.append(journal.Write(archived, change.pin_text))
-    record = outputrecord.text(outputrecord.before_write(out, pointers))
-    txn.writes.append(journal.Write(outputrecord.record_path(out), record))
-    mode = SECRET_MODE if compiled.holds_secrets else PUBLIC_MODE
-    txn.writes.append(journal.Write(out, compiled.text, mode=mode, backup=True))
-    entry = ledger.stamped(
-        root,
-        action=action,
-        env=change.env.name,
-        result=result,
-        source=change.source,
-        pin_sha256=change.pin_sha256,
-        output_sha256=compiled.sha256,
-        gates=gate_summary(compiled.findings),
-        detail={
-            "changed": [c.pointer for c in change.changes],
-            **(detail or {}),
-            "txn": txn.txn,
-        },
-    )
-    txn.commit(ledger.entry_line(entry))
-    if result == "applied" or not isinstance(change.env.target, IdmTarget | AicTarget):
-        outputrecord.remember(out, pointers, exact=True)  # the target holds this output now
-    if commit:
-        paths = [pin_file.relative_to(root), ledger.LEDGER, archived.relative_to(root)]
-        try:
-            git.commit(root, paths, commit_message(change, action))
-        except RefusedError as exc:
-            raise CommitFailed(
-                exc.message,
-                written=[p.as_posix() for p in paths],
-                entry=entry,
-            ) from None
-    return entry
-
-
-def gate_summary(findings: list[Finding]) -> dict[str, int]:
-    return {
-        "deny": sum(f.severity == "deny" and not f.waived for f in findings),
-        "warn": sum(f.severity == "warn" and not f.waived for f in findings),
-        "waived": sum(f.waived is not None for f in findings),
-    }
-
-
-def commit_message(change: PinChange, action: str) -> str:
-    env = change.env.name
-    title = f"promote {change.source} → {env}" if action == "promote" else f"rollback {env}"
-    gates = gate_summary(change.compiled.findings)
-    changed = ", ".join(c.pointer for c in change.changes) or "no output change"
-    return (
-        f"{title}\n\n"
-        f"pin {change.pin_sha256[:12]}, output sha256 {change.compiled.sha256}\n"
-        f"gates: {gates['deny']} deny, {gates['warn']} warn, {gates['waived']} waived\n"
-        f"changed: {changed}\n"
-    )
-
-
 def prepare_rollback(compiler: Compiler, name: str, to: int | None) -> PinChange:
     """The pin of history entry ``to`` (1-based), or the one before the current pin."""
     root = compiler.project.root
@@ -313,3 +175,17 @@ def prepare_rollback(compiler: Compiler, name: str, to: int | None) -> PinChange
         sha = earlier[-1]
     assert sha is not None
     return prepare_pin(compiler, name, ledger.archived_pin(root, sha), source=None)
+
+
+def _rendered(project: Project, env: Environment) -> Any:
+    """What the last promotion rendered for ``env``, if it is still there."""
+    import json
+
+    try:
+        return json.loads(rendered_path(project, env).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def rendered_path(project: Project, env: Environment) -> Path:
+    return outputrecord.output_path(project.root, env)

@@ -57,8 +57,8 @@ class Watcher:
 
     def _reload(self) -> ReloadOutcome:
         from promoter.check.compiler import Compiler
+        from promoter.mail.message import VerifyError
         from promoter.mail.probe import probe
-        from promoter.mail.send import VerifyError
         from promoter.project.load import load_project
         from promoter.project.types import AicTarget
         from promoter.targets.record import deliver_recorded

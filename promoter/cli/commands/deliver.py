@@ -21,12 +21,12 @@ def _compile(root: Path, env: str) -> Compiled:
 
 
 def run_deliver(root: Path, env: str) -> int:
-    from promoter.promotion.prepare import gate_summary
+    from promoter.promotion.write import gate_summary
     from promoter.targets.record import deliver_recorded
 
     project = load_project(root)
     if isinstance(project.env(env).target, AicTarget):
-        from promoter.promotion.aic import refuse_direct_delivery
+        from promoter.promotion.aic_stages import refuse_direct_delivery
 
         refuse_direct_delivery(project, project.env(env))
     compiled = Compiler(project).compile(env)

@@ -44,7 +44,7 @@ def run_history(root: Path, env: str, *, fmt: str) -> int:
 def _recover(project: Project) -> None:
     """Finish an interrupted promotion first, so the history shows it (only if one is pending)."""
     from promoter.promotion import journal
-    from promoter.promotion.prepare import recover, written_dirs
+    from promoter.promotion.write import recover, written_dirs
 
     if not journal.pending(project.root, written_dirs(project)):
         return

@@ -8,7 +8,7 @@ from promoter.check.compiler import Compiled, Compiler
 from promoter.check.report import print_findings
 from promoter.errors import InputError, RefusedError
 from promoter.findings import CONFIG_RULE
-from promoter.mail.send import Message
+from promoter.mail.message import Message
 from promoter.model.email import MsGraphConfig, SmtpConfig
 from promoter.project.load import load_project
 from promoter.project.types import AicTarget, IdmTarget
@@ -79,7 +79,8 @@ def _send(
     via: str,
     ca_file: Path | None,
 ) -> str:
-    from promoter.mail.send import send_graph, send_smtp
+    from promoter.mail.graph import send_graph
+    from promoter.mail.smtp import send_smtp
 
     if via == "idm":
         target = compiled.env.target

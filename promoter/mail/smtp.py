@@ -10,59 +10,19 @@ from __future__ import annotations
 import base64
 import smtplib
 import ssl
-import time
-from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from pathlib import Path
 from typing import Any, cast
 
-from promoter.errors import RefusedError
-from promoter.model.email import MsGraphConfig, SmtpConfig, as_int
+from promoter.mail.message import Message, VerifyError, local_part_ascii, seconds, tls_context
+from promoter.model.email import SmtpConfig, as_int
 from promoter.untrusted import (
-    aadsts_codes,
     exception_text,
-    http_status,
-    oauth_error,
     scrub,
     smtp_auth_plain,
     smtp_status,
 )
-
-MAX_RETRY_AFTER_S = 30.0
-
-
-class VerifyError(RefusedError):
-    """A test email that could not be delivered."""
-
-
-class SecretNotYetValid(VerifyError):
-    """Azure rejected the client secret (AADSTS7000215): a new one may still be propagating."""
-
-
-PROPAGATING = "7000215"  # the only token error that waiting can cure
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    sender: str
-    to: str
-    subject: str
-    body: str
-
-
-def _seconds(ms: int) -> float | None:
-    return ms / 1000 if ms else None
-
-
-def _tls_context(ca_file: Path | None) -> ssl.SSLContext:
-    from promoter.net.tls import client_context
-
-    return client_context(ca_file)
-
-
-def local_part_ascii(address: str) -> bool:
-    return address.rsplit("@", 1)[0].isascii()
 
 
 def send_smtp(config: SmtpConfig, message: Message, *, ca_file: Path | None) -> str:
@@ -94,7 +54,7 @@ def smtp_session(config: SmtpConfig, *, ca_file: Path | None, then: Any = None) 
     if not host:
         raise VerifyError("no host: the built-in SMTP server cannot be reached from here")
     where = f"{host}:{config.port}"
-    context = _tls_context(ca_file)
+    context = tls_context(ca_file)
     try:
         client = _connect(config, host, context)
         try:
@@ -153,7 +113,7 @@ def _smtp_failure(exc: BaseException, where: str, sent: list[str]) -> tuple[str,
 
 
 def _connect(config: SmtpConfig, host: str, context: ssl.SSLContext) -> smtplib.SMTP:
-    connect = cast(float, _seconds(as_int(config.connectiontimeout)))  # None: no timeout, as in IDM
+    connect = cast(float, seconds(as_int(config.connectiontimeout)))  # None: no timeout, as in IDM
     client: smtplib.SMTP
     if config.ssl.enable:
         client = smtplib.SMTP_SSL(host, config.port_number(), timeout=connect, context=context)
@@ -162,7 +122,7 @@ def _connect(config: SmtpConfig, host: str, context: ssl.SSLContext) -> smtplib.
     if client.sock is not None:  # after connecting: one socket timeout serves reads and writes
         timeouts = (as_int(config.timeout), as_int(config.writetimeout))
         io_timeout = min((t for t in timeouts if t), default=0)
-        client.sock.settimeout(_seconds(io_timeout))
+        client.sock.settimeout(seconds(io_timeout))
     return client
 
 
@@ -232,128 +192,3 @@ def _quit(client: smtplib.SMTP) -> None:
         client.quit()
     except (OSError, smtplib.SMTPException):
         client.close()
-
-
-AADSTS_MESSAGES = {
-    "7000215": "invalid client secret (AADSTS7000215): check clientSecret in the secret store",
-    "7000222": "the client secret has expired (AADSTS7000222): create a new one in Azure",
-    "700016": "unknown application (AADSTS700016): check clientId and the tenant in tokenEndpoint",
-}
-
-
-def token(config: MsGraphConfig, *, ca_file: Path | None, client: Any = None) -> str:
-    """A fresh client_credentials access token (never cached, never printed)."""
-    import httpx
-
-    auth = config.auth
-    if not isinstance(auth.clientId, str) or not isinstance(auth.clientSecret, str):
-        raise VerifyError("clientId/clientSecret are not resolved values")
-    form = {
-        "client_id": auth.clientId,
-        "client_secret": auth.clientSecret,
-        "scope": auth.scopeDelimiter.join(auth.scopes()),
-        "grant_type": auth.grantType,
-    }
-    http = client or httpx.Client(verify=_tls_context(ca_file), timeout=_timeout(config))
-    try:
-        response = http.post(auth.tokenEndpoint, data=form)
-    except httpx.HTTPError as exc:
-        raise VerifyError(
-            f"cannot reach the token endpoint {auth.tokenEndpoint}: {type(exc).__name__}"
-        ) from None
-    finally:
-        if client is None:
-            http.close()
-    body = _json_body(response)
-    if response.status_code == 200:
-        value = body.get("access_token") if isinstance(body, dict) else None
-        if isinstance(value, str) and value:
-            return value
-        raise VerifyError("the token endpoint answered 200 without an access_token")
-    if PROPAGATING in aadsts_codes(body):
-        raise SecretNotYetValid(token_error(response.status_code, body))
-    raise VerifyError(token_error(response.status_code, body))
-
-
-def _json_body(response: Any) -> object:
-    try:
-        body: object = response.json()
-    except ValueError:  # not JSON (an HTML error page, garbage): no fields to show
-        return None
-    return body
-
-
-def token_error(status: int, body: object) -> str:
-    """Known fields only: the status, AADSTS codes, the OAuth ``error`` code. The body may
-    echo the request (client_secret=...), so no free text from it is ever shown."""
-    codes = aadsts_codes(body)
-    for code in codes:
-        if code in AADSTS_MESSAGES:
-            return AADSTS_MESSAGES[code]
-    fields = [http_status(status)]
-    fields += [f"AADSTS{code}" for code in codes[:3]]
-    error = oauth_error(body)
-    if error:
-        fields.append(error)
-    return f"token request failed ({' '.join(fields)})"
-
-
-def _timeout(config: MsGraphConfig) -> float:
-    connect = _seconds(as_int(config.connectiontimeout))
-    return min(connect, 60.0) if connect else 60.0
-
-
-def send_graph(config: MsGraphConfig, message: Message, *, ca_file: Path | None) -> str:
-    import httpx
-
-    if not all(local_part_ascii(a) for a in (message.sender, message.to)):
-        raise VerifyError("MS Graph does not support non-ASCII local parts (nothing was sent)")
-    payload = {
-        "message": {
-            "subject": message.subject,
-            "body": {"contentType": "Text", "content": message.body},
-            "toRecipients": [{"emailAddress": {"address": message.to}}],
-            "from": {"emailAddress": {"address": message.sender}},
-        },
-        "saveToSentItems": False,
-    }
-    with httpx.Client(verify=_tls_context(ca_file), timeout=_timeout(config)) as http:
-        bearer = token(config, ca_file=ca_file, client=http)
-        waited = 0.0
-        while True:
-            try:
-                response = http.post(
-                    config.mailEndpoint, json=payload, headers={"Authorization": f"Bearer {bearer}"}
-                )
-            except httpx.HTTPError as exc:
-                raise VerifyError(
-                    f"cannot reach the Graph endpoint: {type(exc).__name__}"
-                ) from None
-            if response.status_code == 202:
-                return "sent through MS Graph sendMail (202 Accepted)"
-            if response.status_code == 429:
-                delay = _retry_after(response)
-                if waited + delay <= MAX_RETRY_AFTER_S:
-                    time.sleep(delay)
-                    waited += delay
-                    continue
-                raise VerifyError(f"Graph is throttling (429) beyond {MAX_RETRY_AFTER_S:.0f} s")
-            raise VerifyError(_graph_error(response))
-
-
-def _retry_after(response: Any) -> float:
-    try:
-        return max(float(response.headers.get("Retry-After", "1")), 0.0)
-    except ValueError:
-        return 1.0
-
-
-def _graph_error(response: Any) -> str:
-    status = response.status_code
-    if status == 403:
-        return "Graph refused sendMail (403): grant the app the Mail.Send application permission"
-    if status == 401:
-        return "Graph rejected the access token (401)"
-    if status == 404:
-        return "Graph has no such mailbox (404): check the user in mailEndpoint"
-    return f"Graph answered sendMail with {http_status(status)}"

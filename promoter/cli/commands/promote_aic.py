@@ -1,0 +1,94 @@
+"""The AIC half of ``promote``: a pair of tenants promoted by AIC's own promotion."""
+
+from __future__ import annotations
+
+import sys
+
+from promoter.check.compiler import Compiled
+from promoter.check.report import plural, print_findings
+from promoter.cli.commands.promote_io import WriteOptions, confirm, print_json, refused, to_stderr
+from promoter.project.types import AicTarget, Project
+from promoter.promotion.prepare import PinChange, rendered_path
+from promoter.promotion.write import write_change
+
+
+def aic_promoted(project: Project, env: str) -> bool:
+    from promoter.promotion.aic_stages import lower_tenant
+
+    return lower_tenant(project, project.env(env)) is not None
+
+
+def aic_pair(project: Project, source: Compiled, change: PinChange) -> bool:
+    """An AIC-to-AIC promotion: EMAIL016 joins DST's findings (the flow is aic_promotion's)."""
+    if not isinstance(change.env.target, AicTarget):
+        return False
+    from promoter.promotion.aic_stages import check_pair, email016
+
+    if check_pair(project, source.env.name, change.env.name) is None:
+        return False
+    change.compiled.findings += email016(source, change.compiled, project)
+    return True
+
+
+def finish_aic(
+    project: Project, source: Compiled | None, change: PinChange, title: str, options: WriteOptions
+) -> int | None:
+    """Promotion or rollback of an immutable AIC tenant: AIC's own flow, then pin and ledger.
+
+    None when the run touches no tenant (neither --apply nor --dry-run): the repo only.
+    """
+    from promoter.promotion import aic as aic_promotion
+
+    compiled, env = change.compiled, change.env
+    action = "promote" if source is not None else "rollback"
+    if not (options.apply or options.dry_run):
+        return None
+    as_json = options.fmt == "json"
+    # With --format json, stdout carries one JSON document; progress goes to stderr.
+    say = to_stderr if as_json else print
+    print_findings(compiled.findings)
+    if change.refused:
+        return refused(change, action, as_json=as_json)
+    if not as_json:
+        print(f"{title}: {plural(len(change.changes), 'change')} to {env.name}'s output")
+        sys.stdout.write(change.diff_text())
+    if options.apply and not options.dry_run and not options.yes and not confirm(env.name):
+        print("cancelled, nothing written", file=sys.stderr)
+        return 1
+    try:
+        if source is None:
+            outcome = aic_promotion.rollback(project, env, out=say, dry_run=options.dry_run)
+        else:
+            flow = aic_promotion.Flow(
+                project, source, compiled, allow_other_changes=options.allow_other_changes, out=say
+            )
+            outcome = flow.run(dry_run=options.dry_run)
+    except aic_promotion.DryRunRefused as refusal:
+        print_findings(refusal.findings)
+        print(f"refused: {title}: {refusal.message}; unlocked, nothing promoted", file=sys.stderr)
+        if as_json:
+            print_json(change, action, "refused", extra_findings=refusal.findings)
+        return 1
+    if options.dry_run:
+        if as_json:
+            print_json(change, action, "dry-run", aic=outcome.detail()["aic"])
+        else:
+            print(f"dry run, nothing written (output sha256 {compiled.sha256})")
+        return 0
+    entry = write_change(
+        project,
+        change,
+        action=action,
+        apply=False,
+        commit=options.commit,
+        result=outcome.result,
+        detail=outcome.detail(),
+    )
+    out = project.display(rendered_path(project, env))
+    if as_json:
+        print_json(change, action, entry.result, output=out, aic=outcome.detail()["aic"])
+        return 0
+    verb = "promoted" if action == "promote" else "rolled back"
+    pin = (entry.pin_sha256 or "")[:12]
+    print(f"{verb} {title} through AIC: sha256 {compiled.sha256}, pin {pin} ({entry.result})")
+    return 0
