@@ -3,7 +3,7 @@
     python -m bench.bench_aic [RUNS]
 
 Three AIC tenant stand-ins (dev <- staging <- prod) on loopback, the chain of
-tests/test_aic.py (two ESVs per env: a variable and a secret), polling at the default
+tests/e2e/test_aic.py (two ESVs per env: a variable and a secret), polling at the default
 1 s (the stand-ins finish each step within 0.1 s, so each wait is one poll). Counts the requests
 each tenant stand-in answered (token requests included) for `deliver dev`, the first
 `promote dev staging --apply`, `promote staging prod --apply`, and a no-op
@@ -20,9 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.test_aic import BASE, PASSWORDS, _promoter_yaml
+
 from tests.conftest import cli, write
 from tests.support.aic_standin import AicChain
-from tests.test_aic import BASE, PASSWORDS, _promoter_yaml
 
 
 def main(argv: list[str]) -> int:

@@ -24,8 +24,8 @@ from promoter.model.shapes import MsGraphKind, SmtpKind
 from tests.conftest import cli
 from tests.support.configgen import email_configs, mutated, project_settings
 
-ROOT = Path(__file__).parent.parent
-REALWORLD = Path(__file__).parent / "realworld"
+ROOT = Path(__file__).resolve().parents[3]
+REALWORLD = Path(__file__).resolve().parents[2] / "realworld"
 EMAIL = TypeAdapter(EmailConfig)
 PROJECT = TypeAdapter(ProjectSettings)
 

@@ -21,7 +21,7 @@ def test_readme_starts_with_the_two_commands() -> None:
     assert test_command.endswith(".venv/bin/python -m pytest -q")
 
 
-@pytest.mark.slow
+@pytest.mark.readme
 @pytest.mark.skipif(bool(os.environ.get(INNER)), reason="inside the clone's own run")
 def test_readme_commands_in_sequence_on_a_fresh_clone(tmp_path: Path) -> None:
     clone = tmp_path / "promoter"

@@ -18,7 +18,7 @@ from promoter.files.yamlfile import load_yaml
 from promoter.project.load import load_project
 from tests.conftest import cli, write
 
-CORPUS = Path(__file__).parent / "realworld"
+CORPUS = Path(__file__).resolve().parents[1] / "realworld"
 CASES: dict[str, dict[str, Any]] = load_yaml(CORPUS / "cases.yaml", "cases.yaml").data
 TIERS = ("dev", "staging", "prod")
 FAKE_PASSWORD = "realworld-canary-7f3a9c"

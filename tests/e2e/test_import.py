@@ -570,7 +570,7 @@ def test_force_replaces_the_pins_of_imported_envs(example: Path) -> None:
     assert compile_file(example, "dev") == expected(SMTP_SOURCE)
 
 
-REALWORLD = Path(__file__).parent / "realworld"
+REALWORLD = Path(__file__).resolve().parents[1] / "realworld"
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in REALWORLD.glob("*.json")))

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import cli, write
-from tests.test_promote import LEDGER, PIN, git_repo, set_base, tree_digest
+from tests.e2e.test_promote import LEDGER, PIN, git_repo, set_base, tree_digest
 
 STAGING_OUT = Path("build/staging/conf/external.email.json")
 PROD_OUT = Path("build/prod/conf/external.email.json")
@@ -109,6 +109,7 @@ def _check_agreement(repo: Path, promoted_before: int, pin_before: str | None) -
     return len(recorded)
 
 
+@pytest.mark.slow
 def test_kill_at_random_points_of_promote_keeps_pin_output_and_ledger_in_step(
     example: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

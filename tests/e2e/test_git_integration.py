@@ -182,6 +182,7 @@ def test_scan_findings_and_allowlist(example: Path) -> None:
     assert "SECRET001" in again.out and again.code == 1
 
 
+@pytest.mark.slow
 def test_pre_commit_framework_runs_the_hooks(config_repo: Path, tmp_path: Path) -> None:
     pre_commit = shutil.which("pre-commit") or str(Path(os.sys.executable).parent / "pre-commit")
     overlay = config_repo / "environments/staging.yaml"

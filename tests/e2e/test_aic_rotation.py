@@ -373,6 +373,7 @@ CLIENT_ID = "watcher-client"
 CLIENT_SECRET = "canary-client-secret-44d1"
 
 
+@pytest.mark.slow
 def test_idm_watcher_keeps_delivering_with_two_second_tokens(tmp_path: Path, tls: Any) -> None:
     """An AIC stand-in plays AM (client_credentials, 2 s tokens) and IDM's REST API."""
     repo = tmp_path / "repo"
