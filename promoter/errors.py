@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from promoter.untrusted import escape_control
+
 
 @dataclass(frozen=True, slots=True)
 class Location:
@@ -57,7 +59,6 @@ class PromoterError(Exception):
         return None
 
     def __str__(self) -> str:
-        from promoter.untrusted import escape_control
 
         where = self.where()
         text = f"{where}: {self.message}" if where else self.message

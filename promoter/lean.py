@@ -9,6 +9,7 @@ none. Any other name asked of it loads pydantic's real module.
 
 from __future__ import annotations
 
+import importlib
 import sys
 import types
 from typing import Any
@@ -23,7 +24,6 @@ class _NoPlugins(types.ModuleType):
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):  # the import system probes __path__ and the like
             raise AttributeError(name)
-        import importlib
 
         if sys.modules.get(_LOADER) is self:
             del sys.modules[_LOADER]

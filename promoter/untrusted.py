@@ -40,9 +40,12 @@ API (all pure functions, stdlib only, safe on the ``check`` path):
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 import unicodedata
 from collections.abc import Iterable
+from urllib.parse import quote, quote_plus
 
 REDACTED = "<redacted>"
 _MAX_INPUT = 65_536  # longer replies are cut before scrubbing; the output cap is far lower
@@ -100,7 +103,6 @@ def sent_strings(*values: object) -> list[str]:
 
 def _b64_cores(data: bytes) -> list[str]:
     """The base64 characters fixed by ``data`` alone, for each of the 3 byte alignments."""
-    import base64
 
     cores = []
     for offset in range(3):
@@ -116,7 +118,6 @@ def _b64_cores(data: bytes) -> list[str]:
 
 def _escaped(value: str) -> set[str]:
     """``value`` as JSON writes it (ASCII or not), each also as Python shows str and bytes."""
-    import json
 
     bases = {value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
     out = set(bases)
@@ -128,7 +129,6 @@ def _escaped(value: str) -> set[str]:
 
 def _forms(value: str) -> tuple[set[str], set[str]]:
     """(case-sensitive forms, case-insensitive forms) under which ``value`` may come back."""
-    from urllib.parse import quote, quote_plus
 
     folded = {quote(value, safe=""), quote(value), quote_plus(value), quote_plus(value, safe="")}
     return {f for f in _escaped(value) if f}, {f for f in folded if f}
@@ -136,7 +136,6 @@ def _forms(value: str) -> tuple[set[str], set[str]]:
 
 def _b64_pattern(data: bytes) -> list[str]:
     """``data`` base64-encoded, alone or inside a longer blob, with the chars it touches."""
-    import base64
 
     whole = base64.b64encode(data).decode().rstrip("=")
     cores = {whole, whole.replace("+", "-").replace("/", "_"), *_b64_cores(data)}
@@ -145,7 +144,6 @@ def _b64_pattern(data: bytes) -> list[str]:
 
 
 def _pattern(sent: Iterable[str]) -> re.Pattern[str] | None:
-    import json
 
     alternatives: list[tuple[int, str]] = []
     for value in sent:

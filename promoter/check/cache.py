@@ -16,7 +16,11 @@ import json
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+
+from promoter.files.safeopen import read_file
+from promoter.files.yamlfile import MAX_FILE_BYTES
 
 CACHE_FILE = Path("build") / ".promoter" / "check-cache.json"
 _VERSION = 1
@@ -75,13 +79,10 @@ def store(
 
 
 def digest(root: Path, argv_key: Sequence[str], files: Sequence[str], stores: Sequence[str]) -> str:
-    from datetime import date
 
     h = hashlib.sha256()
     for part in (*argv_key, date.today().isoformat(), _code_stamp()):
         _feed(h, part)
-    from promoter.files.safeopen import read_file
-    from promoter.files.yamlfile import MAX_FILE_BYTES
 
     for name in ("promoter.yaml", *files):
         _feed(h, name)

@@ -31,7 +31,7 @@ def check_envs(
     project = project or load_project(root)
     names = list(envs) or list(project.environments)
     if changed is not None:
-        from promoter.check.affected import affected
+        from promoter.check.affected import affected  # lazy: off check's path
 
         hit = set(affected(project, changed))
         names = [n for n in names if n in hit]
@@ -58,7 +58,9 @@ def compile_all(compiler: Compiler, names: list[str]) -> tuple[list[EnvResult], 
     workers = min(os.cpu_count() or 1, 8)
     if len(names) < PARALLEL_FROM or workers < 2 or not hasattr(os, "fork"):
         return [check_one(compiler, name) for name in names], compiler.loaded()
-    import multiprocessing
+    import multiprocessing  # lazy: multiprocessing is off check's path
+
+    # lazy: concurrent.futures is off check's path
     from concurrent.futures import ProcessPoolExecutor
 
     global _FORKED

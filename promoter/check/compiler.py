@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from promoter.compile.overlay import SMTP_PROPERTIES, compose
+from promoter.compile.overlay import SMTP_PROPERTIES, compose, read_back
 from promoter.compile.references import Resolved, purposes, resolve
 from promoter.compile.render import (
     canonical_json,
@@ -22,7 +22,15 @@ from promoter.compile.secretstore import SecretStore
 from promoter.errors import Location
 from promoter.files.yamlfile import Doc, load_yaml
 from promoter.findings import CONFIG_RULE, Finding
+from promoter.gates.base import GateInput
+from promoter.gates.run import run_gates
+from promoter.gates.service import email008_target_http
+from promoter.model.placeholders import concrete
+from promoter.model.problem import Problem
+from promoter.model.shapes import smtp_property_problems
+from promoter.model.validate import email_adapter, validate_email
 from promoter.pointer import escape
+from promoter.project.pins import base_for
 from promoter.project.types import AicTarget, Environment, Project
 
 
@@ -59,8 +67,6 @@ class Compiled:
 
         Placeholders take the environment's declared values (or their defaults).
         """
-        from promoter.model.placeholders import concrete
-        from promoter.model.validate import email_adapter
 
         return email_adapter().validate_python(concrete(self.resolved, self.env.values))
 
@@ -106,7 +112,6 @@ class Compiler:
 
     def base_path(self, env: Environment) -> Path | None:
         """The working base for the first stage, the pin for later ones."""
-        from promoter.project.pins import base_for
 
         return base_for(self.project, env)
 
@@ -123,9 +128,6 @@ class Compiler:
         return self.compile_doc(env, compose(docs))
 
     def compile_doc(self, env: Environment, merged: Doc) -> Compiled:
-        from promoter.model.problem import Problem
-        from promoter.model.shapes import smtp_property_problems
-        from promoter.model.validate import validate_email
 
         result = Compiled(env=env, merged=merged)
         config, problems = validate_email(merged.data)
@@ -154,8 +156,6 @@ class Compiler:
         )
         result.findings = self._gate(env, _as_idm_reads(config), merged, resolution.unresolved)
         if env.target_urls:
-            from promoter.gates.service import email008_target_http
-
             result.findings += email008_target_http(
                 env.name, env.tier, env.target_urls, self.project.waivers, self.today
             )
@@ -179,8 +179,6 @@ class Compiler:
         return result
 
     def _gate(self, env: Environment, config: Any, merged: Doc, unresolved: Any) -> list[Finding]:
-        from promoter.gates.base import GateInput
-        from promoter.gates.run import run_gates
 
         gate = GateInput(
             env=env.name,
@@ -201,7 +199,6 @@ class Compiler:
 
 def _as_idm_reads(config: Any) -> Any:
     """Gate smtpProperties as IDM reads the rendered ``key=value`` list, not as authored."""
-    from promoter.compile.overlay import read_back
 
     authored = config.smtpProperties
     rendered = read_back(to_idm({SMTP_PROPERTIES: authored})[SMTP_PROPERTIES])

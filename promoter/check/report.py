@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from promoter.colour import emit
-from promoter.errors import PromoterError
+from promoter.errors import Location, PromoterError
 from promoter.findings import CONFIG_RULE, Finding
+from promoter.gates.run import RULES
 from promoter.untrusted import escape_control
 
 TOOL_URI = "https://github.com/promoter/promoter"
@@ -58,7 +59,7 @@ def sorted_findings(findings: Iterable[Finding]) -> list[Finding]:
 
 def change_dicts(changes: Iterable[Any], *, redact: Iterable[str] = ()) -> list[dict[str, Any]]:
     """Diff changes (``diff.Change``) as JSON objects, values as the text diff shows them."""
-    from promoter.compile.diff import net
+    from promoter.compile.diff import net  # lazy: off check's path
 
     secrets = {value for value in redact if value}
     kinds = {"+": "added", "-": "removed", "~": "changed"}
@@ -147,7 +148,6 @@ def _error_dict(error: PromoterError | None) -> dict[str, object] | None:
 
 
 def sarif(results: list[EnvResult]) -> str:
-    from promoter.gates.run import RULES
 
     rules = [
         {
@@ -234,7 +234,6 @@ def github(results: list[EnvResult]) -> str:
 
 
 def _annotation(level: str, loc: object, message: str) -> str:
-    from promoter.errors import Location
 
     props = ""
     if isinstance(loc, Location):

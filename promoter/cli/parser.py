@@ -43,7 +43,7 @@ def _explain(message: str) -> str:
 def _hint(message: str, prog: str) -> str:
     match = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
     if match:
-        from promoter.suggest import did_you_mean
+        from promoter.suggest import did_you_mean  # lazy: off check's path
 
         choices = re.findall(r"'([^']*)'", match.group(2))
         suggestion = did_you_mean(match.group(1), choices)
@@ -59,6 +59,7 @@ class _Version(argparse.Action):
         super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
 
     def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        # lazy: importlib.metadata is off check's path
         from importlib.metadata import PackageNotFoundError, version
 
         try:

@@ -15,6 +15,7 @@ from promoter.compile.overlay import SMTP_PROPERTIES
 from promoter.compile.render import LITERAL_SECRET_POINTERS
 from promoter.errors import Location
 from promoter.pointer import escape
+from promoter.untrusted import escape_control
 
 ENCRYPTED = "<encrypted by IDM>"
 
@@ -119,7 +120,6 @@ def render(changes: list[Change], *, redact: Iterable[str] = ()) -> str:
     these strings is replaced by ``<redacted>``. Never by substring: a password
     ``staging`` must not turn ``environments/staging.yaml`` into ``<redacted>.yaml``.
     """
-    from promoter.untrusted import escape_control
 
     secrets = {v for v in redact if v}
     lines = []

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from promoter.compile.overlay import SMTP_PROPERTIES
+from promoter.model.placeholders import placeholders
 from promoter.pointer import escape
 
 LITERAL_SECRET_POINTERS = ("/auth/password", "/auth/clientSecret", "/proxy/password")
@@ -77,7 +78,6 @@ def literal_secrets(data: Any, pointers: Iterable[str] = LITERAL_SECRET_POINTERS
 
 def defaulted_secrets(data: Any) -> dict[str, str]:
     """Secret fields whose placeholder carries a ``|default``: the default is plaintext."""
-    from promoter.model.placeholders import placeholders
 
     found = {}
     for pointer in LITERAL_SECRET_POINTERS:

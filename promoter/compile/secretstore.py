@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import jsonpointer
+
 from promoter.files.safeopen import (
     Escapes,
     NotRegular,
@@ -163,7 +165,6 @@ def versions(store: int | Path, purpose: str, suffix: str) -> list[int]:
 
 
 def _at_pointer(secret: SecretFile, pointer: str) -> str:
-    import jsonpointer
 
     try:
         document: Any = json.loads(secret.content)

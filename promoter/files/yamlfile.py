@@ -12,7 +12,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ruamel.yaml import YAML
+from ruamel.yaml.cyaml import CParser  # type: ignore[attr-defined]
+from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.nodes import ScalarNode, SequenceNode
+from ruamel.yaml.resolver import implicit_resolvers
+from ruamel.yaml.tag import Tag
+
 from promoter.errors import InputError, Location
+from promoter.files.safeopen import NotRegular, TooLarge, read_file
 from promoter.files.yamlnodes import _TAG, NodeBuilder
 
 # YAML 1.2's printable set excludes these (tab is reported on its own, with its own hint)
@@ -46,7 +54,6 @@ def read_text(path: Path, display: str) -> str:
     A FIFO, device or directory is refused without waiting or reading it; at most
     1 MiB + 1 byte is read, whatever the file's size.
     """
-    from promoter.files.safeopen import NotRegular, TooLarge, read_file
 
     try:
         raw = read_file(path, MAX_FILE_BYTES)
@@ -109,7 +116,6 @@ def _compose(text: str, display: str) -> Any:
     ``{idm: https://idm.example.com/openidm}``); ruamel.yaml's pure-Python parser
     reads it. A file both refuse keeps the C parser's message.
     """
-    from ruamel.yaml.error import MarkedYAMLError
 
     loader = _composer_class()(text)
     try:
@@ -125,7 +131,6 @@ def _compose(text: str, display: str) -> Any:
 
 
 def _compose_exact(text: str) -> Any:
-    from ruamel.yaml import YAML
 
     return YAML(typ="safe", pure=True).compose(text)
 
@@ -152,14 +157,11 @@ def _composer_class() -> Any:
     """
     global _COMPOSER
     if _COMPOSER is None:
-        from ruamel.yaml.cyaml import CParser  # type: ignore[attr-defined]
-
         _COMPOSER = type("_Composer", (CParser, _Resolver12), {"__init__": _composer_init})
     return _COMPOSER
 
 
 def _composer_init(self: Any, stream: str) -> None:
-    from ruamel.yaml.cyaml import CParser  # type: ignore[attr-defined]
 
     CParser.__init__(self, stream)
 
@@ -177,7 +179,6 @@ class _Resolver12:
         pass
 
     def resolve(self, kind: Any, value: str, implicit: Any) -> Any:
-        from ruamel.yaml.nodes import ScalarNode, SequenceNode
 
         table = self._table()
         if kind is ScalarNode:
@@ -192,9 +193,6 @@ class _Resolver12:
     def _table(cls) -> dict[str | None, list[tuple[Any, Any]]]:
         """First character -> (tag, regexp) rules to try; ``None``: rules for any character."""
         if cls._by_first is None:
-            from ruamel.yaml.resolver import implicit_resolvers
-            from ruamel.yaml.tag import Tag
-
             cls._tags = {k: Tag(suffix=_TAG + k) for k in ("str", "seq", "map")}
             shared: dict[str, Any] = {}
             rules: list[tuple[Any, Any, Any]] = [

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from promoter.compile.references import purposes
+from promoter.compile.render import literal_secrets
 from promoter.gates.base import BUILT_IN_LIMITS, GateInput, Hit, built_in_server
 
 if TYPE_CHECKING:  # the fast validator's objects stand in for these (see fastmodel.py)
@@ -29,8 +31,6 @@ def email017_secret_in_aic_config(gate: GateInput) -> Iterator[Hit]:
     tenant lacks: on an aic target a secret lives in an ESV secret, the config holds &{esv.*}."""
     if not gate.aic:
         return
-    from promoter.compile.references import purposes
-    from promoter.compile.render import literal_secrets
 
     for pointer, spec in purposes(gate.data):
         esv = _esv_for(pointer)

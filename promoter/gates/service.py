@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from promoter.errors import Location
 from promoter.findings import Finding, Tier, severity_of
@@ -84,7 +85,6 @@ def email008_target_http(
     Located at promoter.yaml, not in the output. Loopback hosts are not reported:
     the traffic never leaves the machine (a port-forward, a sidecar, a stand-in).
     """
-    from urllib.parse import urlsplit
 
     severity = severity_of("EMAIL008/target-http", tier)
     findings = []

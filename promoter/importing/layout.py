@@ -11,10 +11,13 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from promoter.compile.overlay import compose
 from promoter.compile.secretstore import versions
 from promoter.errors import InputError, Location, RefusedError
-from promoter.importing.plan import Imported, difference, split, store_files
+from promoter.files.yamlfile import load_yaml
+from promoter.importing.plan import Imported, difference, placeholder_names, split, store_files
 from promoter.importing.yamlwrite import to_yaml
+from promoter.project.pins import HEADER, base_for, pin_path
 from promoter.project.types import PROJECT_FILE, TIER_BY_NAME, Project, StoreSpec
 from promoter.untrusted import escape_control
 
@@ -86,9 +89,6 @@ def _distinct(files: list[Planned]) -> list[Planned]:
 
 def _current_base(project: Project, env: str) -> dict[str, object]:
     """The merged base ``env`` compiles from now (its pin, or base.yaml), or nothing."""
-    from promoter.compile.overlay import compose
-    from promoter.files.yamlfile import load_yaml
-    from promoter.project.pins import base_for
 
     known = project.environments.get(env)
     path = base_for(project, known) if known is not None else project.base
@@ -100,7 +100,6 @@ def _current_base(project: Project, env: str) -> dict[str, object]:
 
 def _pins(project: Project, envs: list[str], base_text: str) -> list[Planned]:
     """Existing pins of imported envs are replaced, or they would compile from the old base."""
-    from promoter.project.pins import HEADER, pin_path
 
     out = []
     for env in envs:
@@ -171,7 +170,6 @@ def _settings_file(project: Project, imported: list[Imported]) -> Planned | None
 
 
 def _env_block(item: Imported) -> str:
-    from promoter.importing.plan import placeholder_names
 
     lines = []
     if item.env not in TIER_BY_NAME:
@@ -192,7 +190,6 @@ def _quoted(name: str) -> str:
 
 def undeclared(project: Project, item: Imported) -> list[str]:
     """Placeholders an existing promoter.yaml does not declare for ``item``'s env."""
-    from promoter.importing.plan import placeholder_names
 
     env = project.environments.get(item.env)
     esvs, properties = placeholder_names(item.config, required=True)

@@ -22,8 +22,9 @@ from typing import Any
 
 from promoter.compile.overlay import SMTP_PROPERTIES, is_atomic
 from promoter.compile.render import IDM_KEYS, literal_secrets, to_idm
-from promoter.errors import RefusedError
+from promoter.errors import Location, RefusedError
 from promoter.importing.yamlwrite import _SURROGATE
+from promoter.model.placeholders import kind, normalise_esv, placeholders
 from promoter.pointer import escape
 
 SMTP_PURPOSE = "idm.email.smtp.password"
@@ -145,7 +146,6 @@ def _property_value(value: Any, pointer: str, source: str) -> str:
 
 
 def _refused(source: str, pointer: str, message: str) -> RefusedError:
-    from promoter.errors import Location
 
     return RefusedError(f"{pointer}: {message}; nothing written", location=Location(source))
 
@@ -166,7 +166,6 @@ def placeholder_names(value: Any, *, required: bool = False) -> tuple[list[str],
     AIC's own ``aic.*`` names need no declaration; with ``required``, neither does a
     property used only with a default (``&{smtp.host|smtp.example.com}``), as checks judge it.
     """
-    from promoter.model.placeholders import kind, normalise_esv, placeholders
 
     esvs: dict[str, None] = {}
     properties: dict[str, None] = {}

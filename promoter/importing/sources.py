@@ -18,7 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from promoter.errors import InputError, Location, TargetError
+from promoter.files.safeopen import NotRegular, TooLarge, read_file
 from promoter.files.yamlnodes import MAX_DEPTH
+from promoter.project.load import load_project
+from promoter.project.types import IdmTarget
+from promoter.targets.aic import read_config
+from promoter.targets.idm import IdmClient
 
 MAX_SOURCE_BYTES = 64 * 1024 * 1024  # a frodo full export holds every script and journey
 CONFIG_ID = "external.email"
@@ -79,7 +84,6 @@ def _in_directory(directory: Path, display: str) -> Path:
 
 
 def _load_json(path: Path, display: str) -> Any:
-    from promoter.files.safeopen import NotRegular, TooLarge, read_file
 
     try:
         raw = read_file(path, MAX_SOURCE_BYTES)
@@ -165,8 +169,6 @@ def _unwrap(data: Any, display: str) -> dict[str, Any]:
 
 
 def _from_target(kind: str, name: str, root: Path) -> dict[str, Any]:
-    from promoter.project.load import load_project
-    from promoter.project.types import IdmTarget
 
     project = load_project(root)
     env = project.env(name)
@@ -177,7 +179,6 @@ def _from_target(kind: str, name: str, root: Path) -> dict[str, Any]:
             f"idm:{name}: {name}'s target is not IDM's REST API",
             hint=f"set target: {{idm: URL, bearerEnv: VAR}} for {name} in promoter.yaml",
         )
-    from promoter.targets.idm import IdmClient
 
     config = IdmClient(env.target).get_config()
     if config is None:
@@ -186,7 +187,6 @@ def _from_target(kind: str, name: str, root: Path) -> dict[str, Any]:
 
 
 def _from_aic(env: Any, name: str) -> dict[str, Any]:
-    from promoter.targets.aic import read_config
 
     config = read_config(env)
     if config is None:

@@ -14,6 +14,8 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
+from promoter.check.compiler import Compiler
+from promoter.compile.render import replace_at
 from promoter.errors import InputError, Location, PromoterError, RefusedError
 from promoter.importing.layout import Planned, store_for
 from promoter.importing.plan import Imported, same
@@ -28,8 +30,6 @@ def check_round_trip(
 
     Returns each environment's (deny, warn) finding counts.
     """
-    from promoter.check.compiler import Compiler
-    from promoter.compile.render import replace_at
 
     counts: dict[str, tuple[int, int]] = {}
     with tempfile.TemporaryDirectory(prefix="promoter-import-") as tmp:

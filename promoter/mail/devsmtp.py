@@ -6,9 +6,12 @@ message. ``--tls`` offers STARTTLS with a self-signed certificate made at start.
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
 import itertools
 import logging
 import signal
+import socket
 import ssl
 import sys
 import tempfile
@@ -17,6 +20,8 @@ import time
 from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
+
+from promoter.errors import InputError
 
 
 class _Sink:
@@ -41,6 +46,7 @@ class _Sink:
 
     async def handle_exception(self, error: Exception) -> str:
         """One line instead of aiosmtpd's traceback (a client that rejects our certificate)."""
+        # lazy: aiosmtpd only for the commands that use it
         from aiosmtpd.smtp import TLSSetupException
 
         if isinstance(error, TLSSetupException):
@@ -62,7 +68,7 @@ def _quiet_login_data(record: logging.LogRecord) -> bool:
 
 
 def _accept_any(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
-    from aiosmtpd.smtp import AuthResult
+    from aiosmtpd.smtp import AuthResult  # lazy: aiosmtpd only for the commands that use it
 
     host, port = session.peer[:2] if session.peer else ("?", 0)
     print(f"{host}:{port} AUTH {mechanism} accepted (dev-smtp accepts any)", flush=True)
@@ -71,12 +77,16 @@ def _accept_any(server: Any, session: Any, envelope: Any, mechanism: str, data: 
 
 def self_signed_context(directory: Path, cert_copy: Path) -> ssl.SSLContext:
     """A fresh self-signed certificate; a copy goes to ``cert_copy`` for --ca-file."""
-    import datetime
-    import ipaddress
 
-    from cryptography import x509
+    from cryptography import x509  # lazy: cryptography only for the commands that use it
+
+    # lazy: cryptography only for the commands that use it
     from cryptography.hazmat.primitives import hashes, serialization
+
+    # lazy: cryptography only for the commands that use it
     from cryptography.hazmat.primitives.asymmetric import ec
+
+    # lazy: cryptography only for the commands that use it
     from cryptography.x509.oid import NameOID
 
     key = ec.generate_private_key(ec.SECP256R1())
@@ -114,7 +124,6 @@ def self_signed_context(directory: Path, cert_copy: Path) -> ssl.SSLContext:
 
 
 def _free_port(host: str) -> int:
-    import socket
 
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((host, 0))
@@ -123,9 +132,7 @@ def _free_port(host: str) -> int:
 
 
 def run_dev_smtp(listen: str, maildir: Path, *, tls: bool) -> int:
-    from aiosmtpd.controller import Controller
-
-    from promoter.errors import InputError
+    from aiosmtpd.controller import Controller  # lazy: aiosmtpd only for the commands that use it
 
     host, _, port_text = listen.rpartition(":")
     if not host or not port_text.isdigit():

@@ -36,7 +36,7 @@ AADSTS_MESSAGES = {
 
 def token(config: MsGraphConfig, *, ca_file: Path | None, client: Any = None) -> str:
     """A fresh client_credentials access token (never cached, never printed)."""
-    import httpx
+    import httpx  # lazy: httpx only for the commands that use it
 
     auth = config.auth
     if not isinstance(auth.clientId, str) or not isinstance(auth.clientSecret, str):
@@ -97,7 +97,7 @@ def _timeout(config: MsGraphConfig) -> float:
 
 
 def send_graph(config: MsGraphConfig, message: Message, *, ca_file: Path | None) -> str:
-    import httpx
+    import httpx  # lazy: httpx only for the commands that use it
 
     if not all(local_part_ascii(a) for a in (message.sender, message.to)):
         raise VerifyError("MS Graph does not support non-ASCII local parts (nothing was sent)")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from promoter.errors import RefusedError
+from promoter.net.tls import client_context
 
 
 class VerifyError(RefusedError):
@@ -30,7 +31,6 @@ def seconds(ms: int) -> float | None:
 
 
 def tls_context(ca_file: Path | None) -> ssl.SSLContext:
-    from promoter.net.tls import client_context
 
     return client_context(ca_file)
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from promoter.model.expected import EXPECTED_HINTS, SECRET_SHAPES
 from promoter.model.problem import Problem
 from promoter.pointer import escape
 from promoter.suggest import did_you_mean
@@ -99,7 +100,6 @@ def _shape(fields: set[str]) -> str:
 
 
 def _expected(pointer: str, loc: list[Any], err: Any) -> Problem:
-    from promoter.model.expected import EXPECTED_HINTS, SECRET_SHAPES
 
     expected = str(err["msg"])
     name = _name(loc)

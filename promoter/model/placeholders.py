@@ -8,6 +8,7 @@ or ``None`` when it is unknown (never a guess).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -141,7 +142,6 @@ def concrete(data: Any, values: Values) -> Any:
 
 
 def _typed(key: str, expr: str, values: Values, original: Any) -> Any:
-    import json
 
     text = values.text(expr)
     if text is None:

@@ -13,9 +13,11 @@ PLANS_PATH = Path(__file__).with_name("_plans.py")
 
 def generate() -> str:
     """The text of ``_plans.py``."""
-    from pydantic import TypeAdapter
+    from pydantic import TypeAdapter  # lazy: pydantic only for the commands that use it
 
-    from promoter.model.email import EmailConfig
+    from promoter.model.email import EmailConfig  # lazy: loads pydantic, which check does not need
+
+    # lazy: loads pydantic, which check does not need
     from promoter.model.settings import ProjectSettings
 
     email = _Planner().plan(TypeAdapter(EmailConfig).core_schema)

@@ -27,9 +27,11 @@ _PROPERTY_MAP = {
 
 
 def generate() -> dict[str, dict[str, Any]]:
-    from pydantic import TypeAdapter
+    from pydantic import TypeAdapter  # lazy: pydantic only for the commands that use it
 
-    from promoter.model.email import EmailConfig
+    from promoter.model.email import EmailConfig  # lazy: loads pydantic, which check does not need
+
+    # lazy: loads pydantic, which check does not need
     from promoter.model.settings import ProjectSettings
 
     email = TypeAdapter(EmailConfig).json_schema(by_alias=True)

@@ -11,8 +11,10 @@ Each model class inherits its kind; the fast validator's objects do too, so
 
 from __future__ import annotations
 
+import difflib
 import re
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
 
 from promoter.model.placeholders import PLACEHOLDER, TYPED_FORMS
 
@@ -186,7 +188,6 @@ def check_address(value: str | None) -> str | None:
 
 
 def check_url(value: str) -> str:
-    from urllib.parse import urlsplit
 
     try:
         parts = urlsplit(value)
@@ -221,7 +222,6 @@ def smtp_property_problems(properties: dict[str, str]) -> list[tuple[str, str, s
     Unknown ``mail.*`` keys are accepted (JavaMail has many); a key one typo away
     from a known one is not.
     """
-    import difflib
 
     problems: list[tuple[str, str, str | None]] = []
     for key in properties:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from promoter.errors import TargetError
+from promoter.net.tls import client_context
 from promoter.untrusted import sent_strings
 
 if TYPE_CHECKING:
@@ -57,9 +58,7 @@ class Session:
             self._client = None
 
     def _http(self) -> httpx.Client:
-        import httpx
-
-        from promoter.net.tls import client_context
+        import httpx  # lazy: httpx only for the commands that use it
 
         if self._client is None:
             timeout = httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0))
@@ -82,7 +81,7 @@ class Session:
         ``describe`` words a transport error; it is given what this request sent (body,
         query, headers), which a hostile server may echo back inside the error.
         """
-        import httpx
+        import httpx  # lazy: httpx only for the commands that use it
 
         if idempotent is None:
             idempotent = method in ("GET", "PUT", "DELETE", "HEAD")

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from promoter.errors import InputError, TargetError
+from promoter.net.tls import client_context
 from promoter.project.auth import (
     OAuth2Auth,
     ServiceAccountAuth,
@@ -130,9 +131,7 @@ class TokenProvider:
             ) from None
 
     def _post(self, form: dict[str, str]) -> tuple[int, Any]:
-        import httpx
-
-        from promoter.net.tls import client_context
+        import httpx  # lazy: httpx only for the commands that use it
 
         url = self.settings.token_endpoint
         timeout = httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0))
@@ -208,7 +207,7 @@ def _refused_scopes(body: Any, asked: list[str]) -> list[str]:
 
 def sign_assertion(account_id: str, key_text: str, audience: str) -> str:
     """The service-account JWT: RS256, iss = sub = id, aud = token endpoint, short exp, jti."""
-    import jwt
+    import jwt  # lazy: jwt only for the commands that use it
 
     key = _private_key(key_text)
     now = int(time.time())
@@ -223,7 +222,10 @@ def sign_assertion(account_id: str, key_text: str, audience: str) -> str:
 
 
 def _private_key(text: str) -> Any:
+    # lazy: cryptography only for the commands that use it
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+
+    # lazy: cryptography only for the commands that use it
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
     problem = InputError(
@@ -233,7 +235,7 @@ def _private_key(text: str) -> Any:
     stripped = text.strip()
     try:
         if stripped.startswith("{"):
-            from jwt.algorithms import RSAAlgorithm
+            from jwt.algorithms import RSAAlgorithm  # lazy: jwt only for the commands that use it
 
             key: Any = RSAAlgorithm.from_jwk(stripped)
         else:

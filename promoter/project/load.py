@@ -5,12 +5,14 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, cast
 
 from promoter.errors import InputError, Location
 from promoter.files.yamlfile import Doc, load_yaml
+from promoter.findings import SEVERITY
 from promoter.model.placeholders import normalise_esv
 from promoter.model.shapes import (
     AicTargetKind,
@@ -18,6 +20,8 @@ from promoter.model.shapes import (
     FileTargetKind,
     IdmTargetKind,
 )
+from promoter.model.validate import default_env_settings as env_default
+from promoter.model.validate import validate_project
 from promoter.pointer import escape
 from promoter.project.targets import _aic_target, _auth, _target_urls
 from promoter.project.types import (
@@ -47,7 +51,6 @@ if TYPE_CHECKING:
 
 def load_project(root: Path) -> Project:
     """Read ``promoter.yaml`` if present and apply the conventions."""
-    from promoter.model.validate import validate_project
 
     data: Any = {}
     doc = Doc(data=None, file=PROJECT_FILE)
@@ -66,7 +69,6 @@ def load_project(root: Path) -> Project:
 
 
 def _build(root: Path, settings: ProjectSettings, doc: Doc) -> Project:
-    from promoter.model.validate import default_env_settings as env_default
 
     env_dir = root / "environments"
     names = set(settings.environments)
@@ -88,7 +90,7 @@ def _build(root: Path, settings: ProjectSettings, doc: Doc) -> Project:
                 )
             seen.add(name)
             if name not in names:
-                from promoter.suggest import did_you_mean
+                from promoter.suggest import did_you_mean  # lazy: off check's path
 
                 raise InputError(
                     f"'{name}' in order is not an environment "
@@ -132,12 +134,11 @@ def _build(root: Path, settings: ProjectSettings, doc: Doc) -> Project:
 
 
 def _check_rule(rule: str, location: Location) -> None:
-    from promoter.findings import SEVERITY
 
     known = {key.split("/")[0] for key in SEVERITY}
     if rule in known:
         return
-    from promoter.suggest import did_you_mean
+    from promoter.suggest import did_you_mean  # lazy: off check's path
 
     number = re.fullmatch(r"(?i)\s*email\s*0*(\d{1,3})\s*", rule)
     guess = f"EMAIL{int(number.group(1)):03d}" if number else None
@@ -191,7 +192,6 @@ def _properties(s: EnvSettings) -> Mapping[str, None | str]:
 
 def with_stores_from(project: Project, root: Path) -> Project:
     """``project`` (loaded from a copy of the repo) reading its stores under ``root``."""
-    from dataclasses import replace
 
     def moved(env: Environment) -> Environment:
         try:

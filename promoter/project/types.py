@@ -106,7 +106,7 @@ class Project:
     def env(self, name: str) -> Environment:
         found = self.environments.get(name)
         if found is None:
-            from promoter.suggest import did_you_mean
+            from promoter.suggest import did_you_mean  # lazy: off check's path
 
             known = ", ".join(self.environments) or "none"
             raise InputError(

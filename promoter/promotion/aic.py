@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from promoter.check.compiler import Compiled
+from promoter.check.report import print_findings
 from promoter.errors import RefusedError, TargetError
 from promoter.findings import Finding
 from promoter.project.types import AicTarget, Environment, Project, esv_id
@@ -248,6 +249,5 @@ def rollback(
 
 
 def print_refusal(findings: Iterable[Finding]) -> None:
-    from promoter.check.report import print_findings
 
     print_findings(list(findings))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from promoter.check.compiler import Compiled
+from promoter.compile.diff import diff
 from promoter.errors import InputError, RefusedError
 from promoter.findings import Finding, severity_of
 from promoter.gates.waivers import apply_waivers
@@ -36,7 +37,6 @@ def email016(
     source: Compiled, dest: Compiled, project: Project, today: date | None = None
 ) -> list[Finding]:
     """EMAIL016: AIC promotion copies the lower tenant's config; only ESVs differ per tenant."""
-    from promoter.compile.diff import diff
 
     severity = severity_of("EMAIL016", dest.env.tier)
     if severity is None or source.output is None or dest.output is None:

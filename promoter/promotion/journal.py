@@ -27,6 +27,7 @@ from pathlib import Path
 
 from promoter.errors import InputError, Location, TargetError
 from promoter.files.atomic import create_new, fsync_dir, keep_backup, remove_dead_temps
+from promoter.promotion import ledger
 
 JOURNAL = Path("build") / ".promoter" / "journal.json"
 TEMP_MARK = ".txn-"
@@ -125,7 +126,6 @@ def _is_temp(name: str) -> bool:
 
 
 def _finish(root: Path, journal: dict[str, object]) -> None:
-    from promoter.promotion import ledger
 
     moves = journal["moves"]
     assert isinstance(moves, list)

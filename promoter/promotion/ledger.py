@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from promoter.errors import InputError, Location
+from promoter.files import git
 
 LEDGER = Path("ledger") / "promotions.jsonl"
 PIN_ARCHIVE = Path("ledger") / "pins"
@@ -50,7 +51,6 @@ def record(root: Path, **values: Any) -> Entry:
 
 def stamped(root: Path, **values: Any) -> Entry:
     """A new entry stamped with time, user and the repo's HEAD, not yet appended."""
-    from promoter.files import git
 
     return new_entry(git_commit=git.head(root), **values)
 

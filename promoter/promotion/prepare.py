@@ -8,6 +8,7 @@ restores an earlier pin the same way.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -179,7 +180,6 @@ def prepare_rollback(compiler: Compiler, name: str, to: int | None) -> PinChange
 
 def _rendered(project: Project, env: Environment) -> Any:
     """What the last promotion rendered for ``env``, if it is still there."""
-    import json
 
     try:
         return json.loads(rendered_path(project, env).read_text(encoding="utf-8"))

@@ -6,11 +6,12 @@ from pathlib import Path
 from typing import Any
 
 from promoter.errors import RefusedError
+from promoter.files import git
 from promoter.files.atomic import PUBLIC_MODE, SECRET_MODE
 from promoter.findings import Finding
 from promoter.project import pins
 from promoter.project.types import AicTarget, IdmTarget, Project
-from promoter.promotion import ledger
+from promoter.promotion import journal, ledger
 from promoter.promotion.prepare import PinChange, rendered_path
 from promoter.targets import record as outputrecord
 from promoter.targets.deliver import deliver
@@ -31,14 +32,12 @@ class CommitFailed(RefusedError):
 
 def recover(project: Project) -> bool:
     """Finish a promotion a kill interrupted, delete its orphans (under the repo lock)."""
-    from promoter.promotion import journal
 
     return journal.recover(project.root, written_dirs(project))
 
 
 def written_dirs(project: Project) -> list[Path]:
     """Every directory a promotion stages files in."""
-    from promoter.promotion import journal
 
     dirs = [project.root / "environments", project.root / ledger.PIN_ARCHIVE]
     dirs += [rendered_path(project, env).parent for env in project.environments.values()]
@@ -60,8 +59,6 @@ def write_change(
 
     ``result`` and ``detail`` come from a delivery done before (AIC's promotion flow).
     """
-    from promoter.files import git
-    from promoter.promotion import journal
 
     compiled = change.compiled
     if compiled.blocked or compiled.text is None or compiled.output is None:

@@ -19,6 +19,7 @@ import hmac
 import json
 import re
 from collections.abc import Callable, Collection, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +69,6 @@ def scan(
 
     ``explicit``: paths the user named; any JSON/YAML among them is scanned too.
     """
-    from dataclasses import replace
 
     allowed = dict(project.scan_allow)
     findings: list[Finding] = []

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from promoter.errors import TargetError
+from promoter.errors import InputError, TargetError
 from promoter.project.types import AicTarget
 from promoter.targets.aic_esvs import EsvEndpoints
 from promoter.targets.aic_promotions import PromotionEndpoints
@@ -105,8 +105,6 @@ def read_config(env: Any) -> dict[str, Any] | None:
     """``external.email`` as ``env``'s AIC tenant holds it (``promoter import aic:ENV``)."""
     target = env.target
     if not isinstance(target, AicTarget):
-        from promoter.errors import InputError
-
         raise InputError(
             f"aic:{env.name}: {env.name}'s target is not an AIC tenant",
             hint=f"give {env.name} target: {{aic: https://<tenant-fqdn>, serviceAccount: ...}}",

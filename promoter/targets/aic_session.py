@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 from promoter.errors import TargetError
 from promoter.net.auth import Provider, provider
+from promoter.net.http import Session
 from promoter.project.types import AicTarget
 from promoter.untrusted import exception_text, http_status, scrub
 
@@ -46,7 +47,6 @@ class AicSession:
         secrets: Iterable[str] = (),
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        from promoter.net.http import Session
 
         self.target = target
         self.label = label  # "staging's tenant"

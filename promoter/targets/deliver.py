@@ -7,8 +7,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from promoter.compile.diff import diff
 from promoter.errors import TargetError
+from promoter.project.types import AicTarget, FileTarget
+from promoter.targets import esv as aic_values
+from promoter.targets.aic import CONFIG_PATH, AicClient
 from promoter.targets.file import write_file
+from promoter.targets.idm import IdmClient
 
 if TYPE_CHECKING:
     from promoter.check.compiler import Compiled
@@ -20,19 +25,14 @@ def deliver(compiled: Compiled) -> str:
     Returns a one-line summary. IDM stores secrets encrypted, so its read-back
     compares the non-secret fields.
     """
-    from promoter.project.types import FileTarget
 
     target, text, config = compiled.env.target, compiled.text, compiled.output
     if text is None or config is None:
         raise TargetError(f"{compiled.env.name}: nothing to deliver")
     if isinstance(target, FileTarget):
         return write_file(target, text, secret=compiled.holds_secrets)
-    from promoter.project.types import AicTarget
 
     if isinstance(target, AicTarget):
-        from promoter.targets import esv as aic_values
-        from promoter.targets.aic import CONFIG_PATH, AicClient
-
         env = compiled.env
         with AicClient(
             target, label=f"{env.name}'s tenant", secrets=compiled.secret_values()
@@ -49,7 +49,6 @@ def deliver(compiled: Compiled) -> str:
             f"delivered to {target.url}{CONFIG_PATH} (read back: non-secret fields match)"
             f"{esvs}{after}"
         )
-    from promoter.targets.idm import IdmClient
 
     client = IdmClient(target)
     client.put_config(config)
@@ -61,7 +60,6 @@ def deliver(compiled: Compiled) -> str:
 
 def read_back_mismatch(sent: object, held: object, secret_pointers: set[str]) -> list[str]:
     """Pointers whose non-secret values differ (IDM stores secrets encrypted)."""
-    from promoter.compile.diff import diff
 
     changes = diff(held, sent, secret_pointers=secret_pointers, skip_secrets=True)
     return [c.pointer for c in changes]

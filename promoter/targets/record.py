@@ -15,7 +15,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from promoter.compile.diff import flatten
 from promoter.compile.render import LITERAL_SECRET_POINTERS
+from promoter.files.atomic import write_atomic
+from promoter.project.types import FileTarget
+from promoter.targets.deliver import deliver
 
 if TYPE_CHECKING:
     from promoter.check.compiler import Compiled
@@ -24,7 +28,6 @@ if TYPE_CHECKING:
 
 def output_path(root: Path, env: Environment) -> Path:
     """Where ``env``'s rendered output is kept: its file target, else build/<env>/conf/."""
-    from promoter.project.types import FileTarget
 
     if isinstance(env.target, FileTarget):
         return env.target.path
@@ -33,8 +36,6 @@ def output_path(root: Path, env: Environment) -> Path:
 
 def deliver_recorded(root: Path, compiled: Compiled) -> str:
     """``targets.deliver`` with the secret pointers recorded around it (see the module doc)."""
-    from promoter.project.types import FileTarget
-    from promoter.targets.deliver import deliver
 
     output = output_path(root, compiled.env)
     pointers = compiled.secret_pointers
@@ -70,7 +71,6 @@ def before_write(output: Path, pointers: Iterable[str]) -> set[str]:
 
 
 def remember(output: Path, pointers: Iterable[str], *, exact: bool) -> None:
-    from promoter.files.atomic import write_atomic
 
     held = recorded(output)
     wanted = set(pointers) if exact else set(pointers) | (held or set())
@@ -91,7 +91,6 @@ def old_side_secrets(old: object, output: Path, new_side: set[str]) -> set[str]:
 
 
 def _auth_pointers(old: object) -> set[str]:
-    from promoter.compile.diff import flatten
 
     if not isinstance(old, dict):
         return set()

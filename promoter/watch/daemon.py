@@ -19,10 +19,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from promoter.check.compiler import Compiler
 from promoter.errors import PromoterError, TargetError
+from promoter.mail.message import VerifyError
+from promoter.project.load import load_project
+from promoter.project.types import AicTarget
+from promoter.targets.record import deliver_recorded
 from promoter.watch.digest import process_hmac
 from promoter.watch.options import DEBOUNCE_CAP, WatchOptions, check_options
 from promoter.watch.outcome import ReloadOutcome
+from promoter.watch.rotation import Rotation, check_recipient
 from promoter.watch.telemetry import JsonLog, Metrics, serve_health
 
 
@@ -56,12 +62,7 @@ class Watcher:
         return outcome
 
     def _reload(self) -> ReloadOutcome:
-        from promoter.check.compiler import Compiler
-        from promoter.mail.message import VerifyError
-        from promoter.mail.probe import probe
-        from promoter.project.load import load_project
-        from promoter.project.types import AicTarget
-        from promoter.targets.record import deliver_recorded
+        from promoter.mail.probe import probe  # lazy: loads pydantic, which check does not need
 
         try:
             compiled = Compiler(load_project(self.root)).compile(self.options.env)
@@ -105,7 +106,6 @@ class Watcher:
         return ReloadOutcome("success", f"{proven}; {summary} (sha256 {compiled.sha256})")
 
     def _rotate(self, compiled: Any) -> ReloadOutcome:
-        from promoter.watch.rotation import Rotation
 
         if self.rotation is None:
             self.rotation = Rotation(self.options.env, self.options.verify_to or "", self.log)
@@ -175,11 +175,11 @@ class Watcher:
             EVENT_TYPE_CLOSED_NO_WRITE,
             EVENT_TYPE_OPENED,
             FileSystemEventHandler,
-        )
-        from watchdog.observers import Observer
-        from watchdog.observers.polling import PollingObserver
+        )  # lazy: watchdog only for the commands that use it
+        from watchdog.observers import Observer  # lazy: watchdog only for the commands that use it
 
-        from promoter.project.load import load_project
+        # lazy: watchdog only for the commands that use it
+        from watchdog.observers.polling import PollingObserver
 
         store = load_project(self.root).env(self.options.env).store.directory
         self.store = store
@@ -232,8 +232,6 @@ def _concerns_store(event: Any, store: Path) -> bool:
 
 
 def _check_target(root: Path, options: WatchOptions) -> None:
-    from promoter.project.load import load_project
-    from promoter.watch.rotation import check_recipient
 
     try:
         target = load_project(root).env(options.env).target

@@ -28,6 +28,9 @@ from typing import TYPE_CHECKING, Any
 
 from promoter.errors import InputError, PromoterError, TargetError
 from promoter.project.types import AicTarget, Environment, esv_id
+from promoter.targets import esv as aic_values
+from promoter.targets.aic import AicClient
+from promoter.targets.esv import secret_values
 from promoter.watch.digest import process_hmac
 from promoter.watch.outcome import ReloadOutcome
 
@@ -72,7 +75,6 @@ class Values:
 
 
 def read_values(env: Environment) -> Values:
-    from promoter.targets.esv import secret_values
 
     variables = {esv_id(n): v for n, v in env.esvs.items() if isinstance(v, str)}
     return Values(secret_values(env), variables)
@@ -110,7 +112,6 @@ class Rotation:
                 "no change since the refused rotation (the tenant keeps the last known good "
                 "values)",
             )
-        from promoter.targets.aic import AicClient
 
         label = f"{env.name}'s tenant"
         with AicClient(env.target, label=label, secrets=values.all()) as client:
@@ -128,7 +129,6 @@ class Rotation:
     def _rotate(
         self, client: AicClient, compiled: Compiled, values: Values, digest: str
     ) -> ReloadOutcome:
-        from promoter.targets import esv as aic_values
 
         env, config = compiled.env, compiled.output
         pushed = aic_values.push(client, env, config, values.secrets)
@@ -214,7 +214,6 @@ class Rotation:
         )
 
     def _states(self, client: AicClient, compiled: Compiled, known: Values) -> list[EsvState]:
-        from promoter.targets import esv as aic_values
 
         used = sorted(aic_values.used_esvs(compiled.output))
         return [client.variable(e) if e in known.variables else client.secret(e) for e in used]

@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TextIO
 
 from promoter.watch.options import health_address
@@ -34,6 +35,7 @@ class JsonLog:
 
 class Metrics:
     def __init__(self) -> None:
+        # lazy: prometheus_client only for the commands that use it
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
         self.registry = CollectorRegistry()
@@ -56,6 +58,7 @@ class Metrics:
         )
 
     def render(self) -> bytes:
+        # lazy: prometheus_client only for the commands that use it
         from prometheus_client import generate_latest
 
         data: bytes = generate_latest(self.registry)
@@ -67,7 +70,6 @@ Log = Callable[..., None]
 
 def serve_health(address: str, *, ready: Callable[[], bool], metrics: Metrics, log: Log) -> Any:
     """Serve /healthz, /readyz and /metrics on ``address`` (HOST:PORT) in a daemon thread."""
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     host, port = health_address(address)
 

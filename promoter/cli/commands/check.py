@@ -12,6 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from promoter.check import cache as checkcache
+from promoter.check.checker import check_envs
+from promoter.colour import emit
+from promoter.project.load import load_project, with_stores_from
 
 
 def run_check(
@@ -31,14 +34,11 @@ def run_check(
         argv_key += ["--files", *sorted(files)]
     replay = checkcache.lookup(root, argv_key) if use_cache else None
     if replay is None:
-        from promoter.check.checker import check_envs
-
         replay, read, stores = check_envs(
             root, envs, fmt=fmt, require_secrets=require_secrets, changed=files
         )
         if use_cache and replay.code != 2:
             checkcache.store(root, argv_key, read, stores, replay)
-    from promoter.colour import emit
 
     emit(replay.out)
     emit(replay.err, sys.stderr)
@@ -47,10 +47,7 @@ def run_check(
 
 def _check_staged(root: Path, envs: Sequence[str], *, fmt: str, require_secrets: bool) -> int:
     """Compile what the index holds (what the commit will hold), never the cache."""
-    from promoter.check.checker import check_envs
-    from promoter.colour import emit
-    from promoter.files.git import staged, staged_tree
-    from promoter.project.load import load_project, with_stores_from
+    from promoter.files.git import staged, staged_tree  # lazy: off check's path
 
     files = staged(root)
     with staged_tree(root) as tree:

@@ -8,12 +8,18 @@ from pathlib import Path
 from typing import Any
 
 from promoter.check.compiler import Compiled, Compiler
-from promoter.check.report import plural, print_findings
+from promoter.check.report import change_dicts, plural, print_findings
 from promoter.compile import diff as diffs
 from promoter.errors import InputError, Location
 from promoter.project.load import load_project
 from promoter.project.types import AicTarget, FileTarget, IdmTarget
 from promoter.promotion import ledger
+from promoter.promotion.aic_stages import refuse_direct_delivery
+from promoter.promotion.write import gate_summary
+from promoter.targets import record as outputrecord
+from promoter.targets.aic import AicClient
+from promoter.targets.idm import IdmClient
+from promoter.targets.record import deliver_recorded
 
 
 def _compile(root: Path, env: str) -> Compiled:
@@ -21,13 +27,9 @@ def _compile(root: Path, env: str) -> Compiled:
 
 
 def run_deliver(root: Path, env: str) -> int:
-    from promoter.promotion.write import gate_summary
-    from promoter.targets.record import deliver_recorded
 
     project = load_project(root)
     if isinstance(project.env(env).target, AicTarget):
-        from promoter.promotion.aic_stages import refuse_direct_delivery
-
         refuse_direct_delivery(project, project.env(env))
     compiled = Compiler(project).compile(env)
     print_findings(compiled.findings)
@@ -52,7 +54,6 @@ def run_diff(root: Path, env: str, *, exit_code: bool, fmt: str = "text") -> int
     if compiled.output is None:
         print_findings(compiled.findings)
         return 1
-    from promoter.targets import record as outputrecord
 
     target = compiled.env.target
     held = _held(target)
@@ -70,8 +71,6 @@ def run_diff(root: Path, env: str, *, exit_code: bool, fmt: str = "text") -> int
     )
     where = target.display if isinstance(target, FileTarget) else target.url
     if fmt == "json":
-        from promoter.check.report import change_dicts
-
         document = {
             "env": env,
             "target": where,
@@ -91,13 +90,9 @@ def run_diff(root: Path, env: str, *, exit_code: bool, fmt: str = "text") -> int
 
 def _held(target: FileTarget | IdmTarget | AicTarget) -> Any:
     if isinstance(target, AicTarget):
-        from promoter.targets.aic import AicClient
-
         with AicClient(target, label="the tenant") as client:
             return client.get_config()
     if isinstance(target, IdmTarget):
-        from promoter.targets.idm import IdmClient
-
         return IdmClient(target).get_config()
     try:
         return json.loads(target.path.read_text(encoding="utf-8"))

@@ -8,14 +8,17 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from promoter.promotion import ledger
+from promoter.errors import RefusedError
+from promoter.project.load import load_project
+from promoter.promotion import journal, ledger
+from promoter.promotion.lock import repo_lock
+from promoter.promotion.write import recover, written_dirs
 
 if TYPE_CHECKING:
     from promoter.project.types import Project
 
 
 def run_history(root: Path, env: str, *, fmt: str) -> int:
-    from promoter.project.load import load_project
 
     project = load_project(root)
     project.env(env)
@@ -43,13 +46,9 @@ def run_history(root: Path, env: str, *, fmt: str) -> int:
 
 def _recover(project: Project) -> None:
     """Finish an interrupted promotion first, so the history shows it (only if one is pending)."""
-    from promoter.promotion import journal
-    from promoter.promotion.write import recover, written_dirs
 
     if not journal.pending(project.root, written_dirs(project)):
         return
-    from promoter.errors import RefusedError
-    from promoter.promotion.lock import repo_lock
 
     try:
         with repo_lock(project.root, wait=2.0):

@@ -16,6 +16,8 @@ from pathlib import Path
 from promoter.errors import InputError, RefusedError
 from promoter.importing.layout import Planned, plan, undeclared
 from promoter.importing.plan import Imported, normalise
+from promoter.importing.sources import read_source
+from promoter.importing.write import check_round_trip, write_all
 from promoter.project.load import load_project
 from promoter.project.types import PROJECT_FILE, TIER_BY_NAME, Project
 from promoter.untrusted import escape_control
@@ -62,8 +64,6 @@ def pair_sources(sources: list[str], envs: list[str]) -> list[tuple[str, str]]:
 
 
 def run_import(root: Path, sources: list[str], envs: list[str], *, force: bool) -> int:
-    from promoter.importing.sources import read_source
-    from promoter.importing.write import check_round_trip, write_all
 
     pairs = pair_sources(sources, envs)
     project = load_project(root)

@@ -11,7 +11,9 @@ import sys
 from pathlib import Path
 
 from promoter.errors import InputError, RefusedError
+from promoter.files.atomic import write_atomic
 from promoter.importing.plan import MSGRAPH_PURPOSE, SMTP_PURPOSE
+from promoter.model.schema import SCHEMA_DIR, generate, render
 
 SCHEMA_LINE = "# yaml-language-server: $schema=../schemas/overlay.schema.json\n"
 
@@ -126,7 +128,6 @@ GITIGNORE = """\
 
 def scaffold(kind: str) -> dict[str, str]:
     """The files of a new config repo, by repo-relative path."""
-    from promoter.model.schema import SCHEMA_DIR, generate, render
 
     purpose = SMTP_PURPOSE if kind == "smtp" else MSGRAPH_PURPOSE
     overlay = SMTP_OVERLAY if kind == "smtp" else GRAPH_OVERLAY
@@ -173,7 +174,6 @@ def run_init(directory: Path, *, kind: str, force: bool) -> int:
             f"{directory}: would overwrite {shown}; nothing written",
             hint="pass --force to overwrite them",
         )
-    from promoter.files.atomic import write_atomic
 
     for name, text in files.items():
         secret = name.startswith("secrets/") and not name.endswith("README.md")

@@ -17,7 +17,9 @@ from promoter.cli.commands.promote_io import (
     refused_early,
 )
 from promoter.project.load import load_project
+from promoter.project.pins import pin_path
 from promoter.project.types import AicTarget, FileTarget, IdmTarget, Project
+from promoter.promotion import journal
 from promoter.promotion.ledger import is_verified
 from promoter.promotion.prepare import (
     PinChange,
@@ -124,7 +126,6 @@ def _finish(
 
 def _already_holds(project: Project, change: PinChange) -> bool:
     """The pin and the rendered output are already exactly what this change would write."""
-    from promoter.project.pins import pin_path
 
     try:
         pin = pin_path(project, change.env.name).read_text(encoding="utf-8")
@@ -137,7 +138,6 @@ def _already_holds(project: Project, change: PinChange) -> bool:
 
 def _recover(project: Project, options: WriteOptions) -> None:
     """A promotion a kill interrupted is finished first (a dry run only says so)."""
-    from promoter.promotion import journal
 
     if options.dry_run:
         if journal.pending(project.root):

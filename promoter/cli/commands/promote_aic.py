@@ -8,12 +8,13 @@ from promoter.check.compiler import Compiled
 from promoter.check.report import plural, print_findings
 from promoter.cli.commands.promote_io import WriteOptions, confirm, print_json, refused, to_stderr
 from promoter.project.types import AicTarget, Project
+from promoter.promotion import aic as aic_promotion
+from promoter.promotion.aic_stages import check_pair, email016, lower_tenant
 from promoter.promotion.prepare import PinChange, rendered_path
 from promoter.promotion.write import write_change
 
 
 def aic_promoted(project: Project, env: str) -> bool:
-    from promoter.promotion.aic_stages import lower_tenant
 
     return lower_tenant(project, project.env(env)) is not None
 
@@ -22,7 +23,6 @@ def aic_pair(project: Project, source: Compiled, change: PinChange) -> bool:
     """An AIC-to-AIC promotion: EMAIL016 joins DST's findings (the flow is aic_promotion's)."""
     if not isinstance(change.env.target, AicTarget):
         return False
-    from promoter.promotion.aic_stages import check_pair, email016
 
     if check_pair(project, source.env.name, change.env.name) is None:
         return False
@@ -37,7 +37,6 @@ def finish_aic(
 
     None when the run touches no tenant (neither --apply nor --dry-run): the repo only.
     """
-    from promoter.promotion import aic as aic_promotion
 
     compiled, env = change.compiled, change.env
     action = "promote" if source is not None else "rollback"

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
+from promoter.check.report import change_dicts, sorted_findings
 from promoter.findings import Finding
 from promoter.project.types import Environment, Project
 from promoter.promotion.lock import repo_lock
@@ -26,7 +28,6 @@ def print_json(
     extra_findings: list[Finding] | None = None,
 ) -> None:
     """``--format json``: what happened, the redacted changes and the findings."""
-    from promoter.check.report import change_dicts
 
     redact = change.compiled.secret_values()
     if change.previous is not None:
@@ -56,7 +57,6 @@ def promotion_document(
     **fields: object,
 ) -> dict[str, object]:
     """The ``--format json`` document's shape (README: Output formats)."""
-    from promoter.check.report import sorted_findings
 
     return {
         "action": action,
@@ -75,7 +75,6 @@ def promotion_document(
 
 
 def write_json(document: dict[str, object]) -> None:
-    import json
 
     sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
 

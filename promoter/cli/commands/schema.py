@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from promoter.files.atomic import write_atomic
 from promoter.model.schema import SCHEMA_DIR, generate, render
 
 
@@ -12,8 +13,6 @@ def run_schema(root: Path, *, write: bool, check: bool) -> int:
     schemas = {name: render(schema) for name, schema in generate().items()}
     directory = root / SCHEMA_DIR
     if write:
-        from promoter.files.atomic import write_atomic
-
         for name, text in schemas.items():
             write_atomic(
                 directory / name, text, secret=False, display=f"{SCHEMA_DIR}/{name}", backup=False

@@ -8,11 +8,15 @@ from promoter.check.compiler import Compiled, Compiler
 from promoter.check.report import print_findings
 from promoter.errors import InputError, RefusedError
 from promoter.findings import CONFIG_RULE
+from promoter.mail.graph import send_graph
 from promoter.mail.message import Message
+from promoter.mail.smtp import send_smtp
 from promoter.model.email import MsGraphConfig, SmtpConfig
 from promoter.project.load import load_project
 from promoter.project.types import AicTarget, IdmTarget
 from promoter.promotion import ledger
+from promoter.targets.aic import AicClient
+from promoter.targets.idm import IdmClient
 
 
 def run_verify(
@@ -79,8 +83,6 @@ def _send(
     via: str,
     ca_file: Path | None,
 ) -> str:
-    from promoter.mail.graph import send_graph
-    from promoter.mail.smtp import send_smtp
 
     if via == "idm":
         target = compiled.env.target
@@ -92,14 +94,11 @@ def _send(
             "body": message.body,
         }
         if isinstance(target, AicTarget):
-            from promoter.targets.aic import AicClient
-
             with AicClient(target, label=f"{compiled.env.name}'s tenant") as aic:
                 aic.send(send)
             return f"sent through {target.url}/openidm/external/email"
         if not isinstance(target, IdmTarget):
             raise InputError(f"--via idm needs an IDM target for {compiled.env.name}")
-        from promoter.targets.idm import IdmClient
 
         IdmClient(target).send(send)
         return f"sent through {target.url}/external/email"
