@@ -76,7 +76,7 @@ SEVERITY: dict[str, tuple[Severity | None, Severity | None, Severity | None]] = 
     "EMAIL013": (D, D, D),
     "EMAIL014": (W, W, W),
     "EMAIL015": (D, D, D),
-    "EMAIL016": (None, D, D),  # a promotion rule: see aic_promotion.email016
+    "EMAIL016": (None, D, D),  # a promotion rule: see promotion/aic_stages.email016
     "EMAIL017": (D, D, D),
 }
 

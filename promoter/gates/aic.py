@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from promoter.compile.references import purposes
 from promoter.compile.render import literal_secrets
 from promoter.gates.base import BUILT_IN_LIMITS, GateInput, Hit, built_in_server
-
-if TYPE_CHECKING:  # the fast validator's objects stand in for these (see fastmodel.py)
-    pass
 
 
 def email001_built_in_smtp(gate: GateInput) -> Iterator[Hit]:

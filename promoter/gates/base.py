@@ -12,7 +12,7 @@ from promoter.findings import Tier
 from promoter.model.placeholders import Values, placeholders
 from promoter.model.shapes import SmtpKind
 
-if TYPE_CHECKING:  # the fast validator's objects stand in for these (see fastmodel.py)
+if TYPE_CHECKING:  # the fast validator's objects stand in for these (see model/fast.py)
     from promoter.model.email import MsGraphConfig, SmtpConfig
 
 

@@ -8,7 +8,6 @@ promoter.yaml mark a finding waived until they expire.
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING
 
 from promoter.findings import Finding, severity_of
 from promoter.gates.aic import email001_built_in_smtp, email017_secret_in_aic_config
@@ -30,9 +29,6 @@ from promoter.gates.transport import (
 )
 from promoter.gates.waivers import apply_waivers
 from promoter.project.types import Waiver
-
-if TYPE_CHECKING:  # the fast validator's objects stand in for these (see fastmodel.py)
-    pass
 
 
 def run_gates(

@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from promoter.gates.base import GateInput, Hit, is_placeholder, smtp_of
 from promoter.model.placeholders import placeholders
-
-if TYPE_CHECKING:  # the fast validator's objects stand in for these (see fastmodel.py)
-    pass
-
 
 SECRET_FIELDS = ("/auth/password", "/auth/clientSecret")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from promoter.errors import Location
@@ -13,9 +12,6 @@ from promoter.gates.base import GateInput, Hit
 from promoter.gates.waivers import apply_waivers
 from promoter.model.shapes import MsGraphKind, address_of
 from promoter.project.types import Waiver
-
-if TYPE_CHECKING:  # the fast validator's objects stand in for these (see fastmodel.py)
-    pass
 
 
 def email007_international(gate: GateInput) -> Iterator[Hit]:

@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from promoter.gates.base import GateInput, Hit, external_smtp, smtp_of
 from promoter.model.shapes import MsGraphKind
-
-if TYPE_CHECKING:  # the fast validator's objects stand in for these (see fastmodel.py)
-    pass
-
 
 WEAK_PROTOCOLS = frozenset({"SSLv2", "SSLv2Hello", "SSLv3", "TLSv1", "TLSv1.1"})
 

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
-from typing import TYPE_CHECKING
 
 from promoter.findings import Finding
 from promoter.project.types import Waiver
-
-if TYPE_CHECKING:  # the fast validator's objects stand in for these (see fastmodel.py)
-    pass
 
 
 def apply_waivers(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-# Custom error type: validation.py words it "<field> must be <message>; found <input>".
+# Custom error type: messages.py words it "<field> must be <message>; found <input>".
 EXPECTED = "expected"
 
 

@@ -8,7 +8,7 @@ models stay the single source of truth.
 The fast validator is sound, not complete: it accepts only what it is sure
 pydantic accepts, and builds the same values. Anything else (an error, an odd
 but maybe valid input) gets ``None``, and the caller asks pydantic, which decides
-and words the messages. ``tests/test_fastmodel.py`` holds it to that against
+and words the messages. ``tests/unit/model/test_fast.py`` holds it to that against
 pydantic on generated inputs.
 """
 

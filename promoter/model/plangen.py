@@ -1,7 +1,7 @@
 """Turn the pydantic models' core schemas into the fast validator's plans (``_plans.py``).
 
 A plan is the core schema pydantic builds from the model classes, reduced to plain
-data the fast validator (``fastmodel.py``) walks: which keys a mapping holds, each
+data the fast validator (``fast.py``) walks: which keys a mapping holds, each
 value's type and constraints, which function picks a union's branch. Functions are
 named (``promoter.shapes`` holds them all), refs get stable names. Anything the
 fast validator does not implement stops generation with the node that has it, so a

@@ -1,6 +1,6 @@
 """The pydantic model of promoter.yaml (all keys optional): the single source of truth.
 
-``project.py`` applies it; ``schemas/promoter.schema.json`` is generated from it.
+``project/load.py`` applies it; ``schemas/promoter.schema.json`` is generated from it.
 """
 
 from __future__ import annotations

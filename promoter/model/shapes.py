@@ -1,10 +1,10 @@
 """The plain-Python half of the models: kinds, discriminators and checks, without pydantic.
 
-The pydantic classes (``model.py``, ``projectmodel.py``) stay the single source of
+The pydantic classes (``email.py``, ``settings.py``) stay the single source of
 truth. What they call while validating (which branch of a union a value takes,
 the checks after a type matched) and what callers ask of a validated object
 (its kind, ``port_number()``) lives here, so that the fast validator
-(``fastmodel.py``) runs the very same functions without importing pydantic.
+(``fast.py``) runs the very same functions without importing pydantic.
 Each model class inherits its kind; the fast validator's objects do too, so
 ``isinstance(config, SmtpKind)`` holds for both.
 """

@@ -2,7 +2,7 @@
 
 A valid file (nearly every check) never imports pydantic; an invalid one, or one
 the fast validator is unsure of, is validated by pydantic, which words the
-messages (``validation.py``).
+messages (``messages.py``).
 """
 
 from __future__ import annotations

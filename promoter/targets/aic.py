@@ -15,17 +15,13 @@ Designed to be driven step by step (the promotion flow, the watcher's rotation):
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from promoter.errors import InputError, TargetError
 from promoter.project.types import AicTarget
 from promoter.targets.aic_esvs import EsvEndpoints
 from promoter.targets.aic_promotions import PromotionEndpoints
 from promoter.targets.aic_session import ESV_VERSION, IDM_VERSION, EsvState
-
-if TYPE_CHECKING:
-    pass
-
 
 CONFIG_PATH = "/openidm/config/external.email"
 SEND_PATH = "/openidm/external/email"

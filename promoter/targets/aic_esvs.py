@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import base64
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from promoter.targets.aic_session import ESV_VERSION, AicSession, EsvState, _decode
-
-if TYPE_CHECKING:
-    pass
 
 
 class EsvEndpoints(AicSession):

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from promoter.errors import TargetError
 from promoter.targets.aic_session import PROMOTION_READ, PROMOTION_WRITE, AicSession
 from promoter.untrusted import scrub
-
-if TYPE_CHECKING:
-    pass
 
 
 class PromotionEndpoints(AicSession):

@@ -284,7 +284,7 @@ def test_handler_exception_does_not_kill_the_daemon(world: GraphWorld, tmp_path:
     hook = tmp_path / "hook"
     hook.mkdir()
     (hook / "sitecustomize.py").write_text(
-        "import os, promoter.probe as p\n"
+        "import os, promoter.mail.probe as p\n"
         "_real = p.probe\n"
         "def probe(*a, **k):\n"
         "    if os.path.exists(os.environ['BOOM_FILE']):\n"

@@ -20,7 +20,7 @@ def aic_promoted(project: Project, env: str) -> bool:
 
 
 def aic_pair(project: Project, source: Compiled, change: PinChange) -> bool:
-    """An AIC-to-AIC promotion: EMAIL016 joins DST's findings (the flow is aic_promotion's)."""
+    """An AIC-to-AIC promotion: EMAIL016 joins DST's findings (the flow is promotion/aic.py's)."""
     if not isinstance(change.env.target, AicTarget):
         return False
 
