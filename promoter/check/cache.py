@@ -124,9 +124,9 @@ def _feed_listing(h: hashlib._Hash, directory: Path, *, deep: bool = False) -> N
 
 def _code_stamp() -> str:
     """Changes whenever promoter's own code does."""
-    package = Path(__file__).parent
+    package = Path(__file__).resolve().parents[1]  # all of promoter/, not only check/
     parts = []
     for path in sorted(package.rglob("*.py")):
         st = path.stat()
-        parts.append(f"{path.name}:{st.st_size}:{st.st_mtime_ns}")
+        parts.append(f"{path.relative_to(package).as_posix()}:{st.st_size}:{st.st_mtime_ns}")
     return "|".join(parts)

@@ -53,3 +53,12 @@ def test_the_cache_holds_no_secret_value(example: Path) -> None:
     cli("check", cwd=example)
     text = (example / CACHE).read_text()
     assert "EXAMPLE-not-a-real" not in text
+
+
+def test_the_code_stamp_covers_every_room_of_the_package() -> None:
+    """A change to a gate (not only to check/) must invalidate cached results."""
+    from promoter.check.cache import _code_stamp
+
+    stamp = _code_stamp()
+    for module in ("gates/run.py", "gates/aic.py", "targets/aic.py", "project/load.py"):
+        assert f"{module}:" in stamp
