@@ -100,3 +100,52 @@ def test_an_aic_target_refuses_http_on_a_name_that_only_looks_local(
     run = cli("check", "--no-cache", "dev", cwd=example)
     assert run.code == 2
     assert f"'{url}' is not a tenant environment URL" in run.err
+
+
+# --- scan --format github: every stdout line is one workflow command, escaped as GitHub says ----
+
+REAL = "Qx8~vN2pLw7Rt5Zk3Jm9"  # a stand-in secret (tests/e2e/test_scan.py), never printed
+FORGED = "::error file=forged.json::forged"
+
+
+def test_a_file_name_cannot_forge_a_workflow_command(example: Path) -> None:
+    name = f"exports/a,b:c%\n{FORGED}\r\x1b[2J.json"
+    write(example / name, f'{{"auth": {{"clientSecret": "{REAL}"}}}}\n')
+    run = cli("scan", name, "--format", "github", cwd=example)
+    assert run.code == 1, run.err
+    assert REAL not in run.out + run.err
+    lines = run.out.split("\n")
+    assert lines[-1] == "" and "\r" not in run.out and "\x1b" not in run.out
+    assert len(lines[:-1]) == 1, lines
+    escaped = "exports/a%2Cb%3Ac%25%0A%3A%3Aerror file=forged.json%3A%3Aforged%0D\\x1b[2J.json"
+    assert lines[0].startswith(f"::error file={escaped},line=1,col=11::[scan] SECRET001 ")
+
+
+def test_a_message_escapes_percent_cr_and_lf_only(example: Path) -> None:
+    from promoter.check.report import escape_data, escape_property
+
+    assert escape_data("a%b\r\nc:d,e") == "a%25b%0D%0Ac:d,e"
+    assert escape_property("a%b\r\nc:d,e") == "a%25b%0D%0Ac%3Ad%2Ce"
+    assert escape_data("\x1b]0;title\x07") == "\\x1b]0;title\\x07"
+
+
+def test_scan_github_stdout_holds_workflow_commands_only(example: Path) -> None:
+    write(example / "export.json", f'{{"auth": {{"clientSecret": "{REAL}"}}}}\n')
+    run = cli("scan", "export.json", "--format", "github", cwd=example)
+    assert run.code == 1, run.err
+    lines = run.out.splitlines()
+    assert lines and all(line.startswith(("::error ", "::warning ")) for line in lines), lines
+    assert "environment" not in run.out
+    assert run.err.splitlines()[-1] == "scan: 1 file, 1 finding, 1 blocking"
+    clean = cli("scan", "--format", "github", cwd=example)
+    assert (clean.code, clean.out) == (0, ""), clean.out + clean.err
+    assert clean.err.startswith("scan: ") and ", 0 findings, 0 blocking" in clean.err
+
+
+def test_check_github_stdout_holds_workflow_commands_only(example: Path) -> None:
+    (example / "environments/staging.yaml").write_text("host: ''\nauth: {enable: false}\n")
+    run = cli("check", "--no-cache", "staging", "--format", "github", cwd=example)
+    assert run.code == 1
+    lines = run.out.splitlines()
+    assert lines and all(line.startswith(("::error ", "::warning ")) for line in lines), lines
+    assert run.err.splitlines()[-1] == "1 environment checked: 0 ok, 1 not"
