@@ -149,3 +149,48 @@ def test_check_github_stdout_holds_workflow_commands_only(example: Path) -> None
     lines = run.out.splitlines()
     assert lines and all(line.startswith(("::error ", "::warning ")) for line in lines), lines
     assert run.err.splitlines()[-1] == "1 environment checked: 0 ok, 1 not"
+
+
+# --- history and dev-smtp: text from a file or a client never drives the terminal ------------
+
+LEDGER_LINE = (
+    '{"action": "promote", "env": "staging", "result": "promoted", "source": "dev",'
+    ' "pin_sha256": "\\u001b[2Jabcdef0123456789", "output_sha256": null,'
+    ' "gates": {"warn": 1}, "time": "2024-01-01T00:00:00Z\\u001b[1A",'
+    ' "user": "mallory\\u001b]0;owned\\u0007\\n  2  2099-01-01T00:00:00Z  forged\\r"}\n'
+)
+
+
+def test_history_escapes_every_ledger_field(example: Path) -> None:
+    write(example / "ledger/promotions.jsonl", LEDGER_LINE)
+    run = cli("history", "staging", cwd=example)
+    assert run.code == 0, run.err
+    assert not any(c in run.out for c in "\x1b\x07\r"), run.out
+    lines = run.out.splitlines()
+    assert len(lines) == 2, lines  # the header and the one entry: no forged second entry
+    assert not [line for line in lines if line.lstrip().startswith("2 ")]
+    assert "mallory\\x1b]0;owned\\x07\\n  2  2099-01-01T00:00:00Z  forged\\r" in lines[1]
+    assert "2024-01-01T00:00:00Z\\x1b[1A" in lines[1]
+    assert "\\x1b[2Jabc" in lines[1]
+
+
+def test_dev_smtp_escapes_the_subject_and_sender(example: Path) -> None:
+    import smtplib
+
+    from tests.e2e.test_devsmtp import start, stop
+
+    proc, port = start(example)
+    try:
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+            client.ehlo()
+            code, _ = client.docmd('MAIL FROM:<"ev\x1b[2J\x07il"@example.com>')
+            assert code == 250
+            assert client.docmd("RCPT TO:<to@example.com>")[0] == 250
+            client.data(b"Subject: =?utf-8?q?hi=1B]0;owned=07=0Aforged_line?=\r\n\r\nbody\r\n")
+    finally:
+        out = stop(proc)
+    assert not any(c in out for c in "\x1b\x07\r"), out
+    [line] = [line for line in out.splitlines() if "→" in line]
+    assert line.startswith('"ev\\x1b[2J\\x07il"@example.com → to@example.com: ')
+    assert "hi\\x1b]0;owned\\x07\\nforged line (" in line
+    assert not [line for line in out.splitlines() if line.startswith("forged")]
