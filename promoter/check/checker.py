@@ -8,7 +8,7 @@ from pathlib import Path
 
 from promoter.check.cache import Replay
 from promoter.check.compiler import Compiler
-from promoter.check.report import REPORTERS, EnvResult, exit_code
+from promoter.check.report import REPORTERS, EnvResult, exit_code, summary
 from promoter.errors import PromoterError
 from promoter.project.load import load_project
 from promoter.project.types import PROJECT_FILE, Project
@@ -38,12 +38,15 @@ def check_envs(
         if not names:
             note = "no environment is affected by the changed files\n"
             out = note if fmt == "text" else REPORTERS[fmt]([])
-            return Replay(out, "", 0), [Path(PROJECT_FILE)], []
+            err = note if fmt == "github" else ""  # stdout holds workflow commands only
+            return Replay(out, err, 0), [Path(PROJECT_FILE)], []
     for name in names:
         project.env(name)  # unknown names are a usage error before any work
     compiler = Compiler(project, store_optional=not require_secrets)
     results, loaded = compile_all(compiler, names)
     err = "".join(f"error: {r.error}\n" for r in results if r.error is not None)
+    if fmt == "github":  # stdout holds workflow commands only: the summary goes with stderr
+        err += summary(results) + "\n"
     files = [Path(project.display(path)) for path in loaded]
     stores = [Path(project.environments[name].store.display) for name in names]
     return Replay(REPORTERS[fmt](results), err, exit_code(results)), files, stores

@@ -108,10 +108,15 @@ def text(results: list[EnvResult]) -> str:
         status = "refused" if denies else "ok"
         lines.append(f"{r.env} ({r.tier}): {status}, {plural(len(r.findings), 'finding')}")
         lines.extend(finding_lines(r.findings))
+    lines.append(summary(results))
+    return "\n".join(lines) + "\n"
+
+
+def summary(results: list[EnvResult]) -> str:
+    """The closing line of ``check``: how many environments, how many ok."""
     passed = sum(r.ok for r in results)
     checked = plural(len(results), "environment")
-    lines.append(f"{checked} checked: {passed} ok, {len(results) - passed} not")
-    return "\n".join(lines) + "\n"
+    return f"{checked} checked: {passed} ok, {len(results) - passed} not"
 
 
 def as_json(results: list[EnvResult]) -> str:
@@ -220,7 +225,12 @@ def _sarif_error(r: EnvResult) -> dict[str, object]:
 
 
 def github(results: list[EnvResult]) -> str:
-    """GitHub Actions workflow commands: ::error file=…,line=…,col=…::message."""
+    """GitHub Actions workflow commands: ::error file=…,line=…,col=…::message.
+
+    Nothing else: every line on stdout is a workflow command (a caller prints its
+    summary on stderr). A property value (the file name) and the message are escaped as
+    GitHub defines, so no file name or message can end the command or start another.
+    """
     lines = []
     for r in results:
         if r.error is not None:
@@ -229,20 +239,28 @@ def github(results: list[EnvResult]) -> str:
             level = "error" if f.blocking else "warning"
             message = f"[{f.env}] {f.rule} {f.message}" + (f" (hint: {f.hint})" if f.hint else "")
             lines.append(_annotation(level, f.location, message))
-    lines.append(text(results).rstrip("\n").splitlines()[-1])
-    return "\n".join(lines) + "\n"
+    return "".join(line + "\n" for line in lines)
+
+
+def escape_data(text: str) -> str:
+    """A workflow command's message: ``%``, CR and LF escaped, then no control left raw."""
+    escaped = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return escape_control(escaped)  # ESC and the rest: never raw in a CI log
+
+
+def escape_property(text: str) -> str:
+    """A workflow command's property value: as ``escape_data``, and ``:`` and ``,`` too."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def _annotation(level: str, loc: object, message: str) -> str:
 
     props = ""
     if isinstance(loc, Location):
-        props = f" file={loc.file}"
+        props = f" file={escape_property(loc.file)}"
         if loc.line:
             props += f",line={loc.line},col={loc.col}"
-    escaped = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    escaped = escape_control(escaped)  # ESC and the rest: never raw in a CI log
-    return f"::{level}{props}::{escaped}"
+    return f"::{level}{props}::{escape_data(message)}"
 
 
 REPORTERS: dict[str, Callable[[list[EnvResult]], str]] = {

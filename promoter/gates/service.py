@@ -10,6 +10,7 @@ from promoter.errors import Location
 from promoter.findings import Finding, Tier, severity_of
 from promoter.gates.base import GateInput, Hit
 from promoter.gates.waivers import apply_waivers
+from promoter.hosts import is_loopback
 from promoter.model.shapes import MsGraphKind, address_of
 from promoter.project.types import Waiver
 
@@ -66,9 +67,6 @@ def email010_no_from(gate: GateInput) -> Iterator[Hit]:
         )
 
 
-LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
-
-
 def email008_target_http(
     env: str,
     tier: Tier,
@@ -86,8 +84,7 @@ def email008_target_http(
     findings = []
     for what, url, location in urls:
         parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
-        if parts.scheme.lower() != "http" or host in LOOPBACK_HOSTS or host.startswith("127."):
+        if parts.scheme.lower() != "http" or is_loopback(parts.hostname):
             continue
         if severity is None:
             continue

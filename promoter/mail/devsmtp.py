@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from promoter.errors import InputError
+from promoter.untrusted import escape_control
 
 
 class _Sink:
@@ -38,10 +39,11 @@ class _Sink:
         name = f"{time.strftime('%Y%m%dT%H%M%S')}-{number:04d}.eml"
         (self.maildir / name).write_bytes(content)
         parsed = message_from_bytes(content, policy=policy.default)
-        subject = parsed.get("Subject", "")
-        print(
-            f"{envelope.mail_from} → {', '.join(envelope.rcpt_tos)}: {subject} ({name})", flush=True
-        )
+        # the client's text (decoded MIME words included): ESC, BEL or a newline never raw
+        subject = escape_control(str(parsed.get("Subject", "")))
+        sender = escape_control(str(envelope.mail_from))
+        rcpts = escape_control(", ".join(str(r) for r in envelope.rcpt_tos))
+        print(f"{sender} → {rcpts}: {subject} ({name})", flush=True)
         return "250 Message accepted for delivery"
 
     async def handle_exception(self, error: Exception) -> str:
@@ -71,7 +73,10 @@ def _accept_any(server: Any, session: Any, envelope: Any, mechanism: str, data: 
     from aiosmtpd.smtp import AuthResult  # lazy: aiosmtpd only for the commands that use it
 
     host, port = session.peer[:2] if session.peer else ("?", 0)
-    print(f"{host}:{port} AUTH {mechanism} accepted (dev-smtp accepts any)", flush=True)
+    print(
+        f"{host}:{port} AUTH {escape_control(mechanism)} accepted (dev-smtp accepts any)",
+        flush=True,
+    )
     return AuthResult(success=True)
 
 

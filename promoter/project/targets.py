@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from promoter.errors import InputError, Location
 from promoter.files.yamlfile import Doc
+from promoter.hosts import is_loopback
 from promoter.model.shapes import (
     IdmTargetKind,
 )
@@ -42,12 +43,12 @@ def _aic_target(root: Path, t: AicTargetSettings, doc: Doc, where: str) -> AicTa
 
     url = t.aic.rstrip("/")
     parts = urlsplit(url)
-    local = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    local = is_loopback(parts.hostname)
     if (parts.scheme != "https" and not (parts.scheme == "http" and local)) or parts.path:
         raise InputError(
             f"'{t.aic}' is not a tenant environment URL",
             location=doc.loc(f"{where}/aic"),
-            hint="write https://<tenant-fqdn>, without /openidm or /am (http only for 127.0.0.1)",
+            hint="write https://<tenant-fqdn>, without /openidm or /am (http only for loopback)",
         )
     if t.usernameEnv or t.passwordEnv:
         raise InputError(

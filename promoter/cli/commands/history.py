@@ -13,6 +13,7 @@ from promoter.project.load import load_project
 from promoter.promotion import journal, ledger
 from promoter.promotion.lock import repo_lock
 from promoter.promotion.write import recover, written_dirs
+from promoter.untrusted import escape_control
 
 if TYPE_CHECKING:
     from promoter.project.types import Project
@@ -36,10 +37,17 @@ def run_history(root: Path, env: str, *, fmt: str) -> int:
     )
     for number, e in enumerate(entries, 1):
         gates = gate_words(e.gates)
+        # every field is the ledger file's text: a hand-edited line may hold ESC, CSI, OSC
+        # or a newline, so none reaches the terminal raw and none starts a line of its own
+        time, action, result, user = (
+            escape_control(v) for v in (e.time, e.action, e.result, e.user)
+        )
+        source = escape_control(e.source or "-")
+        pin = escape_control((e.pin_sha256 or "-")[:12])
+        output = escape_control((e.output_sha256 or "-")[:12])
         print(
-            f"{number:>3}  {e.time:<20}  {e.action:<8}  {e.source or '-':<8}  "
-            f"{(e.pin_sha256 or '-')[:12]:<12}  {(e.output_sha256 or '-')[:12]:<12}  "
-            f"{gates:<24}  {e.result:<11}  {e.user}"
+            f"{number:>3}  {time:<20}  {action:<8}  {source:<8}  {pin:<12}  {output:<12}  "
+            f"{gates:<24}  {result:<11}  {user}"
         )
     return 0
 

@@ -52,16 +52,17 @@ def run_scan(root: Path, paths: Sequence[str], *, staged: bool, fmt: str) -> int
         print(line, file=sys.stderr)
     scanned = len(set(chosen)) - (len(skipped) if explicit else 0)
     result.findings = scan(project, chosen, read, tracked, explicit=explicit)
+    blocking = sum(f.blocking for f in result.findings)
+    summary = f"scan: {plural(scanned, 'file')}, {plural(len(result.findings), 'finding')}"
+    if explicit and skipped:
+        summary += f" ({len(skipped)} skipped)"
+    summary += f", {blocking} blocking"
     if fmt == "text":
-        lines = finding_lines(result.findings)
-        blocking = sum(f.blocking for f in result.findings)
-        summary = f"scan: {plural(scanned, 'file')}, {plural(len(result.findings), 'finding')}"
-        if explicit and skipped:
-            summary += f" ({len(skipped)} skipped)"
-        lines.append(f"{summary}, {blocking} blocking")
-        emit("\n".join(lines) + "\n")
+        emit("\n".join([*finding_lines(result.findings), summary]) + "\n")
     else:
         sys.stdout.write(REPORTERS[fmt]([result]))
+        if fmt == "github":  # stdout holds workflow commands only: the summary goes to stderr
+            print(summary, file=sys.stderr)
     return exit_code([result])
 
 
