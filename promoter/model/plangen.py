@@ -27,7 +27,7 @@ class UnsupportedSchema(Exception):
     """The core schema uses something the fast validator does not implement."""
 
 
-class _Planner:
+class Planner:
     def __init__(self) -> None:
         self.defs: dict[str, Any] = {}
         self.refs: dict[str, str] = {}  # stable name -> pydantic's ref (names must not collide)

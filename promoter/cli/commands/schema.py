@@ -18,6 +18,7 @@ def run_schema(root: Path, *, write: bool, check: bool) -> int:
                 directory / name, text, secret=False, display=f"{SCHEMA_DIR}/{name}", backup=False
             )
             print(f"wrote {SCHEMA_DIR}/{name}", file=sys.stderr)
+        _write_plans()
         return 0
     if check:
         stale = [n for n, t in schemas.items() if _read(directory / n) != t]
@@ -36,3 +37,11 @@ def _read(path: Path) -> str | None:
         return path.read_text(encoding="utf-8")
     except OSError:
         return None
+
+
+def _write_plans() -> None:
+    """In promoter's own checkout, the fast validator's plans follow the models too."""
+    from promoter.model import plans  # lazy: loads pydantic; only a source checkout needs it
+
+    if plans.source_checkout() is not None and plans.write_plans():
+        print("wrote promoter/model/_plans.py", file=sys.stderr)

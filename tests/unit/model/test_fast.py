@@ -60,7 +60,7 @@ def agrees(plan: dict[str, Any], adapter: TypeAdapter[Any], data: Any) -> bool:
 
 def test_the_plans_are_what_the_models_generate() -> None:
     assert PLANS_PATH.read_text(encoding="utf-8") == generate(), (
-        "promoter/_plans.py drifted from the models: run 'python -m promoter.model.plans'"
+        "promoter/_plans.py drifted from the models: run 'promoter schema --write'"
     )
 
 
@@ -234,7 +234,7 @@ def test_generation_stops_at_what_the_fast_validator_does_not_implement() -> Non
 
     from pydantic import ConfigDict, Field, field_validator
 
-    from promoter.model.plangen import UnsupportedSchema, _Planner
+    from promoter.model.plangen import Planner, UnsupportedSchema
 
     class Stripped(BaseModel):
         model_config = ConfigDict(str_strip_whitespace=True)
@@ -253,6 +253,6 @@ def test_generation_stops_at_what_the_fast_validator_does_not_implement() -> Non
 
     for model, named in ((Stripped, "str_strip_whitespace"), (Compiled, "not a string")):
         with pytest.raises(UnsupportedSchema, match=named):
-            _Planner().plan(TypeAdapter(model).core_schema)
+            Planner().plan(TypeAdapter(model).core_schema)
     with pytest.raises(UnsupportedSchema, match="not a function of promoter.model.shapes"):
-        _Planner().plan(TypeAdapter(WithInfo).core_schema)
+        Planner().plan(TypeAdapter(WithInfo).core_schema)
