@@ -62,7 +62,7 @@ def _in_child(repo: Path, argv: list[str], kill_at: int | None) -> tuple[int | N
             for name in WRITES:
                 real = getattr(os, name)
                 setattr(os, name, counting(real))
-            from promoter.cli import main
+            from promoter.cli.main import main
 
             code = main(argv)
             os.write(writer, str(calls[0]).encode())
@@ -113,7 +113,7 @@ def _check_agreement(repo: Path, promoted_before: int, pin_before: str | None) -
 def test_kill_at_random_points_of_promote_keeps_pin_output_and_ledger_in_step(
     example: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from promoter.cli import main
+    from promoter.cli.main import main
 
     monkeypatch.chdir(example)
     assert main(["compile", "staging"]) == 0  # children fork with everything imported
