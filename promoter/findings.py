@@ -78,6 +78,7 @@ SEVERITY: dict[str, tuple[Severity | None, Severity | None, Severity | None]] = 
     "EMAIL015": (D, D, D),
     "EMAIL016": (None, D, D),  # a promotion rule: see promotion/aic_stages.email016
     "EMAIL017": (D, D, D),
+    "EMAIL018": (W, W, W),
 }
 
 

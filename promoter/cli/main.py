@@ -139,6 +139,10 @@ def _dispatch(args: argparse.Namespace, root: Path) -> int:
         from promoter.cli.commands.deliver import run_deliver
 
         return run_deliver(root, args.env)
+    if args.command == "verify" and (args.templates or args.template):
+        from promoter.cli.commands.verify_templates import run_verify_templates
+
+        return run_verify_templates(root, args.env, to=args.to, names=args.template)
     if args.command == "verify":
         from promoter.cli.commands.verify import run_verify
 

@@ -307,7 +307,8 @@ def _add_verify(sub: Any) -> None:
         sub,
         "verify",
         "send a test email with ENV's configuration",
-        "0 sent · 1 not delivered · 2 bad input · 3 the IDM target failed",
+        "0 sent · 1 not delivered, or a template refused or missing · 2 bad input · "
+        "3 the IDM target failed",
     )
     verify.add_argument("env", metavar="ENV", help="the environment")
     verify.add_argument("--to", required=True, metavar="ADDRESS", help="the recipient")
@@ -318,6 +319,18 @@ def _add_verify(sub: Any) -> None:
         help="send from here (SMTP / MS Graph) or through the IDM target",
     )
     verify.add_argument("--subject", metavar="S", help="the subject line")
+    verify.add_argument(
+        "--templates",
+        action="store_true",
+        help="send every enabled email template through the IDM or AIC target instead",
+    )
+    verify.add_argument(
+        "--template",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="send this template (repeatable; implies --templates)",
+    )
     verify.add_argument("--ca-file", type=Path, metavar="F", help="CA bundle to trust (PEM)")
 
 

@@ -17,7 +17,12 @@ from promoter.gates.secrets import (
     email009_unresolved,
     email015_auth_without_credentials,
 )
-from promoter.gates.service import email007_international, email008_https, email010_no_from
+from promoter.gates.service import (
+    email007_international,
+    email008_https,
+    email010_no_from,
+    email018_graph_sender,
+)
 from promoter.gates.transport import (
     email003_no_tls,
     email004_weak_protocol,
@@ -66,4 +71,5 @@ RULES: tuple[Rule, ...] = (
     email014_smtps_only,
     email015_auth_without_credentials,
     email017_secret_in_aic_config,
+    email018_graph_sender,
 )

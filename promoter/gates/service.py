@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from promoter.errors import Location
 from promoter.findings import Finding, Tier, severity_of
@@ -65,6 +65,33 @@ def email010_no_from(gate: GateInput) -> Iterator[Hit]:
             "no 'from' address: IDM needs one from a template or each request",
             "set from: noreply@your-domain",
         )
+
+
+def email018_graph_sender(gate: GateInput) -> Iterator[Hit]:
+    """EMAIL018: Graph sends as the mailbox in mailEndpoint; another From needs Send As."""
+    if not isinstance(gate.config, MsGraphKind):
+        return
+    mailbox = graph_mailbox(gate.values.text(gate.config.mailEndpoint) or "")
+    sender = address_of(gate.values.text(gate.config.from_) or "")
+    if mailbox and "@" in sender and sender.lower() != mailbox.lower():
+        yield Hit(
+            "EMAIL018",
+            "/from",
+            f"'from' {sender} is not the mailbox in mailEndpoint ({mailbox}): Graph sends as "
+            "that mailbox and refuses another From (ErrorSendAsDenied) unless the app may "
+            "Send As",
+            f"set from: {mailbox}, or point mailEndpoint at /users/{sender}/sendMail, or grant "
+            f"the app Send As on {sender}",
+        )
+
+
+def graph_mailbox(url: str) -> str | None:
+    """The mailbox address in ``…/users/{mailbox}/sendMail`` (None for an id or another URL)."""
+    parts = urlsplit(url.strip()).path.rstrip("/").split("/")
+    if len(parts) >= 3 and parts[-3].lower() == "users" and parts[-1].lower() == "sendmail":
+        mailbox = unquote(parts[-2])
+        return mailbox if "@" in mailbox and "&{" not in mailbox else None
+    return None
 
 
 def email008_target_http(

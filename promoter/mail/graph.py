@@ -134,6 +134,15 @@ def send_graph(config: MsGraphConfig, message: Message, *, ca_file: Path | None)
             raise VerifyError(_graph_error(response))
 
 
+def _graph_code(response: Any) -> str | None:
+    """Graph's ``error.code``: a known identifier only, never its free text."""
+    error = _json_body(response)
+    code = error.get("error", {}).get("code") if isinstance(error, dict) else None
+    if isinstance(code, str) and code.isascii() and code.isalnum() and len(code) <= 64:
+        return code
+    return None
+
+
 def _retry_after(response: Any) -> float:
     try:
         return max(float(response.headers.get("Retry-After", "1")), 0.0)
@@ -143,6 +152,11 @@ def _retry_after(response: Any) -> float:
 
 def _graph_error(response: Any) -> str:
     status = response.status_code
+    if status == 403 and _graph_code(response) == "ErrorSendAsDenied":
+        return (
+            "Graph refused the From address (403 ErrorSendAsDenied): it sends as the mailbox "
+            "in mailEndpoint; set from: to that mailbox, or grant the app Send As"
+        )
     if status == 403:
         return "Graph refused sendMail (403): grant the app the Mail.Send application permission"
     if status == 401:

@@ -137,7 +137,11 @@ class EnvSettings(_Strict):
         description="IDM property substitution names (&{name}) this environment defines, "
         "as a list or name -> value",
     )
-    requireVerified: bool = False
+    requireVerified: bool | Literal["templates"] = Field(
+        default=False,
+        description="promote from here only an output `promoter verify` proved: true (a test "
+        "email), or templates (`verify --templates`: every email template through the target)",
+    )
     allowOutsideRepo: bool = Field(
         default=False,
         description="let secrets, overlay and a file target lie outside the repo "

@@ -75,8 +75,12 @@ class Session:
         params: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
         idempotent: bool | None = None,
+        answer_5xx: bool = False,
     ) -> httpx.Response:
         """Send one request; the answer (status < 500), or TargetError naming ``step``.
+
+        ``answer_5xx``: a 5xx is the answer too (its body says why: a relay's refusal behind
+        IDM's send actions), returned once, never retried.
 
         ``describe`` words a transport error; it is given what this request sent (body,
         query, headers), which a hostile server may echo back inside the error.
@@ -108,7 +112,7 @@ class Session:
                     if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout) or idempotent:
                         continue
                     break
-                if response.status_code >= 500:
+                if response.status_code >= 500 and not answer_5xx:
                     problem = f"{self.name} answered {method} {path} with {response.status_code}"
                     if idempotent:
                         continue

@@ -280,6 +280,7 @@ def _environment(root: Path, name: str, s: EnvSettings, doc: Doc) -> Environment
         target=target,
         esvs=_esvs(name, s, doc),
         properties=_properties(s),
-        require_verified=s.requireVerified,
+        require_verified=bool(s.requireVerified),
+        require_templates=s.requireVerified == "templates",
         target_urls=_target_urls(s, doc, where),
     )

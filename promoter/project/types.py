@@ -73,6 +73,7 @@ class Environment:
     # IDM property substitution name -> value (None: declared, value unknown).
     properties: Mapping[str, None | str] = field(hash=False)
     require_verified: bool
+    require_templates: bool  # requireVerified: templates (`verify --templates` proved it)
     # URLs the target sends credentials to: (what, url, where promoter.yaml sets it)
     target_urls: tuple[tuple[str, str, Location | None], ...] = ()
 

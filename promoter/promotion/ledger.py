@@ -149,8 +149,12 @@ def archived_pin(root: Path, sha256: str) -> str:
         ) from None
 
 
-def is_verified(root: Path, env: str, sha256: str | None) -> bool:
+def is_verified(root: Path, env: str, sha256: str | None, *, templates: bool = False) -> bool:
+    """``verify`` proved this output; with ``templates``, ``verify --templates`` did."""
     return any(
-        e.action == "verify" and e.result == "verified" and e.output_sha256 == sha256
+        e.action == "verify"
+        and e.result == "verified"
+        and e.output_sha256 == sha256
+        and (not templates or (e.detail or {}).get("via") == "templates")
         for e in history(root, env)
     )

@@ -22,6 +22,15 @@ from promoter.project.types import AicTarget
 from promoter.targets.aic_esvs import EsvEndpoints
 from promoter.targets.aic_promotions import PromotionEndpoints
 from promoter.targets.aic_session import ESV_VERSION, IDM_VERSION, EsvState
+from promoter.targets.templates import (
+    AIC_FILTER,
+    SEND_ACTION,
+    EmailTemplate,
+    SendAnswer,
+    parse_answer,
+    parse_listing,
+    send_body,
+)
 
 CONFIG_PATH = "/openidm/config/external.email"
 SEND_PATH = "/openidm/external/email"
@@ -59,6 +68,40 @@ class AicClient(EsvEndpoints, PromotionEndpoints):
             params={"_action": "send"},
             headers=IDM_VERSION,
         )
+
+    # -- email templates ------------------------------------------------------------------
+
+    def list_templates(self) -> list[EmailTemplate]:
+        step = "list the email templates"
+        response = self._call(
+            "GET",
+            "/openidm/config",
+            step=step,
+            params={"_queryFilter": AIC_FILTER},
+            headers=IDM_VERSION,
+        )
+        return parse_listing(self._json(response, step), f"{step} on {self.label}")
+
+    def send_template(self, name: str, to: str, *, secrets: Iterable[str] = ()) -> SendAnswer:
+        """Send one template; a refusal (the template, the relay) is an answer, not an error."""
+        step = "send an email template"
+        response = self.session.call(
+            "POST",
+            SEND_PATH,
+            step=f"{step} on {self.label}",
+            json=send_body(name, to),
+            params={"_action": SEND_ACTION},
+            headers=IDM_VERSION,
+            idempotent=False,
+            answer_5xx=True,
+        )
+        if response.status_code in (401, 403):
+            raise self.refused(step, response)
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        return parse_answer(response.status_code, body, [*secrets, *self._sent()])
 
     # -- restart --------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ retried with backoff (the PUT is idempotent); other answers are final.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from promoter.errors import TargetError
@@ -16,6 +16,15 @@ from promoter.net.auth import Provider, provider
 from promoter.net.http import Session
 from promoter.project.auth import HeadersAuth
 from promoter.project.types import IdmTarget
+from promoter.targets.templates import (
+    IDM_FILTER,
+    SEND_ACTION,
+    EmailTemplate,
+    SendAnswer,
+    parse_answer,
+    parse_listing,
+    send_body,
+)
 from promoter.untrusted import exception_text
 
 CONFIG_PATH = "/config/external.email"
@@ -66,6 +75,29 @@ class IdmClient:
         body = self._json(response, "POST")
         return body if isinstance(body, dict) else {}
 
+    def list_templates(self) -> list[EmailTemplate]:
+        response = self._request("GET", "/config", params={"_queryFilter": IDM_FILTER}, retry=True)
+        return parse_listing(self._json(response, "GET"), f"IDM at {self.target.url}")
+
+    def send_template(self, name: str, to: str, *, secrets: Iterable[str] = ()) -> SendAnswer:
+        """Send one template; a refusal (the template, the relay) is an answer, not an error."""
+        response = self._session(retry=False).call(
+            "POST",
+            SEND_PATH,
+            json=send_body(name, to),
+            params={"_action": SEND_ACTION},
+            headers={"Accept-API-Version": API_VERSION},
+            idempotent=False,
+            answer_5xx=True,
+        )
+        if response.status_code in (401, 403):
+            raise TargetError(self._rejected("POST", SEND_PATH, response.status_code))
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        return parse_answer(response.status_code, body, [*secrets, *self.auth.secrets()])
+
     def _json(self, response: Any, method: str) -> Any:
         """The answer's JSON; a 200 with an HTML page (a proxy, a login page) is a failure."""
         try:
@@ -86,7 +118,18 @@ class IdmClient:
         retry: bool = False,
         missing_ok: bool = False,
     ) -> Any:
-        session = Session(
+        headers = {"Accept-API-Version": API_VERSION}
+        response = self._session(retry).call(
+            method, path, json=json, params=params, headers=headers, idempotent=retry
+        )
+        if response.status_code == 404 and missing_ok:
+            return None
+        if response.status_code >= 400:
+            raise TargetError(self._rejected(method, path, response.status_code))
+        return response
+
+    def _session(self, retry: bool) -> Session:
+        return Session(
             self.target.url,
             self.auth,
             ca_file=self.target.ca_file,
@@ -96,15 +139,6 @@ class IdmClient:
             name="IDM",
             reach=f"IDM at {self.target.url}",
         )
-        headers = {"Accept-API-Version": API_VERSION}
-        response = session.call(
-            method, path, json=json, params=params, headers=headers, idempotent=retry
-        )
-        if response.status_code == 404 and missing_ok:
-            return None
-        if response.status_code >= 400:
-            raise TargetError(self._rejected(method, path, response.status_code))
-        return response
 
     def _rejected(self, method: str, path: str, status: int) -> str:
         if status == 401:

@@ -474,3 +474,24 @@ def test_a_promoted_tenant_whose_pin_could_not_be_written_is_recorded_by_a_rerun
     assert pin.is_file()
     last = _ledger(chain)[-1]
     assert (last["env"], last["result"]) == ("staging", "unchanged")
+
+
+def test_verify_templates_through_the_tenant_includes_its_built_in_templates(
+    chain: Chain, tls: Any
+) -> None:
+    with SmtpStandin(tls, users={"mailer": PASSWORDS["dev"]}) as smtp:
+        dev = {"esv.email.host": "127.0.0.1"}
+        write(chain.repo / "promoter.yaml", _promoter_yaml(chain.tenants, dev))
+        write(chain.repo / "environments" / "dev.yaml", f"port: {smtp.port}\n")
+        assert chain.run("deliver", "dev").code == 0
+        chain.tenants.dev.templates.add("frResetPassword")  # a built-in: fr*
+        chain.tenants.dev.templates.add("welcome", from_="hello@example.com")
+        run = chain.run("verify", "dev", "--to", "ops@example.com", "--templates")
+        assert run.code == 0, run.err
+        assert "frResetPassword: accepted, from noreply@example.com" in run.out
+        assert "welcome: accepted, from hello@example.com" in run.out
+        assert run.out.splitlines()[-1].startswith(
+            "verified dev: 2 email templates accepted through "
+            f"{chain.tenants.dev.url}/openidm/external/email"
+        )
+        assert len(smtp.wait_for(2)) == 2

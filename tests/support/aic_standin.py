@@ -52,6 +52,9 @@ Endpoints (every response carries the contract's headers):
   ``$object``/``$string`` coerced; a bare placeholder of a typed variable is typed;
   ``$crypto`` decrypted with this tenant's key. ``200 {"status":"OK",...}``; any failure
   ``500`` (reason appended to ``send_failures``); ``sent`` counts successes.
+- ``GET /openidm/config?_queryFilter=_id sw "..."`` and ``POST /openidm/external/email?
+  _action=sendTemplate``: the email templates in ``templates`` (``templates_standin``; the
+  built-in ``fr*`` ones left out of ``_id sw "emailTemplate"``), sent with the held config.
 - ``/environment/variables[/<id>]``, ``/environment/secrets[/<id>[/versions[/<v>]]]``,
   ``_action=setDescription|create|changestatus``, DELETE (see ``aic_esvs``): scopes
   ``fr:idc:esv:*`` or ``:read`` (GET) / ``:update`` (PUT, POST, DELETE). Lists answer
@@ -122,6 +125,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from tests.support.aic_esvs import EsvStore, Secret, Variable, Version, error, now_stamp
 from tests.support.http_standin import HttpStandin, Request, Response
 from tests.support.idm_standin import Mailer
+from tests.support.templates_standin import Templates
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 IDM_SCOPE = "fr:idm:*"
@@ -284,6 +288,7 @@ class AicStandin(HttpStandin):
         self.sent = 0
         self.send_failures: list[str] = []
         self.mailer = Mailer(ca_file)
+        self.templates = Templates(builtin_prefix="fr")
         self.promotions = Promotions(self)
         self._accounts: dict[str, _Account] = {}
         self._clients: dict[str, tuple[str, frozenset[str]]] = {}
@@ -708,7 +713,11 @@ class AicStandin(HttpStandin):
                 return Response(200, {"_id": config_id, **held})
             if request.method == "PUT":
                 return self._put_config(config_id, request)
+        if request.path == "/openidm/config" and request.method == "GET":
+            return self.templates.query(request)
         if request.path == "/openidm/external/email" and request.method == "POST":
+            if request.query.get("_action") == "sendTemplate":
+                return self._send_template(request)
             if request.query.get("_action") != "send":
                 return Response(
                     400, {"code": 400, "reason": "Bad Request", "message": "Unknown action"}
@@ -795,6 +804,16 @@ class AicStandin(HttpStandin):
         with self.lock:
             self.sent += 1
         return Response(200, {"status": "OK", "message": "Email sent"})
+
+    def _send_template(self, request: Request) -> Response:
+        with self.lock:
+            config = copy.deepcopy(self.configs.get(EMAIL_ID))
+            runtime = dict(self.esvs.runtime)
+
+        def deliver(message: dict[str, Any]) -> None:
+            self.mailer.send(self._resolve(config, runtime), message)
+
+        return self.templates.send(request, config, deliver)
 
     def _resolve(self, value: Any, runtime: dict[str, tuple[str, str]]) -> Any:
         if isinstance(value, dict):

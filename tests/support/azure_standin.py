@@ -93,6 +93,7 @@ class GraphStandin(HttpStandin):
         super().__init__(tls_context)
         self.token_standin = tokens
         self.sent: list[dict[str, Any]] = []
+        self.send_as: set[str] = set()  # mailboxes the app may send as (Send As permission)
 
     def mail_endpoint(self, user: str = "noreply@example.onmicrosoft.com") -> str:
         return f"{self.url}/v1.0/users/{user}/sendMail"
@@ -127,9 +128,31 @@ class GraphStandin(HttpStandin):
             }
         except (ValueError, KeyError, TypeError):
             return Response(400, {"error": {"code": "ErrorInvalidRequest", "message": "bad body"}})
+        sender = _from_address(message)
+        mailbox = match.group(1).lower()
+        if sender and sender.lower() != mailbox and sender.lower() not in self.send_as:
+            return Response(
+                403,
+                {
+                    "error": {
+                        "code": "ErrorSendAsDenied",
+                        "message": "The user account which was used to submit this request "
+                        "does not have the right to send mail on behalf of the specified "
+                        "sending account., Cannot submit message.",
+                    }
+                },
+            )
         with self.lock:
             self.sent.append(record)
         return Response(202)
+
+
+def _from_address(message: dict[str, Any]) -> str | None:
+    try:
+        address = message["from"]["emailAddress"]["address"]
+    except (KeyError, TypeError):
+        return None
+    return address if isinstance(address, str) and address else None
 
 
 def point_prod_at(repo: Path, token: TokenStandin, graph: GraphStandin) -> None:

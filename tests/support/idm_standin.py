@@ -1,4 +1,5 @@
-"""An IDM REST stand-in: config/external.email (PUT, GET) and external/email?_action=send.
+"""An IDM REST stand-in: config/external.email (PUT, GET), external/email?_action=send, and
+email templates (``GET config?_queryFilter``, ``external/email?_action=sendTemplate``).
 
 It keeps the configuration it is given and really sends mail with it: smtp via
 smtplib, msgraph via a client_credentials token and Graph sendMail. ``$purpose``
@@ -16,12 +17,14 @@ import smtplib
 import ssl
 import threading
 from email.message import EmailMessage
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from tests.support.http_standin import HttpStandin, Request, Response
+from tests.support.templates_standin import Templates
 
 SECRET_FIELDS = ("password", "clientSecret")
 
@@ -45,6 +48,7 @@ class IdmStandin(HttpStandin):
         self.sent = 0
         self.send_failures: list[str] = []
         self.mailer = Mailer(ca_file)
+        self.templates = Templates()
 
     @property
     def base(self) -> str:
@@ -69,7 +73,13 @@ class IdmStandin(HttpStandin):
                 if config is None:
                     return Response(404, {"code": 404, "message": "not found"})
                 return Response(200, {"_id": "external.email", **_encrypted(config)})
+        if request.path == "/openidm/config" and request.method == "GET":
+            return self.templates.query(request)
         if request.path == "/openidm/external/email" and request.method == "POST":
+            if request.query.get("_action") == "sendTemplate":
+                with self.lock:
+                    held = copy.deepcopy(self.config)
+                return self.templates.send(request, held, self._deliver_with(held))
             if request.query.get("_action") != "send":
                 return Response(400, {"code": 400, "message": "unknown action"})
             return self._send(request.json())
@@ -99,6 +109,13 @@ class IdmStandin(HttpStandin):
         with self.lock:
             self.sent += 1
         return Response(200, {"status": "OK", "message": "Email sent"})
+
+    def _deliver_with(self, config: dict[str, Any] | None) -> Any:
+        def deliver(message: dict[str, Any]) -> None:
+            assert config is not None
+            self.mailer.send(self._resolve(config), message)
+
+        return deliver
 
     def __exit__(self, *exc: object) -> None:
         super().__exit__(*exc)
@@ -193,6 +210,7 @@ class Mailer:
                 "subject": message.get("subject", ""),
                 "body": {"contentType": "Text", "content": message.get("body", "")},
                 "toRecipients": [{"emailAddress": {"address": message["to"]}}],
+                "from": _graph_address(message.get("from") or config.get("from") or ""),
             },
             "saveToSentItems": False,
         }
@@ -200,7 +218,13 @@ class Mailer:
             config["mailEndpoint"], json=payload, headers={"Authorization": f"Bearer {bearer}"}
         )
         if sent.status_code != 202:
-            raise RuntimeError(f"sendMail answered {sent.status_code}")
+            error = sent.json().get("error", {}) if sent.content else {}
+            raise RuntimeError(f"sendMail answered {sent.status_code} {error.get('code', '')}")
+
+
+def _graph_address(sender: str) -> dict[str, Any]:
+    name, address = parseaddr(sender)
+    return {"emailAddress": {"address": address, **({"name": name} if name else {})}}
 
 
 def _encrypted(config: dict[str, Any]) -> dict[str, Any]:

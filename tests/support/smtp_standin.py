@@ -40,9 +40,11 @@ class SmtpStandin:
         users: dict[str, str] | None = None,
         starttls: bool = True,
         refuse: frozenset[str] = frozenset(),
+        refuse_senders: frozenset[str] = frozenset(),
     ) -> None:
         self.users = {user: {password} for user, password in (users or {}).items()}
         self.refuse = refuse
+        self.refuse_senders = refuse_senders  # domains whose senders the relay refuses
         self._messages: list[Received] = []
         self._lock = threading.Lock()
         self.host = "127.0.0.1"
@@ -78,6 +80,20 @@ class SmtpStandin:
                 if password in self.users.get(user, set()):
                     return AuthResult(success=True, auth_data=user)
         return AuthResult(success=False, handled=False)
+
+    async def handle_MAIL(
+        self,
+        server: Any,
+        session: Any,
+        envelope: Any,
+        address: str,  # noqa: N802
+        options: list[str],
+    ) -> str:
+        if address.rsplit("@", 1)[-1].lower() in self.refuse_senders:
+            return "550 5.7.1 Sender address rejected: not owned by the authenticated user"
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_RCPT(
         self,

@@ -46,8 +46,11 @@ def run_promote(root: Path, src: str, dst: str, options: WriteOptions) -> int:
             print_findings(source.findings)
             print(f"refused: {src} does not pass its own gates", file=sys.stderr)
             return refused_early(project, src, dst, "source-gates", source.findings, options)
-        if project.env(src).require_verified and not is_verified(root, src, source.sha256):
-            print_unverified(src)
+        wanted = project.env(src)
+        if wanted.require_verified and not is_verified(
+            root, src, source.sha256, templates=wanted.require_templates
+        ):
+            print_unverified(src, templates=wanted.require_templates)
             return refused_early(project, src, dst, "not-verified", [], options)
         if aic:
             done = finish_aic(project, source, change, f"{src} → {dst}", options)

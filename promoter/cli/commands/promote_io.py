@@ -132,9 +132,11 @@ def to_stderr(line: str) -> None:
     print(line, file=sys.stderr)
 
 
-def print_unverified(env: str) -> None:
+def print_unverified(env: str, *, templates: bool = False) -> None:
+    what = "email templates verification" if templates else "verification"
+    flag = " --templates" if templates else ""
     print(
-        f"refused: {env}'s current output has no successful verification "
-        f"(hint: promoter verify {env} --to you@example.com)",
+        f"refused: {env}'s current output has no successful {what} "
+        f"(hint: promoter verify {env} --to you@example.com{flag})",
         file=sys.stderr,
     )

@@ -25,7 +25,7 @@ def run_verify(
     check_address(to)
     compiled = Compiler(load_project(root)).compile(env)
     print_findings(compiled.findings)
-    config = _sendable(compiled)
+    config = sendable(compiled)
     sender = config.from_
     if not sender:
         raise RefusedError(f"{env} has no 'from' address to send from", hint="set from:")
@@ -67,7 +67,7 @@ def check_address(to: str) -> None:
         )
 
 
-def _sendable(compiled: Compiled) -> SmtpConfig | MsGraphConfig:
+def sendable(compiled: Compiled) -> SmtpConfig | MsGraphConfig:
     unusable = [f for f in compiled.findings if f.rule in (CONFIG_RULE, "EMAIL009") and f.blocking]
     if compiled.resolved is None or unusable:
         raise RefusedError(f"{compiled.env.name}: the configuration cannot be used to send")

@@ -165,6 +165,12 @@ CASES: list[tuple[str, dict[str, Any], str, tuple[str | None, str | None, str | 
         "EMAIL014/smtpProperties/mail.smtps.ssl.protocols",
         ("warn", "warn", "warn"),
     ),
+    (
+        "graph from is not the mailbox",
+        with_changes(GRAPH, **{"from": "Alerts <alerts@b.example>"}),
+        "EMAIL018/from",
+        ("warn", "warn", "warn"),
+    ),
 ]
 
 
@@ -369,3 +375,36 @@ def test_a_placeholder_default_on_a_secret_field_is_a_plaintext_secret() -> None
     [finding] = [f for f in gate(data, "production") if f.rule == "EMAIL002"]
     assert "placeholder has a literal default" in finding.message
     assert "hunter2" not in finding.message + (finding.hint or "")
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "sender"),
+    [
+        (
+            "https://graph.microsoft.com/v1.0/users/A@B.onmicrosoft.com/sendMail",
+            "a@b.onmicrosoft.com",
+        ),
+        (
+            "https://graph.microsoft.com/v1.0/users/a%40b.onmicrosoft.com/sendMail",
+            "a@b.onmicrosoft.com",
+        ),
+        (
+            "https://graph.microsoft.com/v1.0/users/8f1c0000-0000-0000-0000-000000000000/sendMail",
+            "x@y.example",
+        ),
+        ("https://graph.microsoft.com/v1.0/users/&{esv.mailbox}/sendMail", "x@y.example"),
+    ],
+    ids=["case differs", "percent-encoded", "a user id", "a placeholder"],
+)
+def test_email018_is_silent_where_the_mailbox_matches_or_is_not_an_address(
+    endpoint: str, sender: str
+) -> None:
+    data = with_changes(GRAPH, mailEndpoint=endpoint, **{"from": sender})
+    assert not any(f.rule == "EMAIL018" for f in gate(data, "production"))
+
+
+def test_email018_names_both_addresses() -> None:
+    data = with_changes(GRAPH, **{"from": "alerts@b.example"})
+    [finding] = [f for f in gate(data, "staging") if f.rule == "EMAIL018"]
+    assert "alerts@b.example" in finding.message and "a@b.onmicrosoft.com" in finding.message
+    assert finding.hint is not None and "set from: a@b.onmicrosoft.com" in finding.hint
