@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from collections.abc import Iterator
@@ -34,8 +35,9 @@ def _problem(err: Any, root: type[BaseModel] | dict[str, type[BaseModel]]) -> Pr
         cls = root.get(str(loc.pop(0))) if loc and str(loc[0]) in root else None
     else:
         cls = root
-    # Discriminated unions inside a field add their tag ("<literal>") to loc; drop it.
-    loc = [part for part in loc if not (isinstance(part, str) and part.startswith("<"))]
+    # Discriminated unions inside a field add their tag ("<literal>") to loc; drop it, and
+    # only it: a key such as "<<" (YAML's merge-key name, quoted) is the user's own.
+    loc = [part for part in loc if not (isinstance(part, str) and _TAG.fullmatch(part))]
     pointer = "".join(f"/{escape(str(part))}" for part in loc)
     kind = err["type"]
     if kind == "expected":
@@ -76,6 +78,8 @@ def _problem(err: Any, root: type[BaseModel] | dict[str, type[BaseModel]]) -> Pr
         return Problem(pointer.rsplit("/", 1)[0], f"missing required property '{loc[-1]}'")
     return Problem(pointer, _message(err))
 
+
+_TAG = re.compile(r"<[^<>]+>")
 
 _TYPES = {
     "string_type": "a string",

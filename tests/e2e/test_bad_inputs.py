@@ -768,6 +768,39 @@ CASES: list[Case] = [
         None,
         "--health must be HOST:PORT with a port from 0 to 65535 (got '127.0.0.1:x')",
     ),
+    # --- round 3: the YAML merge-key name as a plain key (issue 19, item 13) -------------
+    case(
+        "merge key/quoted '<<' in an overlay",
+        {DEV: DEV_TEXT + '"<<": 5\n'},
+        CHECK,
+        1,
+        "environments/dev.yaml:4:1",
+        "unknown property '<<'",
+    ),
+    case(
+        "merge key/quoted '<<' nested in auth",
+        {DEV: 'type: smtp\nauth:\n  enable: false\n  "<<": x\n'},
+        COMPILE_DEV,
+        1,
+        "environments/dev.yaml:4:3",
+        "unknown property '<<'",
+    ),
+    case(
+        "merge key/quoted '<<' in an environment of promoter.yaml",
+        {"promoter.yaml": Edit("  dev:\n", '  dev:\n    "<<": 1\n')},
+        CHECK,
+        2,
+        "promoter.yaml:5:5",
+        "unknown property '<<'",
+    ),
+    case(
+        "merge key/a real merge key in the base",
+        {BASE: BASE_TEXT + "<<: {port: 25}\n"},
+        CHECK,
+        2,
+        "environments/base.yaml:6:1",
+        "YAML merge keys ('<<') are not supported",
+    ),
 ]
 
 
