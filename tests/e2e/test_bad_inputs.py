@@ -154,6 +154,15 @@ def case(
     return Case(id, files, run, code, where, expect, bug, existing_output)
 
 
+def dev_target(value: str) -> dict[str, Content]:
+    """promoter.yaml with ``target: VALUE`` on dev (line 6)."""
+    return {
+        "promoter.yaml": Edit(
+            "    tier: development\n", f"    tier: development\n    target: {value}\n"
+        )
+    }
+
+
 CHECK = ("check",)
 COMPILE_DEV = ("compile", "dev")
 PROMOTE = ("promote", "dev", "staging")
@@ -767,6 +776,107 @@ CASES: list[Case] = [
         2,
         None,
         "--health must be HOST:PORT with a port from 0 to 65535 (got '127.0.0.1:x')",
+    ),
+    # --- round 3: values no target can use (issue 19, items 5 and 14) -----------------
+    case(
+        "target/aic URL without a host",
+        dev_target('{aic: "https://", serviceAccount: {idEnv: A, keyEnv: B}}'),
+        CHECK,
+        2,
+        "promoter.yaml:6:",
+        "must be an http:// or https:// URL with a host",
+    ),
+    case(
+        "target/aic URL with userinfo",
+        dev_target('{aic: "https://u:pw@t.example", serviceAccount: {idEnv: A, keyEnv: B}}'),
+        CHECK,
+        2,
+        "promoter.yaml:6:",
+        "must not hold a user name or password",
+    ),
+    case(
+        "target/idm URL with a query",
+        dev_target('{idm: "https://idm.example/openidm?x=1", bearerEnv: T}'),
+        CHECK,
+        2,
+        "promoter.yaml:6:",
+        "must not hold a query",
+    ),
+    case(
+        "target/idm URL with a fragment",
+        dev_target('{idm: "https://idm.example/openidm#top", bearerEnv: T}'),
+        CHECK,
+        2,
+        "promoter.yaml:6:",
+        "or a fragment",
+    ),
+    case(
+        "target/aic URL on port 0",
+        dev_target('{aic: "https://t.example:0", serviceAccount: {idEnv: A, keyEnv: B}}'),
+        CHECK,
+        2,
+        "promoter.yaml:6:",
+        "has port 0",
+    ),
+    case(
+        "target/pollInterval 1e308",
+        dev_target(
+            '{aic: "https://t.example", pollInterval: 1e308, serviceAccount: {idEnv: A, keyEnv: B}}'
+        ),
+        CHECK,
+        2,
+        "promoter.yaml:6:",
+        "less than or equal to 300",
+    ),
+    case(
+        "target/an ftp token endpoint",
+        dev_target(
+            '{idm: "https://idm.example/openidm", oauth2: {tokenEndpoint: "ftp://am.example/t", '
+            "clientIdEnv: A, clientSecretEnv: B}}"
+        ),
+        CHECK,
+        2,
+        "promoter.yaml:6:",
+        "must be an http:// or https:// URL",
+    ),
+    case(
+        "target/an http service-account token endpoint in production",
+        {
+            "promoter.yaml": Edit(
+                "    tier: production\n",
+                "    tier: production\n    target: {aic: 'https://t.example', serviceAccount: "
+                "{idEnv: A, keyEnv: B, tokenEndpoint: 'http://am.example/token'}}\n",
+            )
+        },
+        ("check", "prod"),
+        1,
+        "promoter.yaml:11:",
+        "deny EMAIL008 target serviceAccount.tokenEndpoint is http://: the signed assertion",
+    ),
+    case(
+        "store/versionSuffix '/'",
+        {
+            "promoter.yaml": Edit(
+                "    secrets: secrets/staging\n",
+                "    secrets: {directory: secrets/staging, versionSuffix: '/'}\n",
+            )
+        },
+        CHECK,
+        2,
+        "promoter.yaml:8:",
+        "must be part of a file name",
+    ),
+    case(
+        "properties/a number as a name",
+        {
+            "promoter.yaml": Edit(
+                "    tier: development\n", "    tier: development\n    properties: {1: x}\n"
+            )
+        },
+        CHECK,
+        2,
+        "promoter.yaml:6:",
+        "'1' is not a property name",
     ),
     # --- round 3: the YAML merge-key name as a plain key (issue 19, item 13) -------------
     case(
