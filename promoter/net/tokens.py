@@ -16,7 +16,7 @@ from promoter.project.auth import (
     OAuth2Auth,
     ServiceAccountAuth,
 )
-from promoter.untrusted import http_status, oauth_error, scrub
+from promoter.untrusted import http_status, oauth_error, remote_json, scrub
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
@@ -152,7 +152,7 @@ class TokenProvider:
                     problem = f"the token endpoint {url} answered {response.status_code}"
                     continue
                 try:
-                    body = response.json()
+                    body = remote_json(response)
                 except ValueError:
                     body = None
                 return response.status_code, body

@@ -1,0 +1,64 @@
+"""Remote answers nobody tried (issue 19, round 3): JSON nested 100,000 deep from the IDM
+stand-in and from a token endpoint stand-in. Each is exit 3 with one line naming the
+remote party, never an internal error, and no secret in the output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import cli, set_target
+from tests.support.http_standin import HttpStandin, Request, Response
+from tests.support.idm_standin import IdmStandin
+
+TOKEN = "idm-bearer-CANARY-73aa"
+CLIENT_SECRET = "oauth-client-secret-CANARY-0c9d"
+DEEP = b"[" * 100_000 + b"]" * 100_000
+MODERATE = b"[" * 500 + b"]" * 500  # decodes, but deeper than any answer we read
+
+
+class DeepTokenEndpoint(HttpStandin):
+    """A token endpoint stand-in whose every answer is ``body`` (status 200)."""
+
+    def __init__(self, body: bytes) -> None:
+        super().__init__()
+        self.body = body
+
+    def route(self, request: Request) -> Response:
+        return Response(200, self.body, {"Content-Type": "application/json"})
+
+
+@pytest.mark.parametrize("body", [DEEP, MODERATE], ids=["100000 deep", "500 deep"])
+@pytest.mark.parametrize("command", ["diff", "import"])
+def test_deep_json_from_idm_is_exit_3_naming_it(
+    example: Path, command: str, body: bytes
+) -> None:
+    with IdmStandin(tokens=frozenset({TOKEN})) as idm:
+        assert isinstance(idm, IdmStandin)
+        set_target(example, "prod", f"{{idm: '{idm.base}', bearerEnv: IDM_TOKEN}}")
+        idm.fail_next(200, count=10, body=body, headers={"Content-Type": "application/json"})
+        args = ("diff", "prod") if command == "diff" else ("import", "--force", "idm:prod")
+        run = cli(*args, cwd=example, env={"IDM_TOKEN": TOKEN})
+    assert run.code == 3, run
+    assert "internal error" not in run.err and "Traceback" not in run.err
+    [line] = run.err.splitlines()
+    assert line.startswith("error: ") and idm.base.removesuffix("/openidm") in line
+    assert TOKEN not in run.out + run.err
+
+
+def test_deep_json_from_a_token_endpoint_is_exit_3_naming_it(example: Path) -> None:
+    with DeepTokenEndpoint(DEEP) as am, IdmStandin(tokens=frozenset({TOKEN})) as idm:
+        assert isinstance(idm, IdmStandin)
+        target = (
+            f"{{idm: '{idm.base}', oauth2: {{tokenEndpoint: '{am.url}/am/oauth2/access_token', "
+            "clientIdEnv: CLIENT_ID, clientSecretEnv: CLIENT_SECRET}}"
+        )
+        set_target(example, "prod", target)
+        environ = {"CLIENT_ID": "promoter", "CLIENT_SECRET": CLIENT_SECRET}
+        run = cli("diff", "prod", cwd=example, env=environ)
+    assert run.code == 3, run
+    assert "internal error" not in run.err and "Traceback" not in run.err
+    [line] = run.err.splitlines()
+    assert am.url in line or "token" in line
+    assert CLIENT_SECRET not in run.out + run.err
