@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from promoter.errors import InputError, TargetError
+from promoter.files.safeopen import NotRegular, TooLarge, read_file
 from promoter.net.tls import client_context
 from promoter.project.auth import (
     OAuth2Auth,
@@ -24,6 +25,7 @@ JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 SERVICE_ACCOUNT_CLIENT = "service-account"
 
 
+MAX_KEY_BYTES = 64 * 1024  # a JWK or PEM key is a few KB
 ASSERTION_LIFETIME = 150  # s; AIC refuses exp > now + 180: 30 s for a tenant clock behind ours
 
 
@@ -123,10 +125,21 @@ class TokenProvider:
         assert s.key_file is not None
         display = s.key_display or str(s.key_file)
         try:
-            return s.key_file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
+            # as overlays are read: non-blocking, a regular file only, bounded (a FIFO or
+            # /dev/zero named as keyFile is an error, not a hang or a MemoryError)
+            return read_file(s.key_file, MAX_KEY_BYTES).decode("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = (
+                "not a regular file"
+                if isinstance(exc, NotRegular)
+                else "larger than 64 KiB"
+                if isinstance(exc, TooLarge)
+                else "not UTF-8 text"
+                if isinstance(exc, UnicodeDecodeError)
+                else exc.strerror or type(exc).__name__
+            )
             raise InputError(
-                f"cannot read the service-account key file {display}",
+                f"cannot read the service-account key file {display}: {reason}",
                 hint="keyFile names the key.jwk (or PEM) downloaded when the account was made",
             ) from None
 

@@ -31,9 +31,7 @@ class DeepTokenEndpoint(HttpStandin):
 
 @pytest.mark.parametrize("body", [DEEP, MODERATE], ids=["100000 deep", "500 deep"])
 @pytest.mark.parametrize("command", ["diff", "import"])
-def test_deep_json_from_idm_is_exit_3_naming_it(
-    example: Path, command: str, body: bytes
-) -> None:
+def test_deep_json_from_idm_is_exit_3_naming_it(example: Path, command: str, body: bytes) -> None:
     with IdmStandin(tokens=frozenset({TOKEN})) as idm:
         assert isinstance(idm, IdmStandin)
         set_target(example, "prod", f"{{idm: '{idm.base}', bearerEnv: IDM_TOKEN}}")
@@ -62,3 +60,49 @@ def test_deep_json_from_a_token_endpoint_is_exit_3_naming_it(example: Path) -> N
     [line] = run.err.splitlines()
     assert am.url in line or "token" in line
     assert CLIENT_SECRET not in run.out + run.err
+
+
+# -- files a setting names (issue 19 item 10): read as overlays are --------------------
+
+
+def _fifo(path: Path) -> Path:
+    import os
+
+    os.mkfifo(path)
+    return path
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero", "directory"])
+def test_a_key_file_that_is_no_regular_file_is_an_input_error(example: Path, kind: str) -> None:
+    key = {
+        "fifo": lambda: str(_fifo(example / "key.jwk").relative_to(example)),
+        "dev-zero": lambda: "/dev/zero",
+        "directory": lambda: "environments",
+    }[kind]()
+    target = (
+        f"{{aic: 'https://tenant.example.com', serviceAccount: {{idEnv: SA_ID, keyFile: '{key}'}}}}"
+    )
+    set_target(example, "prod", target)
+    run = cli("diff", "prod", cwd=example, env={"SA_ID": "sa"})
+    assert run.code == 2, run
+    [line] = run.err.splitlines()
+    assert "cannot read the service-account key file" in line
+    assert "not a regular file" in line  # never a hang (FIFO) nor a MemoryError (/dev/zero)
+    assert "internal error" not in run.err
+
+
+@pytest.mark.parametrize("kind", ["fifo", "garbage"])
+def test_a_ca_file_that_is_no_pem_file_is_an_input_error(example: Path, kind: str) -> None:
+    if kind == "fifo":
+        _fifo(example / "ca.pem")
+    else:
+        (example / "ca.pem").write_text("not a certificate\n")
+    with IdmStandin(tokens=frozenset({TOKEN})) as idm:
+        assert isinstance(idm, IdmStandin)
+        set_target(example, "prod", f"{{idm: '{idm.base}', bearerEnv: IDM_TOKEN, caFile: ca.pem}}")
+        run = cli("diff", "prod", cwd=example, env={"IDM_TOKEN": TOKEN})
+    assert run.code == 2, run
+    [line] = run.err.splitlines()
+    assert "cannot use the CA file" in line and str(example / "ca.pem") in line
+    expected = "not a regular file" if kind == "fifo" else "no PEM certificate in it"
+    assert expected in line
