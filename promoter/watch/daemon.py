@@ -37,7 +37,7 @@ class Watcher:
     root: Path
     options: WatchOptions
     log: JsonLog
-    metrics: Metrics = field(default_factory=Metrics)
+    metrics: Metrics = field(init=False)
     ready: bool = False
     last_good: str | None = None  # keyed digest of output + secret values; memory only
     last_output: str | None = None
@@ -48,6 +48,9 @@ class Watcher:
     store_identity: tuple[int, int] | None = None  # the directory the watches are armed on
     rotation: Any = None  # promoter.aic_rotation.Rotation, for an AIC target
 
+    def __post_init__(self) -> None:
+        self.metrics = Metrics(self.options.env)
+
     def reload(self) -> ReloadOutcome:
         """One full re-check; never raises."""
         try:
@@ -56,7 +59,7 @@ class Watcher:
             outcome = ReloadOutcome("error", f"internal error ({type(exc).__name__})", 1)
         level = "info" if outcome.result in ("success", "unchanged") else "error"
         self.log(level, "reload", outcome.message, result=outcome.result)
-        self.metrics.reloads.labels(result=outcome.result).inc()
+        self.metrics.reloaded(outcome.result)
         if outcome.result != "unchanged":
             self.metrics.last_success.set(1 if outcome.result == "success" else 0)
         return outcome

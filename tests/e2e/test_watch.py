@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
+import subprocess
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,7 +102,7 @@ def test_zero_downtime_client_secret_rotation(world: GraphWorld) -> None:
         assert puts == [200] * 21  # the first delivery, then each rotation exactly once
         assert "rotated-secret" not in daemon.raw_logs()
         status, metrics = daemon.get("/metrics")
-        assert status == 200 and 'promoter_reloads_total{result="success"} 21.0' in metrics
+        assert status == 200 and 'promoter_reloads_total{env="prod",result="success"} 21.0' in metrics
         assert "rotated-secret" not in metrics
     finally:
         assert daemon.stop() == 0
@@ -159,7 +163,7 @@ def test_rejected_secret_keeps_last_known_good(world: GraphWorld) -> None:
             time.sleep(0.5)
         assert sender.failed == [] and sender.sent > 0
         assert "never-valid" not in daemon.raw_logs()
-        assert "promoter_last_reload_success 0.0" in daemon.get("/metrics")[1]
+        assert 'promoter_last_reload_success{env="prod"} 0.0' in daemon.get("/metrics")[1]
         assert daemon.get("/readyz")[0] == 200  # still serving the last known good
     finally:
         assert daemon.stop() == 0
@@ -370,6 +374,16 @@ def test_readyz_is_503_until_the_first_delivery(world: GraphWorld) -> None:
         daemon.wait_log(lambda r: r.get("result") == "delivery-failed")
         assert daemon.get("/readyz")[0] == 503
         assert daemon.get("/healthz")[0] == 200
+        reloads = _samples(daemon.get("/metrics")[1], "promoter_reloads_total")
+        # the first failure is an increase from an existing 0 series, not a new series
+        assert reloads == {
+            ("prod", "success"): 0.0,
+            ("prod", "unchanged"): 0.0,
+            ("prod", "refused"): 0.0,
+            ("prod", "probe-failed"): 0.0,
+            ("prod", "delivery-failed"): 1.0,
+            ("prod", "error"): 0.0,
+        }
     finally:
         assert daemon.stop() == 0
         world.idm.fail_next(200, count=0)
@@ -457,5 +471,69 @@ def test_a_store_directory_replaced_by_rename_is_watched_again(world: GraphWorld
             what="a rotation inside the new store",
         )
         assert "rotated-inside" not in daemon.raw_logs()
+    finally:
+        assert daemon.stop() == 0
+
+
+def _samples(exposition: str, name: str) -> dict[tuple[str, ...], float]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    found: dict[tuple[str, ...], float] = {}
+    for family in text_string_to_metric_families(exposition):
+        for sample in family.samples:
+            if sample.name == name:
+                found[tuple(sample.labels.values())] = sample.value
+    return found
+
+
+def _head(url: str) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url, method="HEAD")
+    with urllib.request.urlopen(request, timeout=5) as answer:
+        return answer.status, dict(answer.headers), answer.read()
+
+
+def test_metrics_parse_and_hold_every_series_from_the_start(world: GraphWorld) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    daemon = world.daemon()
+    try:
+        daemon.wait_ready()
+        status, text = daemon.get("/metrics")
+        assert status == 200
+        families = {f.name: f for f in text_string_to_metric_families(text)}
+        reloads = _samples(text, "promoter_reloads_total")
+        assert set(reloads) == {
+            ("prod", r)
+            for r in ("success", "unchanged", "refused", "probe-failed", "delivery-failed", "error")
+        }
+        assert reloads[("prod", "success")] == 1.0 and reloads[("prod", "refused")] == 0.0
+        for name in (
+            "promoter_last_reload_success",
+            "promoter_last_success_timestamp_seconds",
+            "promoter_probe_seconds",
+            "promoter_delivery_seconds",
+        ):
+            assert all(s.labels.get("env") == "prod" for s in families[name].samples), name
+        rss = _samples(text, "process_resident_memory_bytes")
+        assert rss and all(v > 0 for v in rss.values())
+        assert "process_cpu_seconds" in families and "process_open_fds" in families
+        assert FIRST not in text
+
+        head = _head(f"{daemon.health_url}/metrics")
+        assert head[0] == 200 and head[2] == b""
+        assert int(head[1]["Content-Length"]) > 0
+        assert head[1]["Content-Type"].startswith("text/plain; version=0.0.4")
+        assert _head(f"{daemon.health_url}/healthz")[:1] == (200,)
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            _head(f"{daemon.health_url}/nothing")
+        assert missing.value.code == 404
+        missing.value.close()
+
+        promtool = shutil.which("promtool")
+        if promtool is not None:
+            checked = subprocess.run(
+                [promtool, "check", "metrics"], input=text, capture_output=True, text=True
+            )
+            assert checked.returncode == 0, checked.stdout + checked.stderr
     finally:
         assert daemon.stop() == 0
