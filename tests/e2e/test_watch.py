@@ -102,7 +102,8 @@ def test_zero_downtime_client_secret_rotation(world: GraphWorld) -> None:
         assert puts == [200] * 21  # the first delivery, then each rotation exactly once
         assert "rotated-secret" not in daemon.raw_logs()
         status, metrics = daemon.get("/metrics")
-        assert status == 200 and 'promoter_reloads_total{env="prod",result="success"} 21.0' in metrics
+        assert status == 200
+        assert 'promoter_reloads_total{env="prod",result="success"} 21.0' in metrics
         assert "rotated-secret" not in metrics
     finally:
         assert daemon.stop() == 0
