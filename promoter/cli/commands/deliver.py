@@ -57,7 +57,7 @@ def run_diff(root: Path, env: str, *, exit_code: bool, fmt: str = "text") -> int
 
     target = compiled.env.target
     held = _held(target)
-    recorded_at = outputrecord.output_path(root, compiled.env)
+    recorded_at = outputrecord.record_for(root, compiled.env)
     changes = diffs.diff(
         held,
         compiled.output,
