@@ -1,7 +1,10 @@
 """``promoter dev-smtp``: a local SMTP sink for development (a minimal Mailpit).
 
-Accepts any AUTH, stores every message as an .eml file and prints one line per
-message. ``--tls`` offers STARTTLS with a self-signed certificate made at start.
+Accepts any AUTH, stores every message as an .eml file with its envelope (MAIL FROM,
+every RCPT TO: a Bcc recipient is only there) in a ``.json`` of the same name, and
+prints one line per message. ``--tls`` offers STARTTLS with a self-signed certificate
+made at start; ``--require-starttls`` also refuses MAIL and AUTH before STARTTLS
+(``530 5.7.0``), as a server that IDM's ``mail.smtp.starttls.required`` is tested against.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import itertools
+import json
 import logging
 import signal
 import socket
@@ -24,19 +28,32 @@ from typing import Any
 from promoter.errors import InputError
 from promoter.untrusted import escape_control
 
+NEED_STARTTLS = "530 5.7.0 Must issue a STARTTLS command first"
+
 
 class _Sink:
-    def __init__(self, maildir: Path, cert_copy: Path) -> None:
+    def __init__(self, maildir: Path, cert_copy: Path, *, require_starttls: bool) -> None:
         self.maildir = maildir
         self.cert_copy = cert_copy
+        self.require_starttls = require_starttls
         self.counter = itertools.count(1)
         self.lock = threading.Lock()
+
+    async def handle_MAIL(  # noqa: N802
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if self.require_starttls and session.ssl is None:
+            return NEED_STARTTLS
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         content: bytes = envelope.original_content or envelope.content
         with self.lock:
             number = next(self.counter)
         name = f"{time.strftime('%Y%m%dT%H%M%S')}-{number:04d}.eml"
+        _save_envelope(self.maildir / name, envelope, tls=session.ssl is not None)
         (self.maildir / name).write_bytes(content)
         parsed = message_from_bytes(content, policy=policy.default)
         # the client's text (decoded MIME words included): ESC, BEL or a newline never raw
@@ -63,6 +80,16 @@ class _Sink:
             return "454 4.7.0 TLS not available"
         print(f"dev-smtp: session error ({type(error).__name__})", file=sys.stderr, flush=True)
         return "451 4.3.0 dev-smtp could not handle that"
+
+
+def _save_envelope(eml: Path, envelope: Any, *, tls: bool) -> None:
+    """The envelope beside the message (written first: a reader that sees the .eml finds it)."""
+    envelope_data = {
+        "mailFrom": str(envelope.mail_from),
+        "rcptTo": [str(r) for r in envelope.rcpt_tos],
+        "starttls": tls,
+    }
+    eml.with_suffix(".json").write_text(json.dumps(envelope_data, indent=2) + "\n")
 
 
 def _quiet_login_data(record: logging.LogRecord) -> bool:
@@ -136,7 +163,7 @@ def _free_port(host: str) -> int:
         return port
 
 
-def run_dev_smtp(listen: str, maildir: Path, *, tls: bool) -> int:
+def run_dev_smtp(listen: str, maildir: Path, *, tls: bool, require_starttls: bool = False) -> int:
     from aiosmtpd.controller import Controller  # lazy: aiosmtpd only for the commands that use it
 
     host, _, port_text = listen.rpartition(":")
@@ -151,16 +178,19 @@ def run_dev_smtp(listen: str, maildir: Path, *, tls: bool) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         kwargs: dict[str, Any] = {
             "authenticator": _accept_any,
-            "auth_require_tls": False,
+            "auth_require_tls": require_starttls,
             "enable_SMTPUTF8": True,
         }
         cert_copy = maildir.parent / "dev-smtp-cert.pem"
+        tls = tls or require_starttls
         if tls:
             kwargs["tls_context"] = self_signed_context(Path(tmp), cert_copy)
-        controller = Controller(_Sink(maildir, cert_copy), hostname=host, port=port, **kwargs)
+        sink = _Sink(maildir, cert_copy, require_starttls=require_starttls)
+        controller = Controller(sink, hostname=host, port=port, **kwargs)
         controller.start()
         try:
             extra = f" with STARTTLS (trust {cert_copy})" if tls else ""
+            extra += ", required before MAIL and AUTH" if require_starttls else ""
             print(f"dev-smtp listening on {host}:{port}{extra}, saving to {maildir}", flush=True)
             for signum in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(signum, lambda *_: stop.set())
