@@ -22,7 +22,13 @@ from tests.conftest import cli, make_example, set_target, write
 from tests.support.azure_standin import GraphStandin, TokenStandin, point_prod_at
 from tests.support.idm_standin import IdmStandin
 from tests.support.smtp_standin import SmtpStandin
-from tests.support.watch_harness import Daemon, Sender, replace_file, wait_until
+from tests.support.watch_harness import (
+    Daemon,
+    Sender,
+    atomic_writer_update,
+    replace_file,
+    wait_until,
+)
 
 CLIENT_ID = "00000000-0000-0000-0000-EXAMPLE00000"
 FIRST = "EXAMPLE-not-a-real-client-secret"
@@ -536,5 +542,77 @@ def test_metrics_parse_and_hold_every_series_from_the_start(world: GraphWorld) -
                 [promtool, "check", "metrics"], input=text, capture_output=True, text=True
             )
             assert checked.returncode == 0, checked.stdout + checked.stderr
+    finally:
+        assert daemon.stop() == 0
+
+
+LONG_DEBOUNCE_MS = "60000"  # a rename must not wait for it: every wait_until below is 15 s
+
+
+def _creds(secret: str) -> str:
+    return json.dumps({"clientId": CLIENT_ID, "clientSecret": secret})
+
+
+def test_a_kubelet_data_swap_is_applied_without_waiting_for_the_debounce(
+    world: GraphWorld,
+) -> None:
+    store = world.creds.parent
+    atomic_writer_update(store, {world.creds.name: world.creds.read_text()})
+    daemon = world.daemon("--debounce-ms", LONG_DEBOUNCE_MS)
+    try:
+        daemon.wait_ready()
+        for index in range(3):
+            new = f"kubelet-rotation-{index}"
+            world.token.add_secret(CLIENT_ID, new)
+            atomic_writer_update(store, {world.creds.name: _creds(new)})
+            wait_until(lambda n=new: world.held_secret() == n, what=f"rotation {index}")
+        assert sorted(p.name for p in store.iterdir() if not p.name.startswith("..2")) == [
+            "..data",
+            world.creds.name,
+        ]
+        assert not [
+            r for r in daemon.logs() if r.get("result") not in (None, "success", "unchanged")
+        ]
+    finally:
+        assert daemon.stop() == 0
+
+
+@pytest.mark.parametrize("how", ["vault-agent rename", "mv"])
+def test_a_rename_into_place_is_applied_without_waiting_for_the_debounce(
+    world: GraphWorld, how: str
+) -> None:
+    daemon = world.daemon("--debounce-ms", LONG_DEBOUNCE_MS)
+    try:
+        daemon.wait_ready()
+        world.token.add_secret(CLIENT_ID, "renamed-into-place")
+        if how == "mv":  # a file written elsewhere in the store, then moved over the old one
+            staged = world.creds.with_name("staged.json")
+            staged.write_text(_creds("renamed-into-place"))
+            os.rename(staged, world.creds)
+        else:
+            replace_file(world.creds, _creds("renamed-into-place"))
+        wait_until(lambda: world.held_secret() == "renamed-into-place")
+    finally:
+        assert daemon.stop() == 0
+
+
+def test_an_in_place_write_still_waits_for_the_debounce(world: GraphWorld) -> None:
+    daemon = world.daemon("--debounce-ms", "1000")
+    try:
+        daemon.wait_ready()
+        world.token.add_secret(CLIENT_ID, "written-in-place")
+        mark = len(daemon.logs())
+        puts = len([s for m, _, s in world.idm.seen if m == "PUT"])
+        text = _creds("written-in-place")
+        with world.creds.open("w") as handle:  # truncate, half the JSON, a pause, the rest
+            handle.write(text[:20])
+            handle.flush()
+            time.sleep(0.3)
+            handle.write(text[20:])
+        wait_until(lambda: world.held_secret() == "written-in-place")
+        daemon.wait_log(lambda r: r.get("result") == "success", after=mark)
+        results = [r.get("result") for r in daemon.logs()[mark:] if r.get("event") == "reload"]
+        assert results == ["success"]  # the half-written file was never compiled
+        assert len([s for m, _, s in world.idm.seen if m == "PUT"]) == puts + 1
     finally:
         assert daemon.stop() == 0
