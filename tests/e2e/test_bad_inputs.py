@@ -919,6 +919,15 @@ CASES: list[Case] = [
         "promoter.yaml:6:",
         "is the ledger",
     ),
+    # --- round 3: a key that names a password is a secret field (issue 19, item 3) -----
+    case(
+        "secret/a password-named smtpProperty in staging",
+        {STAGING: STAGING_TEXT + '  mail.smtp.proxy.password: "Tr4ns!t@Gw-9x7Q x"\n'},
+        ("check", "staging"),
+        1,
+        "environments/staging.yaml:15:3",
+        "deny EMAIL002 plaintext secret: smtpProperties mail.smtp.proxy.password",
+    ),
     # --- round 3: the YAML merge-key name as a plain key (issue 19, item 13) -------------
     case(
         "merge key/quoted '<<' in an overlay",
