@@ -233,15 +233,25 @@ def _concerns_store(event: Any, store: Path) -> bool:
     """An event inside the store, or on the store directory itself (not on its siblings).
 
     The parent is watched only to see the store (or its ``..data`` link) swapped:
-    a log file beside the store must not keep postponing a rotation.
+    a log file beside the store must not keep postponing a rotation. The kubelet's
+    own entries (``..2026_11_23_10_00_00.1``, ``..data_tmp``) are not read through
+    anything but ``..data``: making and removing them is no change. Nor is the
+    "directory modified" event watchdog adds for the store itself beside each event
+    inside it: that event is judged on its own.
     """
+    if event.event_type == "modified" and Path(os.fsdecode(event.src_path)) == store:
+        return False
     for raw in (event.src_path, getattr(event, "dest_path", "")):
         if not raw:
             continue
         path = Path(os.fsdecode(raw))
-        if path == store or path.parent == store:
+        if path == store or (path.parent == store and not _kubelet_internal(path.name)):
             return True
     return False
+
+
+def _kubelet_internal(name: str) -> bool:
+    return name.startswith("..") and name != "..data"
 
 
 def _renamed_into_place(event: Any, store: Path) -> bool:
