@@ -112,7 +112,8 @@ def run(mode: str, rotations: int, debounce_ms: int, tmp: Path) -> None:
         f"  {mode:<8} rotations {len(ms)}: p50 {statistics.median(ms):6.1f} ms  "
         f"p99 {p99:6.1f} ms  (debounce {debounce_ms} ms)  sends {sender.sent} "
         f"({sender.rate:.0f}/s), failed {len(sender.failed)}  RSS {rss:5.1f} MB  "
-        f"idle CPU {idle:4.2f}%"
+        f"idle CPU {idle:4.2f}%  (p90 {ms[int(len(ms) * 0.9)]:.1f} ms, max {ms[-1]:.1f} ms; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
     )
 
 

@@ -116,6 +116,8 @@ def test_require_starttls_refuses_mail_and_auth_before_starttls(example: Path) -
         out, err = stop_both(proc)
     assert "a@example.com → b@example.com: s" in out
     assert "canary-require-tls" not in out + err
+    for saved in (example / "build/dev/mail").iterdir():  # the AUTH secret is never saved
+        assert b"canary-require-tls" not in saved.read_bytes()
     [envelope] = list((example / "build/dev/mail").glob("*.json"))
     assert json.loads(envelope.read_text())["starttls"] is True
 
