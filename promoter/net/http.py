@@ -58,11 +58,11 @@ class Session:
             self._client = None
 
     def _http(self) -> httpx.Client:
-        import httpx  # lazy: httpx only for the commands that use it
+        from promoter.net.deadline import BoundedClient  # lazy: httpx only where it is used
 
         if self._client is None:
-            timeout = httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0))
-            self._client = httpx.Client(verify=client_context(self.ca_file), timeout=timeout)
+            # timeout bounds each whole request: a trickled answer cannot outlast it
+            self._client = BoundedClient(verify=client_context(self.ca_file), timeout=self.timeout)
         return self._client
 
     def call(
@@ -87,6 +87,8 @@ class Session:
         """
         import httpx  # lazy: httpx only for the commands that use it
 
+        from promoter.net.deadline import timed_out  # lazy: httpx only where it is used
+
         if idempotent is None:
             idempotent = method in ("GET", "PUT", "DELETE", "HEAD")
         attempts = 1 + self.retries
@@ -106,7 +108,9 @@ class Session:
                         method, self.base + path, json=json, params=params, headers=sent
                     )
                 except httpx.TransportError as exc:
-                    said = self.describe(exc, sent_strings(json, params, sent))
+                    said = timed_out(exc, self.timeout) or self.describe(
+                        exc, sent_strings(json, params, sent)
+                    )
                     problem = f"cannot reach {self.reach}: {said}"
                     # not connected: nothing was sent, so even a POST may go again
                     if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout) or idempotent:

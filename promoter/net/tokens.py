@@ -146,10 +146,11 @@ class TokenProvider:
     def _post(self, form: dict[str, str]) -> tuple[int, Any]:
         import httpx  # lazy: httpx only for the commands that use it
 
+        from promoter.net.deadline import BoundedClient, timed_out  # lazy: httpx only here
+
         url = self.settings.token_endpoint
-        timeout = httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0))
         problem = ""
-        with httpx.Client(verify=client_context(self.ca_file), timeout=timeout) as client:
+        with BoundedClient(verify=client_context(self.ca_file), timeout=self.timeout) as client:
             for attempt in range(1 + self.retries):
                 if attempt:
                     time.sleep(min(0.2 * 2 ** (attempt - 1), 2.0))
@@ -159,7 +160,8 @@ class TokenProvider:
                 try:
                     response = client.post(url, data=form, headers={"Accept": "application/json"})
                 except httpx.TransportError as exc:
-                    problem = f"cannot reach the token endpoint {url}: {type(exc).__name__}"
+                    said = timed_out(exc, self.timeout) or type(exc).__name__
+                    problem = f"cannot reach the token endpoint {url}: {said}"
                     continue
                 if response.status_code >= 500:
                     problem = f"the token endpoint {url} answered {response.status_code}"
@@ -169,7 +171,8 @@ class TokenProvider:
                 except ValueError:
                     body = None
                 return response.status_code, body
-        raise TargetError(f"get a token: {problem} (after {1 + self.retries} attempts)")
+        tries = f" (after {1 + self.retries} attempts)" if self.retries else ""
+        raise TargetError(f"get a token: {problem}{tries}")
 
     def _parse(self, body: Any) -> _Token:
         token = body.get("access_token") if isinstance(body, dict) else None

@@ -4,17 +4,24 @@ remote party, never an internal error, and no secret in the output."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import cli, set_target
+from tests.conftest import BIN, cli, set_target
 from tests.support.http_standin import HttpStandin, Request, Response
 from tests.support.idm_standin import IdmStandin
+from tests.support.trickle_standin import TrickleStandin
 
 TOKEN = "idm-bearer-CANARY-73aa"
 CLIENT_SECRET = "oauth-client-secret-CANARY-0c9d"
 DEEP = b"[" * 100_000 + b"]" * 100_000
+PROMOTER = (
+    [str(BIN / "promoter")] if (BIN / "promoter").exists() else [sys.executable, "-m", "promoter"]
+)
 MODERATE = b"[" * 500 + b"]" * 500  # decodes, but deeper than any answer we read
 
 
@@ -106,3 +113,55 @@ def test_a_ca_file_that_is_no_pem_file_is_an_input_error(example: Path, kind: st
     assert "cannot use the CA file" in line and str(example / "ca.pem") in line
     expected = "not a regular file" if kind == "fifo" else "no PEM certificate in it"
     assert expected in line
+
+
+# -- an answer trickled a byte at a time (issue 19 item 11): timeout bounds the request -----
+
+
+def _bounded(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The command in a subprocess; the outer timeout is only the fail-safe for a hang
+    (TimeoutExpired fails the test), far above the target's own ``timeout:``."""
+    return subprocess.run(
+        [*PROMOTER, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, **env},
+    )
+
+
+def test_a_trickling_idm_cannot_keep_deliver_past_its_timeout(example: Path) -> None:
+    with TrickleStandin() as idm:
+        set_target(
+            example,
+            "prod",
+            f"{{idm: '{idm.url}/openidm', bearerEnv: IDM_TOKEN, timeout: 0.5, retries: 0}}",
+        )
+        run = _bounded("deliver", "prod", cwd=example, env={"IDM_TOKEN": TOKEN})
+    assert run.returncode == 3, run
+    [line] = run.stderr.splitlines()
+    assert line.startswith("error: ") and idm.url in line
+    assert "no complete answer within timeout: 0.5 s" in line
+    assert TOKEN not in run.stdout + run.stderr
+
+
+def test_a_trickling_token_endpoint_cannot_keep_a_request_past_its_timeout(
+    example: Path,
+) -> None:
+    with TrickleStandin() as am, IdmStandin(tokens=frozenset({TOKEN})) as idm:
+        assert isinstance(idm, IdmStandin)
+        target = (
+            f"{{idm: '{idm.base}', timeout: 0.5, retries: 0, oauth2: {{tokenEndpoint: "
+            f"'{am.url}/am/oauth2/access_token', clientIdEnv: CLIENT_ID, "
+            "clientSecretEnv: CLIENT_SECRET}}"
+        )
+        set_target(example, "prod", target)
+        environ = {"CLIENT_ID": "promoter", "CLIENT_SECRET": CLIENT_SECRET}
+        run = _bounded("deliver", "prod", cwd=example, env=environ)
+    assert run.returncode == 3, run
+    [line] = run.stderr.splitlines()
+    assert line.startswith("error: ") and am.url in line
+    assert "no complete answer within timeout: 0.5 s" in line
+    assert CLIENT_SECRET not in run.stdout + run.stderr
+    assert idm.config is None  # nothing delivered without a token
