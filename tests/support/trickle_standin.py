@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from itertools import cycle
 
 
 class TrickleStandin:
-    def __init__(self, interval: float = 0.05) -> None:
+    def __init__(self, interval: float = 0.05, for_at_most: float = 60.0) -> None:
         self.interval = interval
+        self.for_at_most = for_at_most  # then hang up: a test without a deadline fails, not hangs
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port: int = self._listener.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
@@ -39,8 +41,9 @@ class TrickleStandin:
                 conn.recv(65536)  # the request; its content does not matter
                 for byte in (answer[i : i + 1] for i in range(len(answer))):
                     conn.sendall(byte)
+                end = time.monotonic() + self.for_at_most
                 for byte in cycle(header[i : i + 1] for i in range(len(header))):
-                    if self._stop.wait(self.interval):
+                    if self._stop.wait(self.interval) or time.monotonic() > end:
                         return
                     conn.sendall(byte)
             except OSError:
