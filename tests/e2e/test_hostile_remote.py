@@ -115,6 +115,20 @@ def test_a_ca_file_that_is_no_pem_file_is_an_input_error(example: Path, kind: st
     assert expected in line
 
 
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero"])
+def test_a_file_target_that_is_no_regular_file_is_an_input_error(example: Path, kind: str) -> None:
+    if kind == "fifo":
+        (example / "build").mkdir(exist_ok=True)
+        _fifo(example / "build" / "held.json")
+        set_target(example, "prod", "{file: build/held.json}")
+    else:
+        set_target(example, "prod", "{file: /dev/zero}", "    allowOutsideRepo: true\n")
+    run = _bounded("diff", "prod", cwd=example, env={})  # a FIFO hung here, /dev/zero: MemoryError
+    assert run.returncode == 2, run
+    [line] = run.stderr.splitlines()
+    assert line.endswith("target file is not a regular file"), line
+
+
 # -- an answer trickled a byte at a time (issue 19 item 11): timeout bounds the request -----
 
 
