@@ -179,3 +179,40 @@ def test_a_trickling_token_endpoint_cannot_keep_a_request_past_its_timeout(
     assert "no complete answer within timeout: 0.5 s" in line
     assert CLIENT_SECRET not in run.stdout + run.stderr
     assert idm.config is None  # nothing delivered without a token
+
+
+def test_a_trickling_service_account_token_endpoint_ends_without_the_key(example: Path) -> None:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from tests.support.aic_standin import ServiceAccountKey
+
+    key = ServiceAccountKey("sa-canary", rsa.generate_private_key(65537, 2048))
+    (example / "sa.pem").write_bytes(key.private_pem)
+    with TrickleStandin() as am:
+        target = (
+            f"{{aic: '{am.url}', timeout: 0.5, retries: 0, serviceAccount: {{idEnv: SA_ID, "
+            f"keyFile: sa.pem, tokenEndpoint: '{am.url}/am/oauth2/access_token'}}}}"
+        )
+        set_target(example, "prod", target)
+        run = _bounded("diff", "prod", cwd=example, env={"SA_ID": key.id})
+    assert run.returncode == 3, run
+    [line] = run.stderr.splitlines()
+    assert am.url in line and "no complete answer within timeout: 0.5 s" in line
+    shown = run.stdout + run.stderr
+    pem_lines = [ln for ln in key.private_pem.decode().splitlines() if "-----" not in ln]
+    assert not any(part in shown for part in pem_lines)  # canary: no line of the key
+
+
+@pytest.mark.parametrize("kind", ["too large", "not UTF-8"])
+def test_an_unreadable_key_file_never_shows_its_content(example: Path, kind: str) -> None:
+    canary = "sa-key-CANARY-5f1e"
+    content = (canary + "x" * 70_000).encode() if kind == "too large" else canary.encode() + b"\xff"
+    (example / "sa.jwk").write_bytes(content)
+    target = "{aic: 'https://tenant.example.com', serviceAccount: {idEnv: SA_ID, keyFile: sa.jwk}}"
+    set_target(example, "prod", target)
+    run = cli("diff", "prod", cwd=example, env={"SA_ID": "sa"})
+    assert run.code == 2, run
+    [line] = run.err.splitlines()
+    assert "cannot read the service-account key file sa.jwk" in line
+    assert ("larger than 64 KiB" if kind == "too large" else "not UTF-8 text") in line
+    assert canary not in run.out + run.err
