@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -374,7 +375,12 @@ def _add_watch(sub: Any) -> None:
         metavar="N",
         help="re-check this often even without events",
     )
-    watch.add_argument("--health", metavar="HOST:PORT", help="serve /healthz /readyz /metrics")
+    watch.add_argument(
+        "--health",
+        metavar="HOST:PORT",
+        default=os.environ.get("PROMOTER_HEALTH") or None,
+        help="serve /healthz /readyz /metrics (default: $PROMOTER_HEALTH, else none)",
+    )
     watch.add_argument("--poll", action="store_true", help="poll (NFS) instead of inotify")
     watch.add_argument("--ca-file", type=Path, metavar="F", help="CA bundle for probes")
     watch.add_argument(

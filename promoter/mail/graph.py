@@ -39,8 +39,6 @@ def token(config: MsGraphConfig, *, ca_file: Path | None, client: Any = None) ->
     """A fresh client_credentials access token (never cached, never printed)."""
     import httpx  # lazy: httpx only for the commands that use it
 
-    from promoter.net.deadline import BoundedClient  # lazy: httpx only where it is used
-
     auth = config.auth
     if not isinstance(auth.clientId, str) or not isinstance(auth.clientSecret, str):
         raise VerifyError("clientId/clientSecret are not resolved values")
@@ -50,7 +48,7 @@ def token(config: MsGraphConfig, *, ca_file: Path | None, client: Any = None) ->
         "scope": auth.scopeDelimiter.join(auth.scopes()),
         "grant_type": auth.grantType,
     }
-    http = client or BoundedClient(verify=tls_context(ca_file), timeout=_timeout(config))
+    http = client or httpx.Client(verify=tls_context(ca_file), timeout=_timeout(config))
     try:
         response = http.post(auth.tokenEndpoint, data=form)
     except httpx.HTTPError as exc:
@@ -102,8 +100,6 @@ def _timeout(config: MsGraphConfig) -> float:
 def send_graph(config: MsGraphConfig, message: Message, *, ca_file: Path | None) -> str:
     import httpx  # lazy: httpx only for the commands that use it
 
-    from promoter.net.deadline import BoundedClient  # lazy: httpx only where it is used
-
     if not all(local_part_ascii(a) for a in (message.sender, message.to)):
         raise VerifyError("MS Graph does not support non-ASCII local parts (nothing was sent)")
     payload = {
@@ -115,7 +111,7 @@ def send_graph(config: MsGraphConfig, message: Message, *, ca_file: Path | None)
         },
         "saveToSentItems": False,
     }
-    with BoundedClient(verify=tls_context(ca_file), timeout=_timeout(config)) as http:
+    with httpx.Client(verify=tls_context(ca_file), timeout=_timeout(config)) as http:
         bearer = token(config, ca_file=ca_file, client=http)
         waited = 0.0
         while True:

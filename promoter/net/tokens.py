@@ -12,6 +12,7 @@ from typing import Any
 
 from promoter.errors import InputError, TargetError
 from promoter.files.safeopen import NotRegular, TooLarge, read_file
+from promoter.net.deadline import Deadline
 from promoter.net.tls import client_context
 from promoter.project.auth import (
     OAuth2Auth,
@@ -146,11 +147,11 @@ class TokenProvider:
     def _post(self, form: dict[str, str]) -> tuple[int, Any]:
         import httpx  # lazy: httpx only for the commands that use it
 
-        from promoter.net.deadline import BoundedClient, timed_out  # lazy: httpx only here
-
         url = self.settings.token_endpoint
+        timeout = httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0))
         problem = ""
-        with BoundedClient(verify=client_context(self.ca_file), timeout=self.timeout) as client:
+        deadline = Deadline(self.timeout)  # the whole request, not each read
+        with httpx.Client(verify=client_context(self.ca_file), timeout=timeout) as client:
             for attempt in range(1 + self.retries):
                 if attempt:
                     time.sleep(min(0.2 * 2 ** (attempt - 1), 2.0))
@@ -158,10 +159,20 @@ class TokenProvider:
                         form = self._form()  # a fresh jti: a replayed assertion is refused
                 self.fetches += 1
                 try:
-                    response = client.post(url, data=form, headers={"Accept": "application/json"})
+                    with deadline.running():
+                        response = client.post(
+                            url,
+                            data=form,
+                            headers={"Accept": "application/json"},
+                            extensions={"trace": deadline.trace},
+                        )
                 except httpx.TransportError as exc:
-                    said = timed_out(exc, self.timeout) or type(exc).__name__
-                    problem = f"cannot reach the token endpoint {url}: {said}"
+                    why = (
+                        f"no complete answer within timeout: {self.timeout:g} s"
+                        if deadline.expired
+                        else type(exc).__name__
+                    )
+                    problem = f"cannot reach the token endpoint {url}: {why}"
                     continue
                 if response.status_code >= 500:
                     problem = f"the token endpoint {url} answered {response.status_code}"
@@ -171,8 +182,7 @@ class TokenProvider:
                 except ValueError:
                     body = None
                 return response.status_code, body
-        tries = f" (after {1 + self.retries} attempts)" if self.retries else ""
-        raise TargetError(f"get a token: {problem}{tries}")
+        raise TargetError(f"get a token: {problem} (after {1 + self.retries} attempts)")
 
     def _parse(self, body: Any) -> _Token:
         token = body.get("access_token") if isinstance(body, dict) else None
