@@ -339,7 +339,7 @@ def _add_dev_smtp(sub: Any) -> None:
     dev_smtp = _command(
         sub,
         "dev-smtp",
-        "a local SMTP sink for development: any AUTH, one .eml per message",
+        "a local SMTP sink for development: any AUTH, one .eml (+ envelope .json) per message",
         "0 on SIGTERM or ^C · 2 cannot listen",
     )
     dev_smtp.add_argument(
@@ -353,6 +353,11 @@ def _add_dev_smtp(sub: Any) -> None:
         help="where messages are saved (relative: to the config repo)",
     )
     dev_smtp.add_argument("--tls", action="store_true", help="offer STARTTLS (self-signed)")
+    dev_smtp.add_argument(
+        "--require-starttls",
+        action="store_true",
+        help="refuse MAIL before STARTTLS (530 5.7.0), to test mail.smtp.starttls.required",
+    )
 
 
 def _add_watch(sub: Any) -> None:
