@@ -878,6 +878,91 @@ CASES: list[Case] = [
         "promoter.yaml:6:",
         "'1' is not a property name",
     ),
+    # --- round 3: a file target on the project's own inputs (issue 19, item 9) ---------
+    case(
+        "file target/promoter.yaml",
+        dev_target("{file: promoter.yaml}"),
+        ("promote", "dev", "staging"),
+        2,
+        "promoter.yaml:6:",
+        "target file 'promoter.yaml' is the project file promoter.yaml",
+    ),
+    case(
+        "file target/an overlay through '..'",
+        dev_target("{file: build/../environments/staging.yaml}"),
+        CHECK,
+        2,
+        "promoter.yaml:6:",
+        "is staging's overlay: deliver would overwrite the project's own input",
+    ),
+    case(
+        "file target/the base",
+        dev_target("{file: environments/base.yaml}"),
+        COMPILE_DEV,
+        2,
+        "promoter.yaml:6:",
+        "is the base",
+    ),
+    case(
+        "file target/inside a store",
+        dev_target("{file: secrets/staging/out.json}"),
+        CHECK,
+        2,
+        "promoter.yaml:6:",
+        "is in staging's secret store",
+    ),
+    case(
+        "file target/the ledger",
+        dev_target("{file: ledger/promotions.jsonl}"),
+        CHECK,
+        2,
+        "promoter.yaml:6:",
+        "is the ledger",
+    ),
+    # --- round 3: a key that names a password is a secret field (issue 19, item 3) -----
+    case(
+        "secret/a password-named smtpProperty in staging",
+        {STAGING: STAGING_TEXT + '  mail.smtp.proxy.password: "Tr4ns!t@Gw-9x7Q x"\n'},
+        ("check", "staging"),
+        1,
+        "environments/staging.yaml:15:3",
+        "deny EMAIL002 plaintext secret: smtpProperties mail.smtp.proxy.password",
+    ),
+    # --- round 3: esvs: in its mapping form, the error at the bad value (issue 19, 18) --
+    case(
+        "esvs/a number as a purpose name",
+        {
+            "promoter.yaml": Edit(
+                "    tier: development\n",
+                "    tier: development\n    esvs: {esv.email.password: {$purpose: {name: 5}}}\n",
+            )
+        },
+        CHECK,
+        2,
+        "promoter.yaml:6:44",
+        "name must be a string; found the number 5",
+    ),
+    case(
+        "esvs/a list as a variable's value",
+        {
+            "promoter.yaml": Edit(
+                "    tier: development\n",
+                "    tier: development\n    esvs: {esv.email.host: [a]}\n",
+            )
+        },
+        CHECK,
+        2,
+        "promoter.yaml:6:",
+        "esv.email.host must be a string, a number or a boolean; found a list",
+    ),
+    case(
+        "esvs/neither a list nor a mapping",
+        {"promoter.yaml": Edit("    tier: development\n", "    tier: development\n    esvs: 5\n")},
+        CHECK,
+        2,
+        "promoter.yaml:6:5",
+        "esvs must be a list of names or a mapping of name -> value",
+    ),
     # --- round 3: the YAML merge-key name as a plain key (issue 19, item 13) -------------
     case(
         "merge key/quoted '<<' in an overlay",
@@ -1105,3 +1190,16 @@ def test_an_absent_store_is_a_warning_without_require_secrets(example: Path) -> 
     assert run.code == 0, run
     assert "warn EMAIL009 secret store secrets/prod/ does not exist" in run.out
     assert not (example / "build/prod").exists()
+
+
+def test_a_file_target_symlinked_to_promoter_yaml_is_refused(example: Path) -> None:
+    (example / "out.json").symlink_to("promoter.yaml")
+    text = (example / "promoter.yaml").read_text()
+    before = text.replace(
+        "target: {file: build/staging/conf/external.email.json}", "target: {file: out.json}"
+    )
+    assert before != text
+    (example / "promoter.yaml").write_text(before)
+    run = cli("deliver", "staging", cwd=example)
+    assert run.code == 2 and "is the project file promoter.yaml" in run.err, run
+    assert (example / "promoter.yaml").read_text() == before
