@@ -115,9 +115,7 @@ class Session:
                         )
                 except httpx.TransportError as exc:
                     said = self.describe(exc, sent_strings(json, params, sent))
-                    # a read timeout and the deadline's cut are the same fact; which one
-                    # fires first is a race, so they read the same
-                    if self._deadline.expired or isinstance(exc, httpx.ReadTimeout):
+                    if self._deadline.expired and not isinstance(exc, httpx.TimeoutException):
                         said = f"no complete answer within timeout: {self.timeout:g} s"
                     problem = f"cannot reach {self.reach}: {said}"
                     # not connected: nothing was sent, so even a POST may go again

@@ -169,7 +169,7 @@ class TokenProvider:
                 except httpx.TransportError as exc:
                     why = (
                         f"no complete answer within timeout: {self.timeout:g} s"
-                        if deadline.expired or isinstance(exc, httpx.ReadTimeout)
+                        if deadline.expired
                         else type(exc).__name__
                     )
                     problem = f"cannot reach the token endpoint {url}: {why}"
