@@ -172,7 +172,8 @@ def _add_check(sub: Any) -> None:
         "--files",
         nargs="*",
         metavar="FILE",
-        help="check only the environments these changed files affect",
+        help="check only the environments these changed files (from the current directory) "
+        "or the index's deletions affect; every name after check is then a file",
     )
     scope.add_argument(
         "--staged",
@@ -339,8 +340,7 @@ def _add_dev_smtp(sub: Any) -> None:
     dev_smtp = _command(
         sub,
         "dev-smtp",
-        "a local SMTP sink for development: any AUTH, one .eml (and its envelope .json) "
-        "per message",
+        "a local SMTP sink for development: any AUTH, one .eml (+ envelope .json) per message",
         "0 on SIGTERM or ^C · 2 cannot listen",
     )
     dev_smtp.add_argument(
@@ -357,8 +357,7 @@ def _add_dev_smtp(sub: Any) -> None:
     dev_smtp.add_argument(
         "--require-starttls",
         action="store_true",
-        help="refuse MAIL and AUTH before STARTTLS (530 5.7.0), to test "
-        "mail.smtp.starttls.required; implies --tls",
+        help="refuse MAIL before STARTTLS (530 5.7.0), to test mail.smtp.starttls.required",
     )
 
 

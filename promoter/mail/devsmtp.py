@@ -1,10 +1,10 @@
 """``promoter dev-smtp``: a local SMTP sink for development (a minimal Mailpit).
 
-Accepts any AUTH, stores every message as an .eml file with its envelope (MAIL FROM,
-every RCPT TO: a Bcc recipient is only there) in a ``.json`` of the same name, and
-prints one line per message. ``--tls`` offers STARTTLS with a self-signed certificate
-made at start; ``--require-starttls`` also refuses MAIL and AUTH before STARTTLS
-(``530 5.7.0``), as a server that IDM's ``mail.smtp.starttls.required`` is tested against.
+Accepts any AUTH, stores every message as an .eml file with its envelope (MAIL FROM and
+every RCPT TO, Bcc included) in a .json beside it, and prints one line per message.
+``--tls`` offers STARTTLS with a self-signed certificate made at start;
+``--require-starttls`` refuses MAIL before STARTTLS (``530 5.7.0``), as a relay that
+``mail.smtp.starttls.required=true`` is meant for does.
 """
 
 from __future__ import annotations
@@ -28,11 +28,9 @@ from typing import Any
 from promoter.errors import InputError
 from promoter.untrusted import escape_control
 
-NEED_STARTTLS = "530 5.7.0 Must issue a STARTTLS command first"
-
 
 class _Sink:
-    def __init__(self, maildir: Path, cert_copy: Path, *, require_starttls: bool) -> None:
+    def __init__(self, maildir: Path, cert_copy: Path, *, require_starttls: bool = False) -> None:
         self.maildir = maildir
         self.cert_copy = cert_copy
         self.require_starttls = require_starttls
@@ -43,7 +41,7 @@ class _Sink:
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
         if self.require_starttls and session.ssl is None:
-            return NEED_STARTTLS
+            return "530 5.7.0 Must issue a STARTTLS command first"
         envelope.mail_from = address
         envelope.mail_options.extend(options)
         return "250 OK"
@@ -53,8 +51,16 @@ class _Sink:
         with self.lock:
             number = next(self.counter)
         name = f"{time.strftime('%Y%m%dT%H%M%S')}-{number:04d}.eml"
-        _save_envelope(self.maildir / name, envelope, tls=session.ssl is not None)
+        envelope_record = {
+            "mail_from": str(envelope.mail_from),
+            "rcpt_tos": [str(r) for r in envelope.rcpt_tos],
+            "tls": session.ssl is not None,
+            "message": name,
+        }
         (self.maildir / name).write_bytes(content)
+        (self.maildir / f"{name[:-4]}.json").write_text(
+            json.dumps(envelope_record, indent=2) + "\n"
+        )
         parsed = message_from_bytes(content, policy=policy.default)
         # the client's text (decoded MIME words included): ESC, BEL or a newline never raw
         subject = escape_control(str(parsed.get("Subject", "")))
@@ -80,16 +86,6 @@ class _Sink:
             return "454 4.7.0 TLS not available"
         print(f"dev-smtp: session error ({type(error).__name__})", file=sys.stderr, flush=True)
         return "451 4.3.0 dev-smtp could not handle that"
-
-
-def _save_envelope(eml: Path, envelope: Any, *, tls: bool) -> None:
-    """The envelope beside the message (written first: a reader that sees the .eml finds it)."""
-    envelope_data = {
-        "mailFrom": str(envelope.mail_from),
-        "rcptTo": [str(r) for r in envelope.rcpt_tos],
-        "starttls": tls,
-    }
-    eml.with_suffix(".json").write_text(json.dumps(envelope_data, indent=2) + "\n")
 
 
 def _quiet_login_data(record: logging.LogRecord) -> bool:
@@ -169,6 +165,8 @@ def run_dev_smtp(listen: str, maildir: Path, *, tls: bool, require_starttls: boo
     host, _, port_text = listen.rpartition(":")
     if not host or not port_text.isdigit():
         raise InputError(f"--listen {listen!r} is not HOST:PORT", hint="e.g. 127.0.0.1:2525")
+    if require_starttls and not tls:
+        raise InputError("--require-starttls needs --tls", hint="dev-smtp --tls --require-starttls")
     port = int(port_text) or _free_port(host)  # aiosmtpd's ready check needs a real port
     maildir.mkdir(parents=True, exist_ok=True)
     # aiosmtpd itself sets its deprecated Session.login_data on every AUTH and logs a
@@ -178,11 +176,10 @@ def run_dev_smtp(listen: str, maildir: Path, *, tls: bool, require_starttls: boo
     with tempfile.TemporaryDirectory() as tmp:
         kwargs: dict[str, Any] = {
             "authenticator": _accept_any,
-            "auth_require_tls": require_starttls,
+            "auth_require_tls": False,
             "enable_SMTPUTF8": True,
         }
         cert_copy = maildir.parent / "dev-smtp-cert.pem"
-        tls = tls or require_starttls
         if tls:
             kwargs["tls_context"] = self_signed_context(Path(tmp), cert_copy)
         sink = _Sink(maildir, cert_copy, require_starttls=require_starttls)
@@ -190,7 +187,7 @@ def run_dev_smtp(listen: str, maildir: Path, *, tls: bool, require_starttls: boo
         controller.start()
         try:
             extra = f" with STARTTLS (trust {cert_copy})" if tls else ""
-            extra += ", required before MAIL and AUTH" if require_starttls else ""
+            extra += ", MAIL refused before STARTTLS" if require_starttls else ""
             print(f"dev-smtp listening on {host}:{port}{extra}, saving to {maildir}", flush=True)
             for signum in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(signum, lambda *_: stop.set())

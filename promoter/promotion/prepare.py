@@ -136,10 +136,11 @@ def prepare_pin(
             previous = None  # the current state does not compile: show everything as new
     change = PinChange(env, text, compiled, previous, source)
     if compiled.output is not None:
+        out = rendered_path(project, env)
         old = _rendered(project, env)
         if old is not None:  # mask it by what it was compiled from, not by today's overlays
             old_secret = outputrecord.old_side_secrets(
-                old, outputrecord.record_for(project.root, env), compiled.secret_pointers
+                project.root, old, out, compiled.secret_pointers
             )
         else:
             old = previous.output if previous is not None else None

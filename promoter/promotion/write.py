@@ -42,7 +42,6 @@ def written_dirs(project: Project) -> list[Path]:
     dirs = [project.root / "environments", project.root / ledger.PIN_ARCHIVE]
     dirs += [rendered_path(project, env).parent for env in project.environments.values()]
     dirs.append((project.root / journal.JOURNAL).parent)
-    dirs.append(project.root / outputrecord.RECORDS)
     return dirs
 
 
@@ -80,9 +79,8 @@ def write_change(
     txn.writes.append(journal.Write(pin_file, change.pin_text))
     if not archived.exists():
         txn.writes.append(journal.Write(archived, change.pin_text))
-    record = outputrecord.record_for(root, change.env)
-    before = outputrecord.text(outputrecord.before_write(record, pointers))
-    txn.writes.append(journal.Write(record.path, before))
+    record = outputrecord.text(outputrecord.before_write(root, out, pointers))
+    txn.writes.append(journal.Write(outputrecord.record_path(root, out), record))
     mode = SECRET_MODE if compiled.holds_secrets else PUBLIC_MODE
     txn.writes.append(journal.Write(out, compiled.text, mode=mode, backup=True))
     entry = ledger.stamped(
@@ -102,8 +100,7 @@ def write_change(
     )
     txn.commit(ledger.entry_line(entry))
     if result == "applied" or not isinstance(change.env.target, IdmTarget | AicTarget):
-        outputrecord.remember(record, pointers, exact=True)  # the target holds this output now
-    outputrecord.drop_legacy(record)
+        outputrecord.remember(root, out, pointers, exact=True)  # the target holds this output now
     if commit:
         paths = [pin_file.relative_to(root), ledger.LEDGER, archived.relative_to(root)]
         try:

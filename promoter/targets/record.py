@@ -3,21 +3,20 @@
 A diff shows the old side from what the target holds; whether a value there is
 a secret is decided by what that output was compiled from, not by today's
 overlays (a ``$purpose`` that became a literal must not reveal the old secret).
-``build/.promoter/secret-pointers/<env>.json`` lists them: the repo's own state,
-never a file in the target's directory (a file target is often IDM's ``conf/``,
-which holds the output and its ``.bak`` only). It is written before the output
-with the union of the old and new pointers and made exact after, so it never
-lists fewer than the output holds. A record an older promoter left beside the
-output (``.<name>.secret-pointers``) is read while no new one exists, and
-removed once the new one is written.
+``build/.promoter/records/<output>.secret-pointers.json`` lists them: the target's
+directory (often IDM's own ``conf/``) holds the output and its ``.bak`` only. The
+record is written before the output with the union of the old and new pointers and
+made exact after, so it never lists fewer than the output holds. A record left beside
+an output by an older promoter (``.<name>.secret-pointers``) is still read, and removed
+once the new one is written.
 """
 
 from __future__ import annotations
 
-import contextlib
+import hashlib
 import json
+import os
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,24 +30,6 @@ if TYPE_CHECKING:
     from promoter.check.compiler import Compiled
     from promoter.project.types import Environment
 
-RECORDS = Path("build") / ".promoter" / "secret-pointers"
-
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    """Where one environment's secret pointers are kept (and where older promoters kept them)."""
-
-    path: Path
-    legacy: Path
-
-
-def record_for(root: Path, env: Environment) -> Record:
-    legacy = output_path(root, env)
-    return Record(
-        root / RECORDS / f"{env.name}.json",
-        legacy.with_name(f".{legacy.name}.secret-pointers"),
-    )
-
 
 def output_path(root: Path, env: Environment) -> Path:
     """Where ``env``'s rendered output is kept: its file target, else build/<env>/conf/."""
@@ -61,27 +42,42 @@ def output_path(root: Path, env: Environment) -> Path:
 def deliver_recorded(root: Path, compiled: Compiled) -> str:
     """``targets.deliver`` with the secret pointers recorded around it (see the module doc)."""
 
-    record = record_for(root, compiled.env)
+    output = output_path(root, compiled.env)
     pointers = compiled.secret_pointers
-    remember(record, pointers, exact=False)
+    remember(root, output, pointers, exact=False)
     summary = deliver(compiled)
     if isinstance(compiled.env.target, FileTarget):  # an IDM target's record is kept as a union
-        remember(record, pointers, exact=True)
+        remember(root, output, pointers, exact=True)
     return summary
 
 
-def recorded(record: Record) -> set[str] | None:
-    """The pointers recorded for the output; None when nothing was recorded."""
-    for path in (record.path, record.legacy):
+RECORDS = Path("build") / ".promoter" / "records"
+
+
+def record_path(root: Path, output: Path) -> Path:
+    """The record of ``output`` in the repo's state: named after its repo-relative path, or
+    (outside the repo: IDM's conf/) after a digest of its absolute path."""
+    absolute = Path(os.path.abspath(output))
+    try:
+        name = absolute.relative_to(Path(os.path.abspath(root))).as_posix().replace("/", "~")
+    except ValueError:
+        name = "outside-" + hashlib.sha256(str(absolute).encode()).hexdigest()[:16]
+    return root / RECORDS / f"{name}.secret-pointers.json"
+
+
+def legacy_record_path(output: Path) -> Path:
+    return output.with_name(f".{output.name}.secret-pointers")
+
+
+def recorded(root: Path, output: Path) -> set[str] | None:
+    """The pointers recorded for ``output``; None when nothing was recorded."""
+    for path in (record_path(root, output), legacy_record_path(output)):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            continue
         except (OSError, ValueError):
-            return None
-        if not isinstance(data, list) or not all(isinstance(p, str) for p in data):
-            return None
-        return set(data)
+            continue
+        if isinstance(data, list) and all(isinstance(p, str) for p in data):
+            return set(data)
     return None
 
 
@@ -89,33 +85,29 @@ def text(pointers: Iterable[str]) -> str:
     return json.dumps(sorted(set(pointers))) + "\n"
 
 
-def before_write(record: Record, pointers: Iterable[str]) -> set[str]:
-    """The record to write before the output is replaced: old and new pointers."""
-    return set(pointers) | (recorded(record) or set())
+def before_write(root: Path, output: Path, pointers: Iterable[str]) -> set[str]:
+    """The record to write before ``output`` is replaced: old and new pointers."""
+    return set(pointers) | (recorded(root, output) or set())
 
 
-def remember(record: Record, pointers: Iterable[str], *, exact: bool) -> None:
+def remember(root: Path, output: Path, pointers: Iterable[str], *, exact: bool) -> None:
 
-    held = recorded(record)
+    held = recorded(root, output)
     wanted = set(pointers) if exact else set(pointers) | (held or set())
-    if held != wanted or not record.path.is_file():
-        write_atomic(record.path, text(wanted), secret=False, backup=False)
-    drop_legacy(record)
+    path = record_path(root, output)
+    if held != wanted or not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, text(wanted), secret=False, backup=False)
+    legacy_record_path(output).unlink(missing_ok=True)  # the target directory: output + .bak
 
 
-def drop_legacy(record: Record) -> None:
-    """The new record is written: an older promoter's file beside the output goes."""
-    with contextlib.suppress(OSError):
-        record.legacy.unlink()
-
-
-def old_side_secrets(old: object, record: Record, new_side: set[str]) -> set[str]:
-    """Pointers to mask in ``old`` (what the target holds).
+def old_side_secrets(root: Path, old: object, output: Path, new_side: set[str]) -> set[str]:
+    """Pointers to mask in ``old`` (read from ``output``).
 
     Without a record (an output written by hand or by an older promoter) every
     value under ``/auth`` and every pointer that is secret today is masked.
     """
-    found = recorded(record)
+    found = recorded(root, output)
     if found is not None:
         return found | set(LITERAL_SECRET_POINTERS)
     return set(new_side) | set(LITERAL_SECRET_POINTERS) | _auth_pointers(old)

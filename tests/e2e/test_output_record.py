@@ -1,5 +1,6 @@
 """A file target's directory (often IDM's own conf/) holds the output and its .bak only:
-the secret pointers promoter remembers about an output live in the repo's build/.promoter/."""
+the secret pointers promoter remembers about an output live in the repo's build/.promoter/
+(written by every writer: promote, deliver, the watcher)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 from tests.conftest import cli, write
 
-RECORD = "build/.promoter/secret-pointers/{env}.json"
+RECORDS = "build/.promoter/records"
 PROD_CONF = "build/prod/conf"
 CANARY = "canary-record-secret-7f3a91"
 
@@ -19,6 +20,12 @@ def _promote_to_prod(repo: Path) -> None:
     assert run.code == 0, run.err
 
 
+def _record(repo: Path) -> Path:
+    """prod's record: the one in the state directory that names its output."""
+    [record] = [p for p in (repo / RECORDS).iterdir() if "prod" in p.name]
+    return record
+
+
 def _listing(directory: Path) -> list[str]:
     return sorted(p.name for p in directory.iterdir())
 
@@ -27,7 +34,7 @@ def test_the_target_directory_holds_the_output_and_its_backup_only(example: Path
     _promote_to_prod(example)
     conf = example / PROD_CONF
     assert _listing(conf) == ["external.email.json"]
-    assert json.loads((example / RECORD.format(env="prod")).read_text())
+    assert json.loads(_record(example).read_text())
     creds = example / "secrets/prod/idm.email.msgraph.credentials"
     secret = json.loads(creds.read_text())
     creds.write_text(json.dumps({**secret, "clientSecret": CANARY}))
@@ -36,7 +43,7 @@ def test_the_target_directory_holds_the_output_and_its_backup_only(example: Path
         assert run.code == 0, run.err
         assert CANARY not in run.out + run.err
     assert _listing(conf) == ["external.email.json", "external.email.json.bak"]
-    record = (example / RECORD.format(env="prod")).read_text()
+    record = _record(example).read_text()
     assert CANARY not in record and "/auth/clientSecret" in record
 
 
@@ -44,7 +51,7 @@ def test_a_record_an_older_promoter_left_is_read_then_moved(example: Path) -> No
     _promote_to_prod(example)
     conf = example / PROD_CONF
     legacy = conf / ".external.email.json.secret-pointers"
-    state = example / RECORD.format(env="prod")
+    state = _record(example)
     held = state.read_text()
     state.unlink()
     write(legacy, held)  # what a promoter before this one left in the target directory
@@ -76,7 +83,7 @@ def test_a_file_target_inside_the_state_directory_is_refused(example: Path) -> N
     (example / "promoter.yaml").write_text(
         text.replace(
             "target: {file: build/prod/conf/external.email.json}",
-            "target: {file: build/.promoter/secret-pointers/prod.json}",
+            "target: {file: build/.promoter/records/prod.json}",
         )
     )
     run = cli("check", cwd=example)
