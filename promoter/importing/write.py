@@ -15,9 +15,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from promoter.check.compiler import Compiler
-from promoter.files.atomic import write_atomic
 from promoter.compile.render import replace_at
 from promoter.errors import InputError, Location, PromoterError, RefusedError
+from promoter.files.atomic import write_atomic
 from promoter.importing.layout import Planned, store_for
 from promoter.importing.plan import Imported, same
 from promoter.model.schema import SCHEMA_DIR, generate, render

@@ -1145,9 +1145,9 @@ def test_an_absent_store_is_a_warning_without_require_secrets(example: Path) -> 
     run = cli("check", "prod", "--no-cache", cwd=example)
     assert run.code == 0, run
     assert (
-        "warn EMAIL009 secret 'idm.email.msgraph.credentials' is not here: secret store secrets/prod/ is not provisioned on this machine"
-        in run.out
-    )
+        "warn EMAIL009 secret 'idm.email.msgraph.credentials' is not here: "
+        "secret store secrets/prod/ is not provisioned on this machine"
+    ) in run.out
     assert not (example / "build/prod").exists()
 
 
