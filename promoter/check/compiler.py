@@ -15,6 +15,7 @@ from promoter.compile.render import (
     literal_secrets,
     output_pointer,
     replace_at,
+    secret_properties,
     sha256_hex,
     to_idm,
 )
@@ -168,7 +169,11 @@ class Compiler:
                 s.pointer: f"<secret {s.purpose}{_suffix(s)}>" for s in resolution.resolved
             }
         # A secret field's placeholder default is as plain as a literal: mask it the same way.
-        result.literals = defaulted_secrets(merged.data) | literal_secrets(merged.data)
+        result.literals = (
+            defaulted_secrets(merged.data)
+            | literal_secrets(merged.data)
+            | secret_properties(merged.data)
+        )
         result.masks.update({p: "<plaintext secret>" for p in result.literals})
         result.written = written
         result.resolved = resolution.data

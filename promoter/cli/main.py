@@ -154,7 +154,9 @@ def _dispatch(args: argparse.Namespace, root: Path) -> int:
         from promoter.mail.devsmtp import run_dev_smtp
 
         maildir = args.maildir if args.maildir.is_absolute() else root / args.maildir
-        return run_dev_smtp(args.listen, maildir, tls=args.tls)
+        return run_dev_smtp(
+            args.listen, maildir, tls=args.tls, require_starttls=args.require_starttls
+        )
     if args.command == "watch":
         from promoter.watch.daemon import run_watch
         from promoter.watch.options import WatchOptions

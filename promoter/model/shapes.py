@@ -158,6 +158,12 @@ def store_kind(value: Any) -> str:
     return "<directory>" if isinstance(value, dict) else "<path>"
 
 
+def list_or_mapping(value: Any) -> str:
+    """``esvs:`` and ``properties:`` take a list of names or a mapping of name -> value: an
+    error is reported in the form the user wrote, not in both."""
+    return "<mapping>" if isinstance(value, dict) else "<list>"
+
+
 def esv_value_kind(value: Any) -> str:
     if value is None:
         return "<none>"

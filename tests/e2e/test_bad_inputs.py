@@ -919,6 +919,50 @@ CASES: list[Case] = [
         "promoter.yaml:6:",
         "is the ledger",
     ),
+    # --- round 3: a key that names a password is a secret field (issue 19, item 3) -----
+    case(
+        "secret/a password-named smtpProperty in staging",
+        {STAGING: STAGING_TEXT + '  mail.smtp.proxy.password: "Tr4ns!t@Gw-9x7Q x"\n'},
+        ("check", "staging"),
+        1,
+        "environments/staging.yaml:15:3",
+        "deny EMAIL002 plaintext secret: smtpProperties mail.smtp.proxy.password",
+    ),
+    # --- round 3: esvs: in its mapping form, the error at the bad value (issue 19, 18) --
+    case(
+        "esvs/a number as a purpose name",
+        {
+            "promoter.yaml": Edit(
+                "    tier: development\n",
+                "    tier: development\n    esvs: {esv.email.password: {$purpose: {name: 5}}}\n",
+            )
+        },
+        CHECK,
+        2,
+        "promoter.yaml:6:44",
+        "name must be a string; found the number 5",
+    ),
+    case(
+        "esvs/a list as a variable's value",
+        {
+            "promoter.yaml": Edit(
+                "    tier: development\n",
+                "    tier: development\n    esvs: {esv.email.host: [a]}\n",
+            )
+        },
+        CHECK,
+        2,
+        "promoter.yaml:6:",
+        "esv.email.host must be a string, a number or a boolean; found a list",
+    ),
+    case(
+        "esvs/neither a list nor a mapping",
+        {"promoter.yaml": Edit("    tier: development\n", "    tier: development\n    esvs: 5\n")},
+        CHECK,
+        2,
+        "promoter.yaml:6:5",
+        "esvs must be a list of names or a mapping of name -> value",
+    ),
     # --- round 3: the YAML merge-key name as a plain key (issue 19, item 13) -------------
     case(
         "merge key/quoted '<<' in an overlay",

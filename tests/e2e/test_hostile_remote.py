@@ -5,6 +5,7 @@ remote party, never an internal error, and no secret in the output."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -106,3 +107,70 @@ def test_a_ca_file_that_is_no_pem_file_is_an_input_error(example: Path, kind: st
     assert "cannot use the CA file" in line and str(example / "ca.pem") in line
     expected = "not a regular file" if kind == "fifo" else "no PEM certificate in it"
     assert expected in line
+
+
+# -- a trickling answer (issue 19 item 11): the timeout bounds the whole request ---------
+
+
+class Trickle:
+    """A TCP server that answers every connection one byte every 0.3 s, for ever."""
+
+    def __init__(self, answer: bytes) -> None:
+        import socket
+        import threading
+
+        self.answer = answer
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.stop = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import threading
+
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._drip, args=(conn,), daemon=True).start()
+
+    def _drip(self, conn: Any) -> None:
+        with conn:
+            for byte in self.answer * 100:
+                if self.stop.wait(0.3):
+                    return
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    return
+
+    def close(self) -> None:
+        self.stop.set()
+        self.server.close()
+
+
+HEADERS = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+
+
+@pytest.mark.parametrize("where", ["idm", "token endpoint"])
+def test_a_trickling_answer_is_cut_at_the_timeout(example: Path, where: str) -> None:
+    trickle = Trickle(HEADERS)
+    try:
+        url = f"http://127.0.0.1:{trickle.port}"
+        if where == "idm":
+            target = f"{{idm: '{url}/openidm', bearerEnv: IDM_TOKEN, timeout: 1, retries: 0}}"
+        else:
+            target = (
+                "{idm: 'http://127.0.0.1:9/openidm', timeout: 1, retries: 0, oauth2: "
+                f"{{tokenEndpoint: '{url}/token', clientIdEnv: CLIENT_ID, "
+                "clientSecretEnv: CLIENT_SECRET}}"
+            )
+        set_target(example, "prod", target)
+        environ = {"IDM_TOKEN": TOKEN, "CLIENT_ID": "c", "CLIENT_SECRET": CLIENT_SECRET}
+        run = cli("diff", "prod", cwd=example, env=environ)  # cli's own 60 s bound: fail-safe
+    finally:
+        trickle.close()
+    assert run.code == 3, run
+    assert "no complete answer within timeout: 1 s" in run.err, run.err
+    assert TOKEN not in run.out + run.err and CLIENT_SECRET not in run.out + run.err

@@ -819,3 +819,15 @@ def test_import_writes_the_schemas_its_files_point_at(repo: Path) -> None:
     assert again.code == 0, again.err
     assert "schemas/" not in again.out  # up to date: left alone, not a conflict
     assert CANARY not in run.out + run.err + again.out + again.err
+
+
+def test_a_password_that_only_contains_a_placeholder_opener_is_moved(repo: Path) -> None:
+    literal = "Zq7&{not-a-placeholder" + CANARY
+    config = {**SMTP_SOURCE, "auth": {**SMTP_SOURCE["auth"], "password": literal}}
+    source = write(repo.parent / "external.email.json", json.dumps(config))
+    run = cli("import", str(source), cwd=repo)
+    assert run.code == 0, run.err
+    assert "(smtp, 1 secret moved to the store)" in run.out
+    assert literal not in (repo / "environments" / "dev.yaml").read_text()
+    assert (repo / "secrets/dev/idm.email.smtp.password").read_text().startswith(literal)
+    assert literal not in run.out + run.err

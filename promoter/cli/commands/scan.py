@@ -12,8 +12,8 @@ from promoter.colour import emit
 from promoter.errors import InputError, Location
 from promoter.files import git
 from promoter.project.load import load_project
-from promoter.project.types import PROJECT_FILE
-from promoter.scan.scanner import kind, scan
+from promoter.project.types import PROJECT_FILE, Project
+from promoter.scan.scanner import kind, project_inputs, scan
 
 
 def run_scan(root: Path, paths: Sequence[str], *, staged: bool, fmt: str) -> int:
@@ -32,7 +32,10 @@ def run_scan(root: Path, paths: Sequence[str], *, staged: bool, fmt: str) -> int
         def read(path: str) -> str:
             return git.staged_text(root, path)
     else:
-        chosen, found = _explicit(root, paths) if paths else (_default_paths(root, stores), set())
+        if paths:
+            chosen, found = _explicit(root, paths)
+        else:
+            chosen = _default_paths(root, project, stores)
 
         def read(path: str) -> str:
             try:
@@ -105,8 +108,11 @@ def _relative(root: Path, path: str) -> str:
         return full.as_posix()  # outside the repo: scanned by its absolute path
 
 
-def _default_paths(root: Path, stores: list[str]) -> list[str]:
+def _default_paths(root: Path, project: Project, stores: list[str]) -> list[str]:
+    """Every file the project reads (overlays and base wherever promoter.yaml puts them,
+    promoter.yaml, pins) and the staging/production stores."""
     paths = [p.relative_to(root).as_posix() for p in sorted((root / "environments").glob("*.y*ml"))]
+    paths += [p for p in project_inputs(project) if p not in paths and (root / p).is_file()]
     if (root / PROJECT_FILE).is_file():
         paths.append(PROJECT_FILE)
     for store in stores:
