@@ -172,7 +172,8 @@ def _add_check(sub: Any) -> None:
         "--files",
         nargs="*",
         metavar="FILE",
-        help="check only the environments these changed files affect",
+        help="check only the environments these changed files (from the current directory) "
+        "or the index's deletions affect; every name after check is then a file",
     )
     scope.add_argument(
         "--staged",

@@ -63,7 +63,7 @@ def run_diff(root: Path, env: str, *, exit_code: bool, fmt: str = "text") -> int
         compiled.output,
         secret_pointers=compiled.secret_pointers,
         old_secret_pointers=outputrecord.old_side_secrets(
-            held, recorded_at, compiled.secret_pointers
+            root, held, recorded_at, compiled.secret_pointers
         ),
         labels=compiled.masks,
         locate=compiled.merged.loc,
