@@ -165,7 +165,7 @@ def _add_check(sub: Any) -> None:
     check.add_argument(
         "--require-secrets",
         action="store_true",
-        help="an absent secret store is a deny, not a warning",
+        help="a secret store not provisioned on this machine is a deny, not a warning",
     )
     scope = check.add_mutually_exclusive_group()
     scope.add_argument(
