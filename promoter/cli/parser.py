@@ -359,8 +359,9 @@ def _add_watch(sub: Any) -> None:
         sub,
         "watch",
         "hot-swap rotated credentials (a daemon)",
-        "--once: 0 delivered or unchanged · 1 refused or probe failed · 3 delivery failed; "
-        "the daemon: 0 on SIGTERM",
+        "--once: 0 delivered or unchanged · 1 refused or probe failed · 2 bad input "
+        "(promoter.yaml, an overlay or the store unreadable or not allowed) · 3 delivery "
+        "failed; the daemon: 0 on SIGTERM · 2 bad input or the health address in use",
     )
     watch.add_argument("env", metavar="ENV", help="the environment")
     watch.add_argument("--once", action="store_true", help="one re-check, then exit")
@@ -374,7 +375,11 @@ def _add_watch(sub: Any) -> None:
         metavar="N",
         help="re-check this often even without events",
     )
-    watch.add_argument("--health", metavar="HOST:PORT", help="serve /healthz /readyz /metrics")
+    watch.add_argument(
+        "--health",
+        metavar="HOST:PORT",
+        help="serve /healthz /readyz /metrics (default: $PROMOTER_HEALTH, if set)",
+    )
     watch.add_argument("--poll", action="store_true", help="poll (NFS) instead of inotify")
     watch.add_argument("--ca-file", type=Path, metavar="F", help="CA bundle for probes")
     watch.add_argument(

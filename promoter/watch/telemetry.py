@@ -10,6 +10,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TextIO
 
+from promoter.errors import InputError
 from promoter.watch.options import health_address
 
 
@@ -68,10 +69,22 @@ class Metrics:
 Log = Callable[..., None]
 
 
-def serve_health(address: str, *, ready: Callable[[], bool], metrics: Metrics, log: Log) -> Any:
-    """Serve /healthz, /readyz and /metrics on ``address`` (HOST:PORT) in a daemon thread."""
+def serve_health(
+    address: str,
+    *,
+    ready: Callable[[], bool],
+    metrics: Metrics,
+    log: Log,
+    source: str = "--health",
+) -> Any:
+    """Serve /healthz, /readyz and /metrics on ``address`` (HOST:PORT) in a daemon thread.
 
-    host, port = health_address(address)
+    An address that cannot be bound (in use, not local, no permission) is an input
+    error (exit 2) naming ``source``: a supervisor restarting the daemon would only
+    loop on it.
+    """
+
+    host, port = health_address(address, source=source)
 
     class Health(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802
@@ -102,7 +115,14 @@ def serve_health(address: str, *, ready: Callable[[], bool], metrics: Metrics, l
             address_family = socket.AF_INET6
 
         server_class = Server6
-    server = server_class((host, port), Health)
+    try:
+        server = server_class((host, port), Health)
+    except OSError as exc:
+        raise InputError(
+            f"{source} {address}: cannot listen: {exc.strerror or type(exc).__name__}",
+            hint="give each watcher its own address (--health, or PROMOTER_HEALTH in its "
+            "environment file) or stop the process that holds this one",
+        ) from exc
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     bound = server.server_address[1]
