@@ -4,12 +4,15 @@ ENTRYPOINT answers --version from the final stage alone."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
+from ruamel.yaml import YAML
 
 from tests.conftest import REPO
 from tests.support.containerfile import Build, labels, parse, remove_aside
@@ -59,3 +62,26 @@ def test_the_build_steps_install_promoter_and_the_entrypoint_runs(tmp_path: Path
     )
     assert run.returncode == 0, run.stderr
     assert VERSION in run.stdout
+
+
+def test_the_ci_example_builds_this_containerfile_smoke_tests_and_pushes() -> None:
+    workflow = REPO / "deploy/ci/container-image.yml"
+    document = YAML(typ="safe").load(workflow.read_text())
+    errors = list(_github_workflow_validator().iter_errors(document))
+    assert errors == [], [e.message for e in errors]
+    steps = document["jobs"]["image"]["steps"]
+    builds = [s["with"] for s in steps if str(s.get("uses", "")).startswith("docker/build-push")]
+    assert builds and all((REPO / b["context"] / b["file"]) == CONTAINERFILE for b in builds)
+    assert builds[-1]["push"] is True
+    runs = [s["run"] for s in steps if "run" in s]
+    assert any(run.startswith("docker run") and run.endswith("--version") for run in runs)
+
+
+def _github_workflow_validator() -> Any:
+    """GitHub's workflow schema as check-jsonschema vendors it (no network)."""
+    import check_jsonschema
+    import jsonschema
+
+    vendored = Path(check_jsonschema.__file__).parent / "builtin_schemas/vendor"
+    schema = json.loads((vendored / "github-workflows.json").read_text())
+    return jsonschema.validators.validator_for(schema)(schema)

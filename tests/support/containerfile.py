@@ -161,7 +161,10 @@ class Build:
             origin = source_root / source.lstrip("/")
             if origin.is_dir():  # a directory's contents, as COPY does
                 shutil.copytree(
-                    origin, target, dirs_exist_ok=True, symlinks=True,
+                    origin,
+                    target,
+                    dirs_exist_ok=True,
+                    symlinks=True,
                     ignore=shutil.ignore_patterns("__pycache__"),
                 )
             else:
@@ -192,5 +195,3 @@ def remove_aside(work: Path) -> None:
     """The build stages are not in the final image."""
     for stage in work.glob("stage-*"):
         shutil.rmtree(stage)
-
-
