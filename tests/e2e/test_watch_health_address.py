@@ -28,8 +28,12 @@ def test_address_in_use_is_one_line_exit_2(
     tmp_path: Path, held_port: int, capsys: pytest.CaptureFixture[str]
 ) -> None:
     repo = make_example(tmp_path / "repo")
+    canary = "canary-health-9f3e1c7a-secret"
+    creds = repo / "secrets/prod/idm.email.msgraph.credentials"
+    creds.write_text(f'{{"clientId": "id", "clientSecret": "{canary}"}}')
     code = main(["-C", str(repo), "watch", "prod", "--health", f"127.0.0.1:{held_port}"])
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
+    assert canary not in out + err
     assert code == 2
     lines = err.splitlines()
     assert len(lines) == 1, err
