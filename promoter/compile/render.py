@@ -8,8 +8,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from promoter.compile.overlay import SMTP_PROPERTIES
-from promoter.model.placeholders import placeholders
+from promoter.model.placeholders import is_exact_placeholder, placeholders
 from promoter.pointer import escape
+from promoter.secretnames import is_secret_key
 
 LITERAL_SECRET_POINTERS = ("/auth/password", "/auth/clientSecret", "/proxy/password")
 
@@ -71,8 +72,21 @@ def literal_secrets(data: Any, pointers: Iterable[str] = LITERAL_SECRET_POINTERS
         node: Any = data
         for part in pointer.strip("/").split("/"):
             node = node.get(part) if isinstance(node, dict) else None
-        if isinstance(node, str) and node and "&{" not in node:
-            found[pointer] = node
+        if isinstance(node, str) and node and not is_exact_placeholder(node):
+            found[pointer] = node  # "x&{y}" or a lone "&{" is no placeholder: a literal
+    return found
+
+
+def secret_properties(data: Any) -> dict[str, str]:
+    """smtpProperties whose key names a secret (``mail.smtp.proxy.password``) and whose
+    value is literal, or a placeholder with a default: pointer -> value."""
+    props = data.get("smtpProperties") if isinstance(data, dict) else None
+    found = {}
+    for key, value in props.items() if isinstance(props, dict) else ():
+        if not (isinstance(value, str) and value.strip() and is_secret_key(str(key))):
+            continue
+        if not is_exact_placeholder(value) or any(d for _, d in placeholders(value)):
+            found[f"/smtpProperties/{escape(str(key))}"] = value
     return found
 
 

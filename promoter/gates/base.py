@@ -103,7 +103,3 @@ def built_in_server(gate: GateInput) -> tuple[str, str] | None:
 
 def is_relay(host: str) -> bool:
     return host.strip().lower().rstrip(".") == AIC_RELAY_HOST
-
-
-def is_placeholder(value: str) -> bool:
-    return any(True for _ in placeholders(value))

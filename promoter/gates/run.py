@@ -14,6 +14,7 @@ from promoter.gates.aic import email001_built_in_smtp, email017_secret_in_aic_co
 from promoter.gates.base import GateInput, Locate, Rule
 from promoter.gates.secrets import (
     email002_plaintext_secret,
+    email002_secret_property,
     email009_unresolved,
     email015_auth_without_credentials,
 )
@@ -58,6 +59,7 @@ def run_gates(
 RULES: tuple[Rule, ...] = (
     email001_built_in_smtp,
     email002_plaintext_secret,
+    email002_secret_property,
     email003_no_tls,
     email004_weak_protocol,
     email005_debug,

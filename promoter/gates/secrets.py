@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from promoter.gates.base import GateInput, Hit, is_placeholder, smtp_of
-from promoter.model.placeholders import placeholders
+from promoter.compile.render import secret_properties
+from promoter.gates.base import GateInput, Hit, smtp_of
+from promoter.model.placeholders import is_exact_placeholder, placeholders
+from promoter.pointer import unescape
 
 SECRET_FIELDS = ("/auth/password", "/auth/clientSecret")
 
@@ -20,7 +22,7 @@ def email002_plaintext_secret(gate: GateInput) -> Iterator[Hit]:
         value = auth.get(name)
         if not isinstance(value, str) or not value:
             continue
-        if not is_placeholder(value):
+        if not is_exact_placeholder(value):
             yield Hit(
                 "EMAIL002",
                 pointer,
@@ -34,6 +36,19 @@ def email002_plaintext_secret(gate: GateInput) -> Iterator[Hit]:
                 f"plaintext secret: auth.{name}'s placeholder has a literal default",
                 "drop the '|default': the value belongs in the ESV or the store",
             )
+
+
+def email002_secret_property(gate: GateInput) -> Iterator[Hit]:
+    """EMAIL002: an smtpProperties key that names a password, secret or token holds a
+    credential whatever its value looks like (``mail.smtp.proxy.password``)."""
+    for pointer in secret_properties(gate.data):
+        key = unescape(pointer.removeprefix("/smtpProperties/"))
+        yield Hit(
+            "EMAIL002",
+            pointer,
+            f"plaintext secret: smtpProperties {key} is a literal value",
+            "use an &{esv.*} placeholder without a default: the value belongs in the ESV",
+        )
 
 
 def email009_unresolved(gate: GateInput) -> Iterator[Hit]:

@@ -101,7 +101,7 @@ def email008_target_http(
     waivers: tuple[Waiver, ...] = (),
     today: date | None = None,
 ) -> list[Finding]:
-    """EMAIL008: an http:// IDM target carries the token and the resolved secrets in clear.
+    """EMAIL008: an http:// target or token endpoint carries credentials in clear.
 
     Located at promoter.yaml, not in the output. Loopback hosts are not reported:
     the traffic never leaves the machine (a port-forward, a sidecar, a stand-in).
@@ -118,7 +118,9 @@ def email008_target_http(
         carries = (
             "the IDM credentials and the resolved secrets"
             if what == "idm"
-            else "the client credentials"
+            else "the signed assertion and the access token"
+            if what.startswith("serviceAccount")
+            else "the client credentials and the access token"
         )
         findings.append(
             Finding(

@@ -19,6 +19,7 @@ from promoter.untrusted import (
     aadsts_codes,
     http_status,
     oauth_error,
+    remote_json,
 )
 
 MAX_RETRY_AFTER_S = 30.0
@@ -70,7 +71,7 @@ def token(config: MsGraphConfig, *, ca_file: Path | None, client: Any = None) ->
 
 def _json_body(response: Any) -> object:
     try:
-        body: object = response.json()
+        body: object = remote_json(response)
     except ValueError:  # not JSON (an HTML error page, garbage): no fields to show
         return None
     return body

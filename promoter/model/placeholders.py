@@ -25,6 +25,12 @@ def normalise_esv(name: str) -> str:
     return name.strip().lower().replace("-", ".")
 
 
+def is_exact_placeholder(value: str) -> bool:
+    """``value`` is one placeholder and nothing else (``&{esv.x}``, ``&{esv.x|default}``):
+    anything more, or less, in a secret field is a literal."""
+    return PLACEHOLDER.fullmatch(value.strip()) is not None
+
+
 def placeholders(text: str) -> Iterator[tuple[str, str | None]]:
     """``(name, default)`` of each placeholder in ``text`` (default ``None`` when absent)."""
     if "&{" in text:

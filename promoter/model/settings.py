@@ -17,8 +17,12 @@ from promoter.model.shapes import (
     FileTargetKind,
     IdmTargetKind,
     Render,
+    check_optional_url,
+    check_property_names,
     check_url,
+    check_version_suffix,
     esv_value_kind,
+    list_or_mapping,
     store_kind,
     target_kind,
 )
@@ -31,7 +35,15 @@ class _Strict(BaseModel):
 class StoreSettings(_Strict):
     directory: str
     format: Literal["plain", "base64"] = "plain"
-    versionSuffix: str | None = Field(None, min_length=1)
+    versionSuffix: str | None = Field(
+        None,
+        min_length=1,
+        max_length=32,
+        json_schema_extra={"pattern": r"^[A-Za-z0-9._-]+$"},
+        description="appended to a purpose's file name (name.v1); letters, digits, '.', '_', '-'",
+    )
+
+    _a_suffix = field_validator("versionSuffix")(check_version_suffix)
 
 
 class FileTargetSettings(FileTargetKind, _Strict):
@@ -44,6 +56,8 @@ class OAuth2Settings(_Strict):
     clientSecretEnv: str
     scope: list[str] = Field(default_factory=lambda: ["fr:idm:*"], min_length=1)
 
+    _a_url = field_validator("tokenEndpoint")(check_url)
+
 
 class ServiceAccountSettings(_Strict):
     idEnv: str = Field(description="environment variable holding the service account's id")
@@ -54,6 +68,8 @@ class ServiceAccountSettings(_Strict):
         None, description="default on an aic target: <tenant>/am/oauth2/access_token"
     )
 
+    _a_url = field_validator("tokenEndpoint")(check_optional_url)
+
 
 class _AuthFields(_Strict):
     bearerEnv: str | None = None
@@ -62,7 +78,7 @@ class _AuthFields(_Strict):
     oauth2: OAuth2Settings | None = None
     serviceAccount: ServiceAccountSettings | None = None
     caFile: str | None = None
-    timeout: float = Field(30.0, gt=0)
+    timeout: float = Field(30.0, gt=0, le=3600)
     retries: int = Field(3, ge=0, le=10)
 
 
@@ -75,11 +91,19 @@ class IdmTargetSettings(IdmTargetKind, _AuthFields):
 class AicTargetSettings(AicTargetKind, _AuthFields):
     aic: str = Field(description="the tenant environment's URL: https://<tenant-fqdn>")
     pollInterval: float = Field(
-        1.0, gt=0, description="seconds between status polls (promotion, restart); 1 s by default"
+        1.0,
+        gt=0,
+        le=300,
+        description="seconds between status polls (promotion, restart); 1 s by default",
     )
     waitTimeout: float = Field(
-        1800.0, gt=0, description="seconds to wait for a promotion or a restart to finish"
+        1800.0,
+        gt=0,
+        le=86400,
+        description="seconds to wait for a promotion or a restart to finish",
     )
+
+    _a_url = field_validator("aic")(check_url)
 
 
 # Tags in <> are dropped from error locations (see validation).
@@ -121,22 +145,34 @@ EsvValue = Annotated[
 ]
 
 
+EsvsSettings = Annotated[
+    Annotated[list[str], Tag("<list>")] | Annotated[dict[str, EsvValue], Tag("<mapping>")],
+    Discriminator(list_or_mapping),
+]
+PropertiesSettings = Annotated[
+    Annotated[list[str], Tag("<list>")] | Annotated[dict[str, EsvLiteral | None], Tag("<mapping>")],
+    Discriminator(list_or_mapping),
+]
+
+
 class EnvSettings(_Strict):
     tier: Tier | None = None
     overlay: str | None = None
     secrets: SecretsSettings | None = None
     render: Render = "resolved"
     target: TargetSettings | None = None
-    esvs: list[str] | dict[str, EsvValue] = Field(
+    esvs: EsvsSettings = Field(
         default_factory=list,
         description="ESVs of this environment: a list of names (value unknown), or name -> "
         "value (a literal ESV variable, or {$purpose: {...}}: an ESV secret from the store)",
     )
-    properties: list[str] | dict[str, EsvLiteral | None] = Field(
+    properties: PropertiesSettings = Field(
         default_factory=list,
         description="IDM property substitution names (&{name}) this environment defines, "
         "as a list or name -> value",
     )
+
+    _property_names = field_validator("properties")(check_property_names)
     requireVerified: bool | Literal["templates"] = Field(
         default=False,
         description="promote from here only an output `promoter verify` proved: true (a test "

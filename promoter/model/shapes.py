@@ -20,6 +20,12 @@ from promoter.model.placeholders import PLACEHOLDER, TYPED_FORMS
 
 _ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
 _NAMED_ADDRESS = re.compile(r'^(?:"[^"]*"|[^"<>]*?)\s*<([^<>]+)>$')
+# What check_address accepts, as one JSON Schema pattern (for editors): a placeholder
+# anywhere, an address, or a display name and <address>, blanks around them allowed.
+FROM_PATTERN = (
+    r"(&\{|^\s*[^@\s<>]+@[^@\s<>]+\s*$|"
+    r'^\s*(?:"[^"]*"|[^"<>]*?)\s*<\s*[^@\s<>]+@[^@\s<>]+\s*>\s*$)'
+)
 
 Render = Literal["resolved", "references"]  # how an output holds its secrets
 
@@ -158,6 +164,12 @@ def store_kind(value: Any) -> str:
     return "<directory>" if isinstance(value, dict) else "<path>"
 
 
+def list_or_mapping(value: Any) -> str:
+    """``esvs:`` and ``properties:`` take a list of names or a mapping of name -> value: an
+    error is reported in the form the user wrote, not in both."""
+    return "<mapping>" if isinstance(value, dict) else "<list>"
+
+
 def esv_value_kind(value: Any) -> str:
     if value is None:
         return "<none>"
@@ -196,6 +208,44 @@ def check_url(value: str) -> str:
         raise ValueError("is not a valid URL") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("must be an http:// or https:// URL with a host")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(
+            "must not hold a user name or password: credentials come from the settings "
+            "that name environment variables or files"
+        )
+    if parts.query or parts.fragment or value.rstrip().endswith(("?", "#")):
+        raise ValueError("must not hold a query (?...) or a fragment (#...)")
+    if parts.port == 0:
+        raise ValueError("has port 0, which no server listens on (1-65535)")
+    return value
+
+
+def check_optional_url(value: str | None) -> str | None:
+    return None if value is None else check_url(value)
+
+
+def check_version_suffix(value: str | None) -> str | None:
+    """Part of a file name in the store: never a path (``/``), never ``.`` or ``..``."""
+    if value is not None and (
+        not all(ch.isascii() and (ch.isalnum() or ch in "._-") for ch in value)
+        or set(value) == {"."}
+    ):
+        raise ValueError("must be part of a file name: letters, digits, '.', '_' or '-' (no '/')")
+    return value
+
+
+_PROPERTY_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+
+
+def check_property_names(value: Any) -> Any:
+    """IDM property names (``&{name}``): a letter or '_' first, then letters, digits, '._-'."""
+    names = value if isinstance(value, list) else list(value) if isinstance(value, dict) else []
+    for name in names:
+        if isinstance(name, str) and not _PROPERTY_NAME.fullmatch(name.strip()):
+            raise ValueError(
+                f"'{name}' is not a property name: start with a letter or '_', then letters, "
+                "digits, '.', '_' or '-' (e.g. openidm.mail.host)"
+            )
     return value
 
 

@@ -7,18 +7,49 @@ import os
 import ssl
 from pathlib import Path
 
+from promoter.errors import InputError
+from promoter.files.safeopen import NotRegular, TooLarge, read_file
+
+MAX_CA_BYTES = 4 * 1024 * 1024  # a full public bundle is ~250 KB
+
 
 def client_context(ca_file: Path | None) -> ssl.SSLContext:
-    """Verifying context trusting ``ca_file`` (or the system store); reused while unchanged."""
+    """Verifying context trusting ``ca_file`` (or the system store); reused while unchanged.
+
+    The file is read as overlays are (non-blocking, a regular file only, bounded): a FIFO,
+    a device or ``/dev/zero`` named as ``caFile`` is an input error, never a hang."""
     if ca_file is None:
         return _context(None, 0)
     try:
         stamp = os.stat(ca_file).st_mtime_ns
     except OSError:
-        stamp = 0  # let ssl report the missing file
+        stamp = 0  # read_file below names the problem
     return _context(str(ca_file), stamp)
 
 
 @functools.lru_cache(maxsize=8)
 def _context(ca_file: str | None, stamp: int) -> ssl.SSLContext:
-    return ssl.create_default_context(cafile=ca_file)
+    if ca_file is None:
+        return ssl.create_default_context()
+    try:
+        pem = read_file(ca_file, MAX_CA_BYTES).decode("ascii")
+        return ssl.create_default_context(cadata=pem)
+    except (OSError, UnicodeDecodeError, ssl.SSLError, ValueError) as exc:
+        raise InputError(
+            f"cannot use the CA file {ca_file}: {_why(exc)}",
+            hint="caFile (or --ca-file) names a PEM file of CA certificates",
+        ) from None
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, NotRegular):
+        return "not a regular file"
+    if isinstance(exc, TooLarge):
+        return f"larger than {MAX_CA_BYTES // (1024 * 1024)} MiB"
+    if isinstance(exc, ssl.SSLError | ValueError):
+        return "no PEM certificate in it"
+    if isinstance(exc, FileNotFoundError):
+        return "no such file"
+    if isinstance(exc, OSError):
+        return exc.strerror or type(exc).__name__
+    return "not ASCII PEM text"

@@ -11,12 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from promoter.errors import InputError, TargetError
+from promoter.files.safeopen import NotRegular, TooLarge, read_file
+from promoter.net.deadline import Deadline
 from promoter.net.tls import client_context
 from promoter.project.auth import (
     OAuth2Auth,
     ServiceAccountAuth,
 )
-from promoter.untrusted import http_status, oauth_error, scrub
+from promoter.untrusted import http_status, oauth_error, remote_json, scrub
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
@@ -24,6 +26,7 @@ JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 SERVICE_ACCOUNT_CLIENT = "service-account"
 
 
+MAX_KEY_BYTES = 64 * 1024  # a JWK or PEM key is a few KB
 ASSERTION_LIFETIME = 150  # s; AIC refuses exp > now + 180: 30 s for a tenant clock behind ours
 
 
@@ -123,10 +126,21 @@ class TokenProvider:
         assert s.key_file is not None
         display = s.key_display or str(s.key_file)
         try:
-            return s.key_file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
+            # as overlays are read: non-blocking, a regular file only, bounded (a FIFO or
+            # /dev/zero named as keyFile is an error, not a hang or a MemoryError)
+            return read_file(s.key_file, MAX_KEY_BYTES).decode("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = (
+                "not a regular file"
+                if isinstance(exc, NotRegular)
+                else "larger than 64 KiB"
+                if isinstance(exc, TooLarge)
+                else "not UTF-8 text"
+                if isinstance(exc, UnicodeDecodeError)
+                else exc.strerror or type(exc).__name__
+            )
             raise InputError(
-                f"cannot read the service-account key file {display}",
+                f"cannot read the service-account key file {display}: {reason}",
                 hint="keyFile names the key.jwk (or PEM) downloaded when the account was made",
             ) from None
 
@@ -136,6 +150,7 @@ class TokenProvider:
         url = self.settings.token_endpoint
         timeout = httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0))
         problem = ""
+        deadline = Deadline(self.timeout)  # the whole request, not each read
         with httpx.Client(verify=client_context(self.ca_file), timeout=timeout) as client:
             for attempt in range(1 + self.retries):
                 if attempt:
@@ -144,15 +159,26 @@ class TokenProvider:
                         form = self._form()  # a fresh jti: a replayed assertion is refused
                 self.fetches += 1
                 try:
-                    response = client.post(url, data=form, headers={"Accept": "application/json"})
+                    with deadline.running():
+                        response = client.post(
+                            url,
+                            data=form,
+                            headers={"Accept": "application/json"},
+                            extensions={"trace": deadline.trace},
+                        )
                 except httpx.TransportError as exc:
-                    problem = f"cannot reach the token endpoint {url}: {type(exc).__name__}"
+                    why = (
+                        f"no complete answer within timeout: {self.timeout:g} s"
+                        if deadline.expired
+                        else type(exc).__name__
+                    )
+                    problem = f"cannot reach the token endpoint {url}: {why}"
                     continue
                 if response.status_code >= 500:
                     problem = f"the token endpoint {url} answered {response.status_code}"
                     continue
                 try:
-                    body = response.json()
+                    body = remote_json(response)
                 except ValueError:
                     body = None
                 return response.status_code, body

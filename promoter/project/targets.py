@@ -9,9 +9,7 @@ from urllib.parse import urlsplit
 from promoter.errors import InputError, Location
 from promoter.files.yamlfile import Doc
 from promoter.hosts import is_loopback
-from promoter.model.shapes import (
-    IdmTargetKind,
-)
+from promoter.model.shapes import AicTargetKind, IdmTargetKind
 from promoter.project.types import (
     AicTarget,
 )
@@ -28,10 +26,15 @@ if TYPE_CHECKING:
 def _target_urls(
     s: EnvSettings, doc: Doc, where: str
 ) -> tuple[tuple[str, str, Location | None], ...]:
+    """Every URL the target sends a credential to, for EMAIL008: the IDM URL and any token
+    endpoint named explicitly (an aic target's own URL must be https already, and its
+    default token endpoint is under it)."""
     t = s.target
-    if not isinstance(t, IdmTargetKind):
-        return ()  # a file target sends nothing; an aic target must be https already
-    urls: list[tuple[str, str, Location | None]] = [("idm", t.idm, doc.loc(f"{where}/idm"))]
+    urls: list[tuple[str, str, Location | None]] = []
+    if isinstance(t, IdmTargetKind):
+        urls.append(("idm", t.idm, doc.loc(f"{where}/idm")))
+    elif not isinstance(t, AicTargetKind):
+        return ()  # a file target sends nothing
     for key, auth in (("oauth2", t.oauth2), ("serviceAccount", t.serviceAccount)):
         endpoint = getattr(auth, "tokenEndpoint", None)
         if endpoint:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 
 PROJECT_FILE = "promoter.yaml"
+LEDGER_FILE = Path("ledger") / "promotions.jsonl"  # the promotion ledger (promotion/ledger.py)
 CONVENTIONAL_ORDER = ("dev", "staging", "prod")
 TIER_BY_NAME: dict[str, Tier] = {"dev": "development", "staging": "staging", "prod": "production"}
 

@@ -17,8 +17,9 @@ from typing import Any
 
 from promoter.errors import InputError, Location
 from promoter.files import git
+from promoter.project.types import LEDGER_FILE
 
-LEDGER = Path("ledger") / "promotions.jsonl"
+LEDGER = LEDGER_FILE
 PIN_ARCHIVE = Path("ledger") / "pins"
 
 

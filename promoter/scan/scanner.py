@@ -26,13 +26,15 @@ from typing import Any
 from promoter.errors import Location, PromoterError
 from promoter.files.yamlfile import Doc, parse_yaml
 from promoter.findings import Finding
+from promoter.model.placeholders import is_exact_placeholder, placeholders
 from promoter.pointer import escape
 from promoter.project.types import PROJECT_FILE, Project
 from promoter.scan.secretlike import looks_like_secret
+from promoter.secretnames import is_secret_key
 
 SECRET_KEYS = frozenset({"password", "clientSecret"})
 CONFIG_SUFFIXES = (".json", ".yaml", ".yml")
-_PLACEHOLDER = re.compile(r"&\{[^}]+\}")
+_PROPERTY_LINE = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_.-]*)\s*=(.*)$", re.DOTALL)
 Reader = Callable[[str], str]
 
 
@@ -50,6 +52,8 @@ def kind(project: Project, path: str, *, explicit: bool = False) -> str | None:
         return "store"
     if path == PROJECT_FILE:
         return "project"
+    if path in project_inputs(project):
+        return "overlay"
     if path.startswith("environments/") and path.endswith((".yaml", ".yml")):
         return "overlay"
     if explicit and path.lower().endswith(CONFIG_SUFFIXES):
@@ -103,7 +107,7 @@ def _scan_one(
     if what is None:
         return
     is_overlay = what == "overlay"
-    secret_fields = what in ("overlay", "config")
+    secret_fields = what in ("overlay", "config", "project")
     try:
         doc = _parse(read(path), path)
     except PromoterError:
@@ -112,15 +116,19 @@ def _scan_one(
         return  # `check` reports files that do not parse
     strict_ids = is_overlay and _tier_of(project, path) in ("staging", "production")
     for pointer, key, value in _strings(doc.data, ""):
-        secret_field = secret_fields and (key in SECRET_KEYS or (strict_ids and key == "clientId"))
-        if secret_field and value and not _PLACEHOLDER.fullmatch(value.strip()):
+        named = key in SECRET_KEYS or is_secret_key(key) or (strict_ids and key == "clientId")
+        prop = _PROPERTY_LINE.match(value)  # "mail.smtp.proxy.password=..." (IDM's list form)
+        if secret_fields and prop and is_secret_key(prop.group(1)):
+            named, value = True, prop.group(2)
+        literal = _literal_in_secret_field(value) if secret_fields and named else None
+        if literal:
             yield _finding(
                 "SECRET001",
                 path,
                 pointer,
                 doc,
                 value,
-                f"plaintext secret: a literal value at {pointer[1:].replace('/', '.')}",
+                f"plaintext secret: {literal} at {pointer[1:].replace('/', '.')}",
             )
         elif looks_like_secret(value, key):
             yield _finding(
@@ -131,6 +139,19 @@ def _scan_one(
                 value,
                 "high-entropy string: looks like a credential",
             )
+
+
+def _literal_in_secret_field(value: str) -> str | None:
+    """What makes a secret field's value plaintext, or None: a key that names a credential
+    holds one whatever the value looks like (``@``, spaces), and a placeholder's
+    ``|default`` is as plain as a literal (as ``check``'s EMAIL002 says)."""
+    if not value.strip():
+        return None
+    if not is_exact_placeholder(value):
+        return "a literal value"
+    if any(default for _, default in placeholders(value)):
+        return "a literal default inside the placeholder"
+    return None
 
 
 def _parse(text: str, path: str) -> Doc:
@@ -197,8 +218,19 @@ def _store_of(project: Project, path: str) -> str | None:
     return None
 
 
+def project_inputs(project: Project) -> dict[str, str | None]:
+    """What the project reads, wherever promoter.yaml puts it: every overlay (-> its
+    environment) and the base (-> None), by repo-relative path."""
+    inputs: dict[str, str | None] = {
+        env.overlay_display: env.name for env in project.environments.values()
+    }
+    if project.base is not None:
+        inputs[project.base_display] = None
+    return inputs
+
+
 def _tier_of(project: Project, path: str) -> str | None:
-    name = Path(path).name.split(".")[0]
+    name = project_inputs(project).get(path) or Path(path).name.split(".")[0]
     env = project.environments.get(name)
     return env.tier if env else None
 

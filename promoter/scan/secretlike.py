@@ -15,11 +15,8 @@ import re
 import string
 from collections import Counter
 
-_KEYWORD = re.compile(
-    r"(pass(word|wd|phrase)?|pwd|secret|token|api[_-]?key|private[_-]?key|credential|"
-    r"auth[_-]?key|access[_-]?key|signing[_-]?key|bearer)$",
-    re.IGNORECASE,
-)
+from promoter.secretnames import is_secret_key
+
 _ID_KEY = re.compile(r"(^|[a-z_.-])(id|Id|ID)$")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 _TEMPLATE = re.compile(r"&\{[^}]*\}|\$\{[^}]*\}|\{\{.*\}\}|^<.*>$|^\{.*\}$|^\$")
@@ -43,11 +40,6 @@ def entropy(text: str) -> float:
     """Shannon entropy in bits per character."""
     counts = Counter(text)
     return -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
-
-
-def is_secret_key(key: str) -> bool:
-    """A key whose value is a credential by its name (``clientSecret``, ``api_key``...)."""
-    return bool(_KEYWORD.search(key.rsplit(".", 1)[-1]))
 
 
 def looks_like_secret(value: str, key: str = "") -> bool:

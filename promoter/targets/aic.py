@@ -31,6 +31,7 @@ from promoter.targets.templates import (
     parse_listing,
     send_body,
 )
+from promoter.untrusted import remote_json
 
 CONFIG_PATH = "/openidm/config/external.email"
 SEND_PATH = "/openidm/external/email"
@@ -98,7 +99,7 @@ class AicClient(EsvEndpoints, PromotionEndpoints):
         if response.status_code in (401, 403):
             raise self.refused(step, response)
         try:
-            body = response.json()
+            body = remote_json(response)
         except ValueError:
             body = None
         return parse_answer(response.status_code, body, [*secrets, *self._sent()])

@@ -12,7 +12,7 @@ from promoter.errors import TargetError
 from promoter.net.auth import Provider, provider
 from promoter.net.http import Session
 from promoter.project.types import AicTarget
-from promoter.untrusted import exception_text, http_status, scrub
+from promoter.untrusted import exception_text, http_status, remote_json, scrub
 
 if TYPE_CHECKING:
     import httpx
@@ -127,7 +127,7 @@ class AicSession:
         if response is None:
             return None
         try:
-            return response.json()
+            return remote_json(response)
         except ValueError:
             raise TargetError(
                 f"{step} on {self.label}: {self.target.url} answered with no JSON"
@@ -149,7 +149,7 @@ class AicSession:
 def _reason(response: httpx.Response) -> str:
     """The tenant's own reason: ``message`` (AIC, CREST) or OAuth's ``error``."""
     try:
-        body = response.json()
+        body = remote_json(response)
     except ValueError:
         return ""
     if isinstance(body, dict):

@@ -25,7 +25,7 @@ from promoter.targets.templates import (
     parse_listing,
     send_body,
 )
-from promoter.untrusted import exception_text
+from promoter.untrusted import exception_text, remote_json
 
 CONFIG_PATH = "/config/external.email"
 SEND_PATH = "/external/email"
@@ -93,7 +93,7 @@ class IdmClient:
         if response.status_code in (401, 403):
             raise TargetError(self._rejected("POST", SEND_PATH, response.status_code))
         try:
-            body = response.json()
+            body = remote_json(response)
         except ValueError:
             body = None
         return parse_answer(response.status_code, body, [*secrets, *self.auth.secrets()])
@@ -101,7 +101,7 @@ class IdmClient:
     def _json(self, response: Any, method: str) -> Any:
         """The answer's JSON; a 200 with an HTML page (a proxy, a login page) is a failure."""
         try:
-            return response.json()
+            return remote_json(response)
         except ValueError:
             raise TargetError(
                 f"IDM at {self.target.url} answered {method} with a body that is not JSON",

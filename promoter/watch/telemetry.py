@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import socket
 import threading
@@ -118,11 +119,12 @@ def serve_health(
     try:
         server = server_class((host, port), Health)
     except OSError as exc:
+        why = "the address is in use" if exc.errno == errno.EADDRINUSE else exc.strerror
         raise InputError(
-            f"{source} {address}: cannot listen: {exc.strerror or type(exc).__name__}",
-            hint="give each watcher its own address (--health, or PROMOTER_HEALTH in its "
-            "environment file) or stop the process that holds this one",
-        ) from exc
+            f"{source} {address}: cannot listen there: {why or type(exc).__name__}",
+            hint="give each watcher its own port (--health HOST:PORT, or PROMOTER_HEALTH "
+            "in the systemd instance's environment file)",
+        ) from None
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     bound = server.server_address[1]

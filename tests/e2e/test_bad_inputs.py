@@ -154,9 +154,20 @@ def case(
     return Case(id, files, run, code, where, expect, bug, existing_output)
 
 
+def dev_target(value: str) -> dict[str, Content]:
+    """promoter.yaml with ``target: VALUE`` on dev (line 6)."""
+    return {
+        "promoter.yaml": Edit(
+            "    tier: development\n", f"    tier: development\n    target: {value}\n"
+        )
+    }
+
+
 CHECK = ("check",)
 COMPILE_DEV = ("compile", "dev")
 PROMOTE = ("promote", "dev", "staging")
+DIFF_DEV = ("diff", "dev")
+DEEP_JSON = "[" * 100_000 + "]" * 100_000
 
 ALIAS_BOMB = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
@@ -768,6 +779,285 @@ CASES: list[Case] = [
         None,
         "--health must be HOST:PORT with a port from 0 to 65535 (got '127.0.0.1:x')",
     ),
+    # --- round 3: values no target can use (issue 19, items 5 and 14) -----------------
+    case(
+        "target/aic URL without a host",
+        dev_target('{aic: "https://", serviceAccount: {idEnv: A, keyEnv: B}}'),
+        CHECK,
+        2,
+        "promoter.yaml:6:",
+        "must be an http:// or https:// URL with a host",
+    ),
+    case(
+        "target/aic URL with userinfo",
+        dev_target('{aic: "https://u:pw@t.example", serviceAccount: {idEnv: A, keyEnv: B}}'),
+        CHECK,
+        2,
+        "promoter.yaml:6:",
+        "must not hold a user name or password",
+    ),
+    case(
+        "target/idm URL with a query",
+        dev_target('{idm: "https://idm.example/openidm?x=1", bearerEnv: T}'),
+        CHECK,
+        2,
+        "promoter.yaml:6:",
+        "must not hold a query",
+    ),
+    case(
+        "target/idm URL with a fragment",
+        dev_target('{idm: "https://idm.example/openidm#top", bearerEnv: T}'),
+        CHECK,
+        2,
+        "promoter.yaml:6:",
+        "or a fragment",
+    ),
+    case(
+        "target/aic URL on port 0",
+        dev_target('{aic: "https://t.example:0", serviceAccount: {idEnv: A, keyEnv: B}}'),
+        CHECK,
+        2,
+        "promoter.yaml:6:",
+        "has port 0",
+    ),
+    case(
+        "target/pollInterval 1e308",
+        dev_target(
+            '{aic: "https://t.example", pollInterval: 1e308, serviceAccount: {idEnv: A, keyEnv: B}}'
+        ),
+        CHECK,
+        2,
+        "promoter.yaml:6:",
+        "less than or equal to 300",
+    ),
+    case(
+        "target/an ftp token endpoint",
+        dev_target(
+            '{idm: "https://idm.example/openidm", oauth2: {tokenEndpoint: "ftp://am.example/t", '
+            "clientIdEnv: A, clientSecretEnv: B}}"
+        ),
+        CHECK,
+        2,
+        "promoter.yaml:6:",
+        "must be an http:// or https:// URL",
+    ),
+    case(
+        "target/an http service-account token endpoint in production",
+        {
+            "promoter.yaml": Edit(
+                "    tier: production\n",
+                "    tier: production\n    target: {aic: 'https://t.example', serviceAccount: "
+                "{idEnv: A, keyEnv: B, tokenEndpoint: 'http://am.example/token'}}\n",
+            )
+        },
+        ("check", "prod"),
+        1,
+        "promoter.yaml:11:",
+        "deny EMAIL008 target serviceAccount.tokenEndpoint is http://: the signed assertion",
+    ),
+    case(
+        "store/versionSuffix '/'",
+        {
+            "promoter.yaml": Edit(
+                "    secrets: secrets/staging\n",
+                "    secrets: {directory: secrets/staging, versionSuffix: '/'}\n",
+            )
+        },
+        CHECK,
+        2,
+        "promoter.yaml:8:",
+        "must be part of a file name",
+    ),
+    case(
+        "properties/a number as a name",
+        {
+            "promoter.yaml": Edit(
+                "    tier: development\n", "    tier: development\n    properties: {1: x}\n"
+            )
+        },
+        CHECK,
+        2,
+        "promoter.yaml:6:",
+        "'1' is not a property name",
+    ),
+    # --- round 3: a file target on the project's own inputs (issue 19, item 9) ---------
+    case(
+        "file target/promoter.yaml",
+        dev_target("{file: promoter.yaml}"),
+        ("promote", "dev", "staging"),
+        2,
+        "promoter.yaml:6:",
+        "target file 'promoter.yaml' is the project file promoter.yaml",
+    ),
+    case(
+        "file target/an overlay through '..'",
+        dev_target("{file: build/../environments/staging.yaml}"),
+        CHECK,
+        2,
+        "promoter.yaml:6:",
+        "is staging's overlay: deliver would overwrite the project's own input",
+    ),
+    case(
+        "file target/the base",
+        dev_target("{file: environments/base.yaml}"),
+        COMPILE_DEV,
+        2,
+        "promoter.yaml:6:",
+        "is the base",
+    ),
+    case(
+        "file target/inside a store",
+        dev_target("{file: secrets/staging/out.json}"),
+        CHECK,
+        2,
+        "promoter.yaml:6:",
+        "is in staging's secret store",
+    ),
+    case(
+        "file target/the ledger",
+        dev_target("{file: ledger/promotions.jsonl}"),
+        CHECK,
+        2,
+        "promoter.yaml:6:",
+        "is the ledger",
+    ),
+    case(
+        "file target/its .bak would be an overlay",
+        {
+            "promoter.yaml": Edit(
+                "    tier: development\n",
+                "    tier: development\n    overlay: conf/dev.yaml.bak\n"
+                "    target: {file: conf/dev.yaml}\n",
+            ),
+            "conf/dev.yaml.bak": DEV_TEXT,
+        },
+        CHECK,
+        2,
+        "promoter.yaml:7:",
+        "target file 'conf/dev.yaml' would keep its .bak as dev's overlay",
+    ),
+    # --- round 3: files a setting names, read as overlays are (issue 19, item 10) -------
+    case(
+        "file target/held JSON nested 100000 deep",
+        {**dev_target("{file: build/held.json}"), "build/held.json": DEEP_JSON},
+        DIFF_DEV,
+        2,
+        "build/held.json",
+        "target file is not readable JSON",
+    ),
+    case(
+        "file target/a directory",
+        {**dev_target("{file: build/held}"), "build/held/x.json": "{}\n"},
+        DIFF_DEV,
+        2,
+        "build/held",
+        "target file is not a regular file",
+    ),
+    case(
+        "file target/not UTF-8",
+        {**dev_target("{file: build/held.json}"), "build/held.json": b'{"a": "\xff"}\n'},
+        DIFF_DEV,
+        2,
+        "build/held.json",
+        "target file is not UTF-8 text",
+    ),
+    case(
+        "file target/larger than 1 MiB",
+        {**dev_target("{file: build/held.json}"), "build/held.json": " " * (1024 * 1024 + 1)},
+        DIFF_DEV,
+        2,
+        "build/held.json",
+        "target file is larger than 1 MiB",
+    ),
+    case(
+        "keyFile/a directory",
+        dev_target("{aic: 'https://t.example', serviceAccount: {idEnv: A, keyFile: environments}}"),
+        DIFF_DEV,
+        2,
+        None,
+        "cannot read the service-account key file environments: not a regular file",
+    ),
+    # --- round 3: every URL a credential goes to (issue 19, item 5) ---------------------
+    case(
+        "target/a javascript: token endpoint",
+        dev_target(
+            '{idm: "https://idm.example/openidm", oauth2: {tokenEndpoint: "javascript:alert(1)", '
+            "clientIdEnv: A, clientSecretEnv: B}}"
+        ),
+        CHECK,
+        2,
+        "promoter.yaml:6:",
+        "must be an http:// or https:// URL",
+    ),
+    case(
+        "target/an ftp service-account token endpoint on aic",
+        dev_target(
+            "{aic: 'https://t.example', serviceAccount: {idEnv: A, keyEnv: B, "
+            "tokenEndpoint: 'ftp://am.example/token'}}"
+        ),
+        CHECK,
+        2,
+        "promoter.yaml:6:",
+        "must be an http:// or https:// URL",
+    ),
+    case(
+        "target/an http oauth2 token endpoint in production",
+        {
+            "promoter.yaml": Edit(
+                "    tier: production\n",
+                "    tier: production\n    target: {idm: 'https://idm.example/openidm', oauth2: "
+                "{tokenEndpoint: 'http://am.example/token', clientIdEnv: A, clientSecretEnv: B}}\n",
+            )
+        },
+        ("check", "prod"),
+        1,
+        "promoter.yaml:11:",
+        "deny EMAIL008 target oauth2.tokenEndpoint is http://: the client credentials",
+    ),
+    # --- round 3: a key that names a password is a secret field (issue 19, item 3) -----
+    case(
+        "secret/a password-named smtpProperty in staging",
+        {STAGING: STAGING_TEXT + '  mail.smtp.proxy.password: "Tr4ns!t@Gw-9x7Q x"\n'},
+        ("check", "staging"),
+        1,
+        "environments/staging.yaml:15:3",
+        "deny EMAIL002 plaintext secret: smtpProperties mail.smtp.proxy.password",
+    ),
+    # --- round 3: esvs: in its mapping form, the error at the bad value (issue 19, 18) --
+    case(
+        "esvs/a number as a purpose name",
+        {
+            "promoter.yaml": Edit(
+                "    tier: development\n",
+                "    tier: development\n    esvs: {esv.email.password: {$purpose: {name: 5}}}\n",
+            )
+        },
+        CHECK,
+        2,
+        "promoter.yaml:6:44",
+        "name must be a string; found the number 5",
+    ),
+    case(
+        "esvs/a list as a variable's value",
+        {
+            "promoter.yaml": Edit(
+                "    tier: development\n",
+                "    tier: development\n    esvs: {esv.email.host: [a]}\n",
+            )
+        },
+        CHECK,
+        2,
+        "promoter.yaml:6:",
+        "esv.email.host must be a string, a number or a boolean; found a list",
+    ),
+    case(
+        "esvs/neither a list nor a mapping",
+        {"promoter.yaml": Edit("    tier: development\n", "    tier: development\n    esvs: 5\n")},
+        CHECK,
+        2,
+        "promoter.yaml:6:5",
+        "esvs must be a list of names or a mapping of name -> value",
+    ),
     # --- round 3: the YAML merge-key name as a plain key (issue 19, item 13) -------------
     case(
         "merge key/quoted '<<' in an overlay",
@@ -951,7 +1241,7 @@ def changed_paths(
 def test_the_corpus_is_large_and_ids_are_unique() -> None:
     assert len(CASES) >= 35
     assert len({c.id for c in CASES}) == len(CASES)
-    commands = {"check", "compile", "promote", "history", "rollback", "watch"}
+    commands = {"check", "compile", "promote", "history", "rollback", "watch", "diff"}
     assert {"check", "compile", "promote"} <= {c.run[0] for c in CASES} <= commands
 
 
@@ -995,3 +1285,16 @@ def test_an_absent_store_is_a_warning_without_require_secrets(example: Path) -> 
     assert run.code == 0, run
     assert "warn EMAIL009 secret store secrets/prod/ does not exist" in run.out
     assert not (example / "build/prod").exists()
+
+
+def test_a_file_target_symlinked_to_promoter_yaml_is_refused(example: Path) -> None:
+    (example / "out.json").symlink_to("promoter.yaml")
+    text = (example / "promoter.yaml").read_text()
+    before = text.replace(
+        "target: {file: build/staging/conf/external.email.json}", "target: {file: out.json}"
+    )
+    assert before != text
+    (example / "promoter.yaml").write_text(before)
+    run = cli("deliver", "staging", cwd=example)
+    assert run.code == 2 and "is the project file promoter.yaml" in run.err, run
+    assert (example / "promoter.yaml").read_text() == before

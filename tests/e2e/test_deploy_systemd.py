@@ -48,6 +48,7 @@ def _config_repo(repo: Path, smtp: SmtpStandin) -> None:
 
 def _start(instance: str, root: Path) -> tuple[subprocess.Popen[str], dict[str, str]]:
     service = read_unit(UNIT)["Service"]
+    assert service["RestartPreventExitStatus"] == ["2"]  # no restart loop on bad input
     (workdir,) = service["WorkingDirectory"]
     (env_file,) = service["EnvironmentFile"]
     (exec_start,) = service["ExecStart"]

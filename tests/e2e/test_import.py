@@ -783,3 +783,15 @@ def test_a_source_path_that_is_not_utf8_is_shown_escaped(repo: Path) -> None:
     assert f"# dev: imported from {shown} by promoter import." in (
         (repo / "environments/dev.yaml").read_text()
     )
+
+
+def test_a_password_that_only_contains_a_placeholder_opener_is_moved(repo: Path) -> None:
+    literal = "Zq7&{not-a-placeholder" + CANARY
+    config = {**SMTP_SOURCE, "auth": {**SMTP_SOURCE["auth"], "password": literal}}
+    source = write(repo.parent / "external.email.json", json.dumps(config))
+    run = cli("import", str(source), cwd=repo)
+    assert run.code == 0, run.err
+    assert "(smtp, 1 secret moved to the store)" in run.out
+    assert literal not in (repo / "environments" / "dev.yaml").read_text()
+    assert (repo / "secrets/dev/idm.email.smtp.password").read_text().startswith(literal)
+    assert literal not in run.out + run.err

@@ -42,7 +42,8 @@ def test_a_real_client_secret_is_still_caught(example: Path) -> None:
     assert run.code == 1
     assert "environments/prod.yaml:11:3: deny SECRET001 plaintext secret" in run.out
     assert "export.json:1:11: deny SECRET001 plaintext secret" in run.out
-    assert "deploy/values.yaml:2:3: deny SECRET002 high-entropy string" in run.out
+    # a key that names a credential makes its value a secret field (issue 19 item 3)
+    assert "deploy/values.yaml:2:3: deny SECRET001 plaintext secret: a literal value" in run.out
     assert REAL not in run.out + run.err
 
 
@@ -126,3 +127,63 @@ def test_a_tab_in_a_broken_json_file_is_still_the_yaml_error(example: Path) -> N
     run = cli("scan", "exports/bad.json", cwd=example)
     assert run.code == 2
     assert run.err == ("error: exports/bad.json:2:1: tab character (hint: indent with spaces)\n")
+
+
+# -- round 3 (issue 19 items 1-3): secrets the scan used to miss --------------------------
+
+PROXY = "Tr4ns!t@Gw-9x7Q secret"  # '@' and a space: no credential shape, still a password
+
+
+def test_an_overlay_where_promoter_yaml_puts_it_is_scanned(example: Path) -> None:
+    write(
+        example / "overlays/dev.yaml", f"type: smtp\nhost: 127.0.0.1\nauth:\n  password: {REAL}\n"
+    )
+    text = (example / "promoter.yaml").read_text()
+    text = text.replace("  dev:\n", "  dev:\n    overlay: overlays/dev.yaml\n", 1)
+    (example / "promoter.yaml").write_text(text)
+    run = cli("scan", cwd=example)
+    assert run.code == 1, run.out
+    assert "overlays/dev.yaml:4:3: deny SECRET001 plaintext secret: a literal value" in run.out
+    named = cli("scan", "overlays/dev.yaml", cwd=example)
+    assert named.code == 1 and "SECRET001" in named.out
+    assert REAL not in run.out + run.err + named.out + named.err
+
+
+def test_a_literal_default_in_a_secret_placeholder_is_plaintext(example: Path) -> None:
+    overlay = example / "environments/staging.yaml"
+    before = "password: {$purpose: {name: idm.email.smtp.password}}"
+    assert before in overlay.read_text()
+    overlay.write_text(
+        overlay.read_text().replace(before, f'password: "&{{esv.email.password|{REAL}}}"')
+    )
+    run = cli("scan", cwd=example)
+    assert run.code == 1
+    assert "deny SECRET001 plaintext secret: a literal default inside the placeholder" in run.out
+    assert REAL not in run.out + run.err
+
+
+def test_a_password_named_property_is_a_secret_whatever_it_looks_like(example: Path) -> None:
+    overlay = example / "environments/staging.yaml"
+    overlay.write_text(overlay.read_text() + f'  mail.smtp.proxy.password: "{PROXY}"\n')
+    run = cli("scan", cwd=example)
+    assert run.code == 1
+    assert "deny SECRET001 plaintext secret: a literal value at smtpProperties." in run.out
+    check = cli("check", "staging", "--no-cache", cwd=example)
+    assert check.code == 1
+    assert (
+        "deny EMAIL002 plaintext secret: smtpProperties mail.smtp.proxy.password is a literal"
+        in check.out
+    ), check.out
+    shown = cli("promote", "dev", "staging", "--dry-run", cwd=example)
+    for run_ in (run, check, shown):
+        assert PROXY not in run_.out + run_.err
+
+
+def test_non_secret_keys_with_odd_values_stay_quiet(example: Path) -> None:
+    overlay = example / "environments/staging.yaml"
+    overlay.write_text(
+        overlay.read_text()
+        + "  mail.smtp.auth.mechanisms: PLAIN LOGIN\n  mail.smtp.from: bounce@example.com\n"
+    )
+    run = cli("scan", cwd=example)
+    assert run.code == 0, run.out

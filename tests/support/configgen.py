@@ -359,10 +359,16 @@ _paths = st.sampled_from(
     ["secrets/dev", "environments/base.yaml", "/abs/path", "../outside", "build/x.json", ""]
 )
 _env_var = st.sampled_from(["IDM_TOKEN", "IDM_USER", "IDM_PASSWORD", "SA_ID", "SA_KEY", ""])
-_positive_float = st.one_of(
-    st.floats(min_value=0.001, max_value=1e6, allow_nan=False),
-    st.integers(1, 3600),  # strict float takes an int (never a bool)
-)
+
+
+def _seconds(most: int) -> st.SearchStrategy[Any]:
+    return st.one_of(
+        st.floats(min_value=0.001, max_value=most, allow_nan=False),
+        st.integers(1, most),  # strict float takes an int (never a bool)
+    )
+
+
+_positive_float = _seconds(3600)
 _urls = st.sampled_from(
     [
         "https://idm.example.com/openidm",
@@ -425,12 +431,13 @@ def targets(draw: st.DrawFn) -> dict[str, Any]:
     kind = draw(st.sampled_from(["file", "idm", "aic"]))
     if kind == "file":
         return {"file": draw(_paths)}
-    out = {kind: draw(_urls if kind == "idm" else st.sampled_from(["https://t.example.com", ""]))}
+    tenants = st.sampled_from(["https://t.example.com", "http://127.0.0.1:8080"])
+    out = {kind: draw(_urls if kind == "idm" else tenants)}
     out.update(draw(_auth_kind()))
     out.update(draw(_fields({}, _auth_fields())))
     if kind == "aic":
         out.update(
-            draw(_fields({}, {"pollInterval": _positive_float, "waitTimeout": _positive_float}))
+            draw(_fields({}, {"pollInterval": _seconds(300), "waitTimeout": _seconds(86400)}))
         )
     return out
 
