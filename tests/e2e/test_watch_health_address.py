@@ -59,7 +59,9 @@ def test_address_in_use_from_the_environment_names_the_variable(
 ) -> None:
     run = _watch(make_example(tmp_path / "repo"), f"127.0.0.1:{held_port}")
     assert run.returncode == 2
-    assert run.stderr.startswith(f"error: PROMOTER_HEALTH 127.0.0.1:{held_port}: cannot listen there: the address is in use")
+    assert run.stderr.startswith(
+        f"error: PROMOTER_HEALTH 127.0.0.1:{held_port}: cannot listen there: the address is in use"
+    )
     assert len(run.stderr.splitlines()) == 1
 
 
