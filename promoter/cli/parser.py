@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 from collections.abc import Sequence
@@ -366,8 +365,9 @@ def _add_watch(sub: Any) -> None:
         sub,
         "watch",
         "hot-swap rotated credentials (a daemon)",
-        "--once: 0 delivered or unchanged · 1 refused or probe failed · 3 delivery failed; "
-        "the daemon: 0 on SIGTERM",
+        "--once: 0 delivered or unchanged · 1 refused or probe failed · 2 bad input "
+        "(promoter.yaml, an overlay or the store unreadable or not allowed) · 3 delivery "
+        "failed; the daemon: 0 on SIGTERM · 2 bad input or the health address in use",
     )
     watch.add_argument("env", metavar="ENV", help="the environment")
     watch.add_argument("--once", action="store_true", help="one re-check, then exit")
@@ -384,7 +384,6 @@ def _add_watch(sub: Any) -> None:
     watch.add_argument(
         "--health",
         metavar="HOST:PORT",
-        default=os.environ.get("PROMOTER_HEALTH") or None,
         help="serve /healthz /readyz /metrics (default: $PROMOTER_HEALTH, else none)",
     )
     watch.add_argument("--poll", action="store_true", help="poll (NFS) instead of inotify")
