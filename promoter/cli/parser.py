@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -172,7 +173,8 @@ def _add_check(sub: Any) -> None:
         "--files",
         nargs="*",
         metavar="FILE",
-        help="check only the environments these changed files affect",
+        help="check only the environments these changed files (from the current directory) "
+        "or the index's deletions affect; every name after check is then a file",
     )
     scope.add_argument(
         "--staged",
@@ -355,7 +357,7 @@ def _add_dev_smtp(sub: Any) -> None:
     dev_smtp = _command(
         sub,
         "dev-smtp",
-        "a local SMTP sink for development: any AUTH, one .eml per message",
+        "a local SMTP sink for development: any AUTH, one .eml (+ envelope .json) per message",
         "0 on SIGTERM or ^C · 2 cannot listen",
     )
     dev_smtp.add_argument(
@@ -369,6 +371,11 @@ def _add_dev_smtp(sub: Any) -> None:
         help="where messages are saved (relative: to the config repo)",
     )
     dev_smtp.add_argument("--tls", action="store_true", help="offer STARTTLS (self-signed)")
+    dev_smtp.add_argument(
+        "--require-starttls",
+        action="store_true",
+        help="refuse MAIL before STARTTLS (530 5.7.0), to test mail.smtp.starttls.required",
+    )
 
 
 def _add_watch(sub: Any) -> None:
@@ -391,7 +398,12 @@ def _add_watch(sub: Any) -> None:
         metavar="N",
         help="re-check this often even without events",
     )
-    watch.add_argument("--health", metavar="HOST:PORT", help="serve /healthz /readyz /metrics")
+    watch.add_argument(
+        "--health",
+        metavar="HOST:PORT",
+        default=os.environ.get("PROMOTER_HEALTH") or None,
+        help="serve /healthz /readyz /metrics (default: $PROMOTER_HEALTH, else none)",
+    )
     watch.add_argument("--poll", action="store_true", help="poll (NFS) instead of inotify")
     watch.add_argument("--ca-file", type=Path, metavar="F", help="CA bundle for probes")
     watch.add_argument(

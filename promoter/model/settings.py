@@ -150,8 +150,7 @@ EsvsSettings = Annotated[
     Discriminator(list_or_mapping),
 ]
 PropertiesSettings = Annotated[
-    Annotated[list[str], Tag("<list>")]
-    | Annotated[dict[str, EsvLiteral | None], Tag("<mapping>")],
+    Annotated[list[str], Tag("<list>")] | Annotated[dict[str, EsvLiteral | None], Tag("<mapping>")],
     Discriminator(list_or_mapping),
 ]
 

@@ -20,6 +20,12 @@ from promoter.model.placeholders import PLACEHOLDER, TYPED_FORMS
 
 _ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
 _NAMED_ADDRESS = re.compile(r'^(?:"[^"]*"|[^"<>]*?)\s*<([^<>]+)>$')
+# What check_address accepts, as one JSON Schema pattern (for editors): a placeholder
+# anywhere, an address, or a display name and <address>, blanks around them allowed.
+FROM_PATTERN = (
+    r"(&\{|^\s*[^@\s<>]+@[^@\s<>]+\s*$|"
+    r'^\s*(?:"[^"]*"|[^"<>]*?)\s*<\s*[^@\s<>]+@[^@\s<>]+\s*>\s*$)'
+)
 
 Render = Literal["resolved", "references"]  # how an output holds its secrets
 

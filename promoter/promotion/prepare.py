@@ -139,7 +139,9 @@ def prepare_pin(
         out = rendered_path(project, env)
         old = _rendered(project, env)
         if old is not None:  # mask it by what it was compiled from, not by today's overlays
-            old_secret = outputrecord.old_side_secrets(old, out, compiled.secret_pointers)
+            old_secret = outputrecord.old_side_secrets(
+                project.root, old, out, compiled.secret_pointers
+            )
         else:
             old = previous.output if previous is not None else None
             old_secret = previous.secret_pointers if previous is not None else set()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import socket
 import threading
@@ -10,6 +11,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TextIO
 
+from promoter.errors import InputError
 from promoter.watch.options import health_address
 
 
@@ -102,7 +104,15 @@ def serve_health(address: str, *, ready: Callable[[], bool], metrics: Metrics, l
             address_family = socket.AF_INET6
 
         server_class = Server6
-    server = server_class((host, port), Health)
+    try:
+        server = server_class((host, port), Health)
+    except OSError as exc:
+        why = "the address is in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+        raise InputError(
+            f"--health {address}: cannot listen there: {why}",
+            hint="give each watcher its own port (--health HOST:PORT, or PROMOTER_HEALTH "
+            "in the systemd instance's environment file)",
+        ) from None
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     bound = server.server_address[1]

@@ -19,8 +19,10 @@ from promoter.promotion.lock import repo_lock
 from promoter.promotion.write import gate_summary
 from promoter.targets import record as outputrecord
 from promoter.targets.aic import AicClient
+from promoter.targets.file import read_held
 from promoter.targets.idm import IdmClient
 from promoter.targets.record import deliver_recorded
+from promoter.untrusted import json_text
 
 
 def _compile(root: Path, env: str) -> Compiled:
@@ -71,7 +73,7 @@ def run_diff(root: Path, env: str, *, exit_code: bool, fmt: str = "text") -> int
         compiled.output,
         secret_pointers=compiled.secret_pointers,
         old_secret_pointers=outputrecord.old_side_secrets(
-            held, recorded_at, compiled.secret_pointers
+            root, held, recorded_at, compiled.secret_pointers
         ),
         labels=compiled.masks,
         locate=compiled.merged.loc,
@@ -102,11 +104,12 @@ def _held(target: FileTarget | IdmTarget | AicTarget) -> Any:
             return client.get_config()
     if isinstance(target, IdmTarget):
         return IdmClient(target).get_config()
-    try:
-        return json.loads(target.path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    text = read_held(target)
+    if text is None:
         return None
-    except (OSError, ValueError):
+    try:
+        return json_text(text)
+    except ValueError:
         raise InputError(
             "target file is not readable JSON", location=Location(target.display)
         ) from None
