@@ -76,6 +76,13 @@ def _run(args: argparse.Namespace) -> int:
         return 1
 
 
+def _health(flag: str | None) -> tuple[str | None, str]:
+    """``--health``, else ``PROMOTER_HEALTH`` (one address per systemd instance's env file)."""
+    if flag is not None:
+        return flag, "--health"
+    return os.environ.get("PROMOTER_HEALTH") or None, "PROMOTER_HEALTH"
+
+
 def _root(args: argparse.Namespace) -> Path:
     """``-C`` first (like git, relative paths then start there), then the repo upward."""
     start: Path = args.project
@@ -140,7 +147,7 @@ def _dispatch(args: argparse.Namespace, root: Path) -> int:
     if args.command == "deliver":
         from promoter.cli.commands.deliver import run_deliver
 
-        return run_deliver(root, args.env)
+        return run_deliver(root, args.env, lock_wait=args.lock_wait)
     if args.command == "verify" and (args.templates or args.template):
         from promoter.cli.commands.verify_templates import run_verify_templates
 
@@ -163,15 +170,18 @@ def _dispatch(args: argparse.Namespace, root: Path) -> int:
         from promoter.watch.daemon import run_watch
         from promoter.watch.options import WatchOptions
 
+        health, health_from = _health(args.health)
         options = WatchOptions(
             env=args.env,
             debounce_s=args.debounce_ms / 1000,
             resync_s=args.resync_s,
             poll=args.poll,
-            health=args.health,
+            health=health,
+            health_from=health_from,
             ca_file=args.ca_file.resolve() if args.ca_file else None,
             probe_patience_s=args.probe_patience_s,
             verify_to=args.verify_to,
+            lock_wait=args.lock_wait,
         )
         return run_watch(root, options, once=args.once)
     if args.command == "scan":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import os
+import math
 import re
 import sys
 from collections.abc import Sequence
@@ -165,7 +165,7 @@ def _add_check(sub: Any) -> None:
     check.add_argument(
         "--require-secrets",
         action="store_true",
-        help="an absent secret store is a deny, not a warning",
+        help="a secret store not provisioned on this machine is a deny, not a warning",
     )
     scope = check.add_mutually_exclusive_group()
     scope.add_argument(
@@ -253,13 +253,28 @@ def _writing_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--apply", action="store_true", help="also deliver to DST's target")
     parser.add_argument("--commit", action="store_true", help="git commit the pin and ledger")
     parser.add_argument("--yes", action="store_true", help="do not ask before --apply")
+    lock_wait(parser, 10.0)
+
+
+def lock_wait(parser: argparse.ArgumentParser, default: float) -> None:
     parser.add_argument(
         "--lock-wait",
-        type=float,
-        default=10.0,
+        type=_seconds,
+        default=default,
         metavar="SECONDS",
-        help="how long to wait for another promotion",
+        help="how long to wait for the repo lock another promoter command holds",
     )
+
+
+def _seconds(text: str) -> float:
+    """A wait in seconds: finite, 0 to a day (NaN would wait for ever)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or not 0 <= value <= 86400:
+        raise argparse.ArgumentTypeError(f"must be seconds from 0 to 86400 (got {text!r})")
+    return value
 
 
 def _add_history(sub: Any) -> None:
@@ -273,9 +288,10 @@ def _add_deliver(sub: Any) -> None:
         sub,
         "deliver",
         "compile, gate and deliver ENV to its target, then read it back",
-        "0 delivered · 1 refused · 2 bad input · 3 target failed",
+        "0 delivered · 1 refused (a gate, the lock) · 2 bad input · 3 target failed",
     )
     deliver.add_argument("env", metavar="ENV", help="the environment")
+    lock_wait(deliver, 10.0)
 
 
 def _add_diff(sub: Any) -> None:
@@ -366,8 +382,9 @@ def _add_watch(sub: Any) -> None:
         sub,
         "watch",
         "hot-swap rotated credentials (a daemon)",
-        "--once: 0 delivered or unchanged · 1 refused or probe failed · 3 delivery failed; "
-        "the daemon: 0 on SIGTERM",
+        "--once: 0 delivered or unchanged · 1 refused or probe failed · 2 bad input "
+        "(promoter.yaml, an overlay or the store unreadable or not allowed) · 3 delivery "
+        "failed; the daemon: 0 on SIGTERM · 2 bad input or the health address in use",
     )
     watch.add_argument("env", metavar="ENV", help="the environment")
     watch.add_argument("--once", action="store_true", help="one re-check, then exit")
@@ -384,7 +401,6 @@ def _add_watch(sub: Any) -> None:
     watch.add_argument(
         "--health",
         metavar="HOST:PORT",
-        default=os.environ.get("PROMOTER_HEALTH") or None,
         help="serve /healthz /readyz /metrics (default: $PROMOTER_HEALTH, else none)",
     )
     watch.add_argument("--poll", action="store_true", help="poll (NFS) instead of inotify")
@@ -401,6 +417,7 @@ def _add_watch(sub: Any) -> None:
         metavar="ADDRESS",
         help="AIC target: the recipient of the test email that proves each rotation",
     )
+    lock_wait(watch, 60.0)
 
 
 def _add_hooks(sub: Any) -> None:

@@ -104,10 +104,22 @@ class Metrics:
 Log = Callable[..., None]
 
 
-def serve_health(address: str, *, ready: Callable[[], bool], metrics: Metrics, log: Log) -> Any:
-    """Serve /healthz, /readyz and /metrics on ``address`` (HOST:PORT) in a daemon thread."""
+def serve_health(
+    address: str,
+    *,
+    ready: Callable[[], bool],
+    metrics: Metrics,
+    log: Log,
+    source: str = "--health",
+) -> Any:
+    """Serve /healthz, /readyz and /metrics on ``address`` (HOST:PORT) in a daemon thread.
 
-    host, port = health_address(address)
+    An address that cannot be bound (in use, not local, no permission) is an input
+    error (exit 2) naming ``source``: a supervisor restarting the daemon would only
+    loop on it.
+    """
+
+    host, port = health_address(address, source=source)
 
     class Health(BaseHTTPRequestHandler):
         head = False
@@ -153,7 +165,7 @@ def serve_health(address: str, *, ready: Callable[[], bool], metrics: Metrics, l
     except OSError as exc:
         why = "the address is in use" if exc.errno == errno.EADDRINUSE else exc.strerror
         raise InputError(
-            f"--health {address}: cannot listen there: {why}",
+            f"{source} {address}: cannot listen there: {why or type(exc).__name__}",
             hint="give each watcher its own port (--health HOST:PORT, or PROMOTER_HEALTH "
             "in the systemd instance's environment file)",
         ) from None

@@ -660,7 +660,7 @@ CASES: list[Case] = [
     ),
     case(
         "secrets/missing file under --require-secrets",
-        {CREDS: None},
+        {CREDS: None, "secrets/prod/other.purpose": "x\n"},
         ("check", "prod", "--require-secrets"),
         1,
         "environments/prod.yaml:7:3",
@@ -1283,7 +1283,10 @@ def test_an_absent_store_is_a_warning_without_require_secrets(example: Path) -> 
     shutil.rmtree(example / "secrets/prod")
     run = cli("check", "prod", "--no-cache", cwd=example)
     assert run.code == 0, run
-    assert "warn EMAIL009 secret store secrets/prod/ does not exist" in run.out
+    assert (
+        "warn EMAIL009 secret 'idm.email.msgraph.credentials' is not here: "
+        "secret store secrets/prod/ is not provisioned on this machine"
+    ) in run.out
     assert not (example / "build/prod").exists()
 
 

@@ -558,6 +558,9 @@ def test_force_replaces_the_pins_of_imported_envs(example: Path) -> None:
     old_base = (example / "environments" / "base.yaml").read_text()
     pin = example / "environments" / "staging.pin.yaml"
     pin.write_text(HEADER.format(env="staging", path="environments/base.yaml") + old_base)
+    prod_pin = example / "environments" / "prod.pin.yaml"  # prod, pinned, keeps its base
+    prod_pin.write_text(HEADER.format(env="prod", path="environments/base.yaml") + old_base)
+    prod_before = compile_bytes(example, "prod")
     a = write(example.parent / "a.json", json.dumps(SMTP_SOURCE))
     b = write(example.parent / "b.json", json.dumps(dict(SMTP_SOURCE, port=2587)))
     refused = cli("import", f"dev={a}", f"staging={b}", cwd=example)
@@ -568,6 +571,43 @@ def test_force_replaces_the_pins_of_imported_envs(example: Path) -> None:
     assert pin.read_text().startswith("# promoter pin: the base that staging compiles from.")
     assert compile_file(example, "staging") == expected(dict(SMTP_SOURCE, port=2587))
     assert compile_file(example, "dev") == expected(SMTP_SOURCE)
+    assert compile_bytes(example, "prod") == prod_before
+
+
+def compile_bytes(repo: Path, env: str) -> bytes:
+    out = repo.parent / "out" / f"{env}.bytes.json"  # holds secret values: outside the repo
+    run = cli("compile", env, "-o", str(out), cwd=repo)
+    assert run.code == 0, run.err
+    return out.read_bytes()
+
+
+def test_force_of_some_envs_refuses_to_change_the_ones_not_imported(example: Path) -> None:
+    """Issue 19 item 8: a new base.yaml would change dev, which is not imported."""
+    from tests.e2e.test_promote import tree_digest
+
+    dev_before = compile_bytes(example, "dev")
+    before = tree_digest(example)
+    a = write(example.parent / "a.json", json.dumps(SMTP_SOURCE))
+    b = write(example.parent / "b.json", json.dumps(dict(SMTP_SOURCE, port=2587)))
+    run = cli("import", "--force", f"staging={a}", f"prod={b}", cwd=example)
+    assert run.code == 1
+    assert run.out == ""
+    assert run.err == (
+        "error: importing staging, prod rewrites environments/base.yaml, which dev compiles "
+        "from but is not imported: its output would change; nothing written (hint: import dev "
+        "too (dev=SOURCE), or import one environment at a time (a single environment is "
+        "written as its overlay only, base.yaml untouched))\n"
+    )
+    assert CANARY not in run.out + run.err
+    assert tree_digest(example) == before
+    assert compile_bytes(example, "dev") == dev_before
+    # the refusal comes before the 'already exists' one: without --force it is the same
+    assert cli("import", f"staging={a}", f"prod={b}", cwd=example).err == run.err
+    # importing them one at a time is the way it names, and leaves dev byte-identical
+    assert cli("import", "--force", f"staging={a}", cwd=example).code == 0
+    assert cli("import", "--force", f"prod={b}", cwd=example).code == 0
+    assert compile_bytes(example, "dev") == dev_before
+    assert compile_file(example, "prod") == expected(dict(SMTP_SOURCE, port=2587))
 
 
 REALWORLD = Path(__file__).resolve().parents[1] / "realworld"
@@ -783,6 +823,42 @@ def test_a_source_path_that_is_not_utf8_is_shown_escaped(repo: Path) -> None:
     assert f"# dev: imported from {shown} by promoter import." in (
         (repo / "environments/dev.yaml").read_text()
     )
+
+
+def _schema_pointers(root: Path) -> dict[Path, Path]:
+    """Each written YAML file's editor schema pointer, resolved against the file."""
+    pointers = {}
+    for path in files_under(root):
+        if path.suffix == ".yaml":
+            first = path.read_text(encoding="utf-8").splitlines()[0]
+            if first.startswith("# yaml-language-server: $schema="):
+                pointers[path] = (path.parent / first.split("$schema=", 1)[1]).resolve()
+    return pointers
+
+
+def test_import_writes_the_schemas_its_files_point_at(repo: Path) -> None:
+    sources = []
+    for env, config in (("dev", SMTP_SOURCE), ("staging", dict(SMTP_SOURCE, port=2587))):
+        sources.append(str(write(repo.parent / f"{env}.json", json.dumps(config))))
+    run = cli("import", "--env", "dev", "--env", "staging", *sources, cwd=repo)
+    assert run.code == 0, run.err
+    assert "wrote schemas/overlay.schema.json (for editors: the files above point at it)" in (
+        run.out.splitlines()
+    )
+    pointers = _schema_pointers(repo)
+    assert {p.relative_to(repo).as_posix() for p in pointers} >= {
+        "environments/base.yaml",
+        "environments/dev.yaml",
+        "environments/staging.yaml",
+    }
+    for path, schema in pointers.items():
+        assert schema.is_file(), f"{path} points at {schema}, which is missing"
+        json.loads(schema.read_text())
+    assert cli("schema", "--check", cwd=repo).code == 0
+    again = cli("import", "--force", "--env", "dev", "--env", "staging", *sources, cwd=repo)
+    assert again.code == 0, again.err
+    assert "schemas/" not in again.out  # up to date: left alone, not a conflict
+    assert CANARY not in run.out + run.err + again.out + again.err
 
 
 def test_a_password_that_only_contains_a_placeholder_opener_is_moved(repo: Path) -> None:

@@ -14,10 +14,10 @@ import re
 from pathlib import Path
 
 from promoter.errors import InputError, RefusedError
-from promoter.importing.layout import Planned, plan, undeclared
+from promoter.importing.layout import Planned, left_behind, plan, undeclared
 from promoter.importing.plan import Imported, normalise
 from promoter.importing.sources import read_source
-from promoter.importing.write import check_round_trip, write_all
+from promoter.importing.write import check_round_trip, write_all, write_schemas
 from promoter.project.load import load_project
 from promoter.project.types import PROJECT_FILE, TIER_BY_NAME, Project
 from promoter.untrusted import escape_control
@@ -72,6 +72,7 @@ def run_import(root: Path, sources: list[str], envs: list[str], *, force: bool) 
         raw, display = read_source(source, root)
         imported.append(normalise(raw, env, display))
     files = plan(project, imported)
+    _refuse_left_behind(project, imported, files)
     existing = [f.display for f in files if os.path.lexists(f.path)]
     if existing and not force:
         shown = ", ".join(existing[:4]) + (
@@ -83,8 +84,25 @@ def run_import(root: Path, sources: list[str], envs: list[str], *, force: bool) 
         )
     findings = check_round_trip(project, imported, files)
     write_all(files, force=force)
-    _report(project, imported, files, findings)
+    schemas = write_schemas(project.root)
+    _report(project, imported, files, findings, schemas)
     return 0
+
+
+def _refuse_left_behind(project: Project, imported: list[Imported], files: list[Planned]) -> None:
+    """Refuse a new base that environments not imported compile from (issue: data loss)."""
+    others = left_behind(project, imported, files)
+    if not others:
+        return
+    names = ", ".join(others)
+    one = len(others) == 1
+    raise RefusedError(
+        f"importing {', '.join(item.env for item in imported)} rewrites {project.base_display}, "
+        f"which {names} {'compiles' if one else 'compile'} from but {'is' if one else 'are'} "
+        f"not imported: {'its' if one else 'their'} output would change; nothing written",
+        hint=f"import {names} too ({others[0]}=SOURCE), or import one environment at a time "
+        "(a single environment is written as its overlay only, base.yaml untouched)",
+    )
 
 
 def _report(
@@ -92,6 +110,7 @@ def _report(
     imported: list[Imported],
     files: list[Planned],
     findings: dict[str, tuple[int, int]],
+    schemas: list[str],
 ) -> None:
     # Found above the current directory (as git does): say where the files went.
     into = "" if project.root == Path.cwd().resolve() else f" into {project.root.as_posix()}"
@@ -108,6 +127,8 @@ def _report(
         mode = " (mode 0600)" if planned.secret else ""
         note = f": {planned.note}" if planned.note else ""
         print(f"wrote {planned.display}{mode}{note}")
+    for display in schemas:
+        print(f"wrote {display} (for editors: the files above point at it)")
     settings_written = any(f.display == PROJECT_FILE for f in files)
     for item in imported:
         missing = [] if settings_written else undeclared(project, item)
