@@ -150,6 +150,8 @@ def _refuse_targets_on_inputs(
     directories = {
         real(root / "environments"): "under environments/, which holds the overlays and pins",
         real(root / "ledger"): "under ledger/, which holds the ledger and archived pins",
+        real(root / "build" / ".promoter"): "under build/.promoter/, which holds promoter's "
+        "own state (journal, lock, secret-pointer records)",
     }
     for env in environments.values():
         files[real(env.overlay)] = f"{env.name}'s overlay"

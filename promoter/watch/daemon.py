@@ -1,7 +1,10 @@
 """``promoter watch ENV``: hot-swap rotated credentials with no downtime.
 
 Every filesystem event in the store directory (or its parent, for ``..data``
-symlink swaps) means "re-check": after a debounce the environment is compiled
+symlink swaps) means "re-check". A rename into place (the kubelet's ``..data``
+swap, Vault Agent's or consul-template's rename, ``mv``) carries a complete file,
+so it is re-checked at once; any other event (an in-place write: truncate, then
+write) after a debounce, so a half-written file is not read. The environment is compiled
 afresh, skipped if nothing changed, gated, its new credentials probed, then
 delivered and read back, and recorded as the last known good. Any failure keeps
 the last known good configuration, is logged as a JSON line (never a secret) and
@@ -39,16 +42,20 @@ class Watcher:
     root: Path
     options: WatchOptions
     log: JsonLog
-    metrics: Metrics = field(default_factory=Metrics)
+    metrics: Metrics = field(init=False)
     ready: bool = False
     last_good: str | None = None  # keyed digest of output + secret values; memory only
     last_output: str | None = None
     trigger: threading.Event = field(default_factory=threading.Event)
+    complete: threading.Event = field(default_factory=threading.Event)  # a rename into place
     stopping: threading.Event = field(default_factory=threading.Event)
     reload_project: bool = False
     store: Path = Path()
     store_identity: tuple[int, int] | None = None  # the directory the watches are armed on
     rotation: Any = None  # promoter.aic_rotation.Rotation, for an AIC target
+
+    def __post_init__(self) -> None:
+        self.metrics = Metrics(self.options.env)
 
     def reload(self) -> ReloadOutcome:
         """One full re-check; never raises."""
@@ -58,7 +65,7 @@ class Watcher:
             outcome = ReloadOutcome("error", f"internal error ({type(exc).__name__})", 1)
         level = "info" if outcome.result in ("success", "unchanged") else "error"
         self.log(level, "reload", outcome.message, result=outcome.result)
-        self.metrics.reloads.labels(result=outcome.result).inc()
+        self.metrics.reloaded(outcome.result)
         if outcome.result != "unchanged":
             self.metrics.last_success.set(1 if outcome.result == "success" else 0)
         return outcome
@@ -163,6 +170,9 @@ class Watcher:
                     break
                 if fired:
                     self._debounce()
+                if self.complete.is_set():  # events from here on start a new wait
+                    self.complete.clear()
+                    self.trigger.clear()
                 if self.reload_project or self._store_replaced():
                     self.reload_project = False
                     observer.stop()
@@ -177,9 +187,10 @@ class Watcher:
         return 0
 
     def _debounce(self) -> None:
-        """Wait until events pause for one debounce, but never longer than DEBOUNCE_CAP of them."""
+        """Wait until events pause for one debounce, but never longer than DEBOUNCE_CAP of them;
+        a rename into place ends the wait: what it brought is complete."""
         deadline = time.monotonic() + self.options.debounce_s * DEBOUNCE_CAP
-        while True:
+        while not self.complete.is_set():
             self.trigger.clear()
             left = deadline - time.monotonic()
             if left <= 0:
@@ -224,6 +235,8 @@ class Watcher:
         class Handler(FileSystemEventHandler):
             def on_any_event(self, event: Any) -> None:
                 if event.event_type not in reads and _concerns_store(event, store):
+                    if _renamed_into_place(event, store):
+                        watcher.complete.set()
                     watcher.trigger.set()
 
         observer = PollingObserver(timeout=0.1) if self.options.poll else Observer()
@@ -257,15 +270,41 @@ def _concerns_store(event: Any, store: Path) -> bool:
     """An event inside the store, or on the store directory itself (not on its siblings).
 
     The parent is watched only to see the store (or its ``..data`` link) swapped:
-    a log file beside the store must not keep postponing a rotation.
+    a log file beside the store must not keep postponing a rotation. The kubelet's
+    own entries (``..2026_11_23_10_00_00.1``, ``..data_tmp``) are not read through
+    anything but ``..data``: making and removing them is no change. Nor is the
+    "directory modified" event watchdog adds for the store itself beside each event
+    inside it: that event is judged on its own.
     """
+    if event.event_type == "modified" and Path(os.fsdecode(event.src_path)) == store:
+        return False
     for raw in (event.src_path, getattr(event, "dest_path", "")):
         if not raw:
             continue
         path = Path(os.fsdecode(raw))
-        if path == store or path.parent == store:
+        if path == store or (path.parent == store and not _kubelet_internal(path.name)):
             return True
     return False
+
+
+def _kubelet_internal(name: str) -> bool:
+    return name.startswith("..") and name != "..data"
+
+
+def _renamed_into_place(event: Any, store: Path) -> bool:
+    """A rename that puts a complete file (or directory, or link) where the store reads it.
+
+    The destination is the store itself (a directory swapped by rename), its ``..data``
+    link (the kubelet), or a file in it that is not an editor's backup or temp name
+    (``name~``, ``.name.swp``): vim renames the old file to ``name~`` and then writes
+    the new one in place, which must still wait for the debounce.
+    """
+    if event.event_type != "moved" or not event.dest_path:
+        return False
+    dest = Path(os.fsdecode(event.dest_path))
+    if dest == store or dest == store / "..data":
+        return True
+    return dest.parent == store and not dest.name.startswith(".") and not dest.name.endswith("~")
 
 
 def _check_target(root: Path, options: WatchOptions) -> None:

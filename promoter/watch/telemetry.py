@@ -35,29 +35,63 @@ class JsonLog:
             self.stream.flush()
 
 
+RESULTS = ("success", "unchanged", "refused", "probe-failed", "delivery-failed", "error")
+"""Every result a re-check can have (ReloadOutcome.result): each series exists from the start."""
+
+
 class Metrics:
-    def __init__(self) -> None:
+    """The watcher's Prometheus metrics, every series labelled with the environment.
+
+    Each result of ``promoter_reloads_total`` is exported at 0 from the start, so an
+    ``increase(...{result="refused"}[5m])`` alert sees the first failure; the
+    ``process_*`` metrics (memory, CPU, open files) come from prometheus-client's
+    process collector.
+    """
+
+    def __init__(self, env: str = "") -> None:
         # lazy: prometheus_client only for the commands that use it
-        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+        from prometheus_client import (
+            CollectorRegistry,
+            Counter,
+            Gauge,
+            Histogram,
+            ProcessCollector,
+        )
 
         self.registry = CollectorRegistry()
-        self.reloads = Counter(
-            "promoter_reloads", "Reloads by result", ["result"], registry=self.registry
+        ProcessCollector(registry=self.registry)
+        labels = ["env"]
+        counter = Counter(
+            "promoter_reloads", "Reloads by result", ["env", "result"], registry=self.registry
         )
+        for result in RESULTS:
+            counter.labels(env=env, result=result)
+        self._reloads = counter
+        self.env = env
         self.last_success = Gauge(
-            "promoter_last_reload_success", "1 if the last reload succeeded", registry=self.registry
-        )
+            "promoter_last_reload_success",
+            "1 if the last reload succeeded",
+            labels,
+            registry=self.registry,
+        ).labels(env=env)
         self.last_success_time = Gauge(
             "promoter_last_success_timestamp_seconds",
             "Unix time of the last successful delivery",
+            labels,
             registry=self.registry,
-        )
+        ).labels(env=env)
         self.probe_seconds = Histogram(
-            "promoter_probe_seconds", "Credential probe latency", registry=self.registry
-        )
+            "promoter_probe_seconds", "Credential probe latency", labels, registry=self.registry
+        ).labels(env=env)
         self.delivery_seconds = Histogram(
-            "promoter_delivery_seconds", "Delivery + read-back latency", registry=self.registry
-        )
+            "promoter_delivery_seconds",
+            "Delivery + read-back latency",
+            labels,
+            registry=self.registry,
+        ).labels(env=env)
+
+    def reloaded(self, result: str) -> None:
+        self._reloads.labels(env=self.env, result=result).inc()
 
     def render(self) -> bytes:
         # lazy: prometheus_client only for the commands that use it
@@ -88,7 +122,16 @@ def serve_health(
     host, port = health_address(address, source=source)
 
     class Health(BaseHTTPRequestHandler):
+        head = False
+
+        def do_HEAD(self) -> None:  # noqa: N802
+            self._answer(head=True)
+
         def do_GET(self) -> None:  # noqa: N802
+            self._answer(head=False)
+
+        def _answer(self, *, head: bool) -> None:
+            self.head = head
             if self.path == "/healthz":
                 self._send(200, b"ok\n", "text/plain")
             elif self.path == "/readyz":
@@ -104,7 +147,8 @@ def serve_health(
             self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(body)
+            if not self.head:  # HEAD: the same status and headers, no body
+                self.wfile.write(body)
 
         def log_message(self, *args: Any) -> None:
             pass

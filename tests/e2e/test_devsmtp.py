@@ -126,3 +126,34 @@ def test_require_starttls_refuses_mail_before_starttls_and_saves_the_envelope(
 def test_require_starttls_needs_tls(example: Path) -> None:
     run = cli("dev-smtp", "--require-starttls", cwd=example)
     assert run.code == 2 and "--require-starttls needs --tls" in run.err
+
+
+def test_verify_without_starttls_is_refused_by_require_starttls(example: Path) -> None:
+    proc, port = start(example, "--tls", "--require-starttls")
+    try:
+        (example / "environments/dev.yaml").write_text(
+            f"type: smtp\nhost: 127.0.0.1\nport: {port}\nauth: {{enable: false}}\n"
+        )
+        run = cli("verify", "dev", "--to", "me@example.com", cwd=example)
+    finally:
+        out = stop(proc)
+    assert run.code != 0 and "530" in run.err
+    assert "→" not in out  # nothing was accepted
+    assert not list((example / "build/dev/mail").glob("*.eml"))
+
+
+def test_an_auth_secret_is_never_saved_with_the_message(example: Path) -> None:
+    proc, port = start(example, "--tls", "--require-starttls")
+    try:
+        context = ssl.create_default_context(cafile=str(example / "build/dev/dev-smtp-cert.pem"))
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+            client.starttls(context=context)
+            client.login("anyone", "canary-saved-auth-9c1e")
+            client.sendmail("a@example.com", ["b@example.com"], b"Subject: s\r\n\r\nbody\r\n")
+    finally:
+        out, err = stop_both(proc)
+    assert "canary-saved-auth-9c1e" not in out + err
+    saved = list((example / "build/dev/mail").iterdir())
+    assert len(saved) == 2  # the .eml and its envelope
+    for path in saved:
+        assert b"canary-saved-auth-9c1e" not in path.read_bytes()

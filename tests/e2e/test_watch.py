@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
+import subprocess
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +22,13 @@ from tests.conftest import cli, make_example, set_target, write
 from tests.support.azure_standin import GraphStandin, TokenStandin, point_prod_at
 from tests.support.idm_standin import IdmStandin
 from tests.support.smtp_standin import SmtpStandin
-from tests.support.watch_harness import Daemon, Sender, replace_file, wait_until
+from tests.support.watch_harness import (
+    Daemon,
+    Sender,
+    atomic_writer_update,
+    replace_file,
+    wait_until,
+)
 
 CLIENT_ID = "00000000-0000-0000-0000-EXAMPLE00000"
 FIRST = "EXAMPLE-not-a-real-client-secret"
@@ -98,7 +108,8 @@ def test_zero_downtime_client_secret_rotation(world: GraphWorld) -> None:
         assert puts == [200] * 21  # the first delivery, then each rotation exactly once
         assert "rotated-secret" not in daemon.raw_logs()
         status, metrics = daemon.get("/metrics")
-        assert status == 200 and 'promoter_reloads_total{result="success"} 21.0' in metrics
+        assert status == 200
+        assert 'promoter_reloads_total{env="prod",result="success"} 21.0' in metrics
         assert "rotated-secret" not in metrics
     finally:
         assert daemon.stop() == 0
@@ -159,7 +170,7 @@ def test_rejected_secret_keeps_last_known_good(world: GraphWorld) -> None:
             time.sleep(0.5)
         assert sender.failed == [] and sender.sent > 0
         assert "never-valid" not in daemon.raw_logs()
-        assert "promoter_last_reload_success 0.0" in daemon.get("/metrics")[1]
+        assert 'promoter_last_reload_success{env="prod"} 0.0' in daemon.get("/metrics")[1]
         assert daemon.get("/readyz")[0] == 200  # still serving the last known good
     finally:
         assert daemon.stop() == 0
@@ -205,24 +216,27 @@ def test_vim_style_save_and_editor_temp_files(world: GraphWorld) -> None:
 
 
 def test_kubernetes_data_symlink_swap(world: GraphWorld) -> None:
-    store = world.repo / "secrets/prod"
-    stamp = store / "..2026_11_23_10_00_00.1"
-    stamp.mkdir()
-    os.replace(world.creds, stamp / "idm.email.msgraph.credentials")
-    (store / "..data").symlink_to(stamp.name)
-    world.creds.symlink_to("..data/idm.email.msgraph.credentials")
-    daemon = world.daemon()
+    store = world.creds.parent
+    atomic_writer_update(store, {world.creds.name: world.creds.read_text()})
+    daemon = world.daemon()  # a 50 ms debounce
     try:
         daemon.wait_ready()
         world.token.add_secret(CLIENT_ID, "from-kubelet")
-        fresh = store / "..2026_11_23_10_01_00.2"
-        fresh.mkdir()
-        (fresh / "idm.email.msgraph.credentials").write_text(
-            json.dumps({"clientId": CLIENT_ID, "clientSecret": "from-kubelet"})
-        )
-        (store / "..data_tmp").symlink_to(fresh.name)
-        os.replace(store / "..data_tmp", store / "..data")  # the kubelet's atomic swap
+        old = atomic_writer_update(store, {world.creds.name: _creds("from-kubelet")}, cleanup=False)
         wait_until(lambda: world.held_secret() == "from-kubelet")
+
+        def results() -> list[Any]:
+            return [r.get("result") for r in daemon.logs() if r.get("event") == "reload"]
+
+        wait_until(lambda: len(results()) >= 2, what="the rotation's log line")
+        # the kubelet's housekeeping (its old timestamped directory removed, a stray
+        # ..data_tmp) is no change to re-check: only ..data is read
+        assert old is not None
+        shutil.rmtree(old)
+        (store / "..data_tmp").symlink_to("..data")
+        (store / "..data_tmp").unlink()
+        time.sleep(0.5)  # a re-check they caused would be logged by now (50 ms debounce)
+        assert results() == ["success", "success"]
     finally:
         assert daemon.stop() == 0
 
@@ -373,6 +387,16 @@ def test_readyz_is_503_until_the_first_delivery(world: GraphWorld) -> None:
         daemon.wait_log(lambda r: r.get("result") == "delivery-failed")
         assert daemon.get("/readyz")[0] == 503
         assert daemon.get("/healthz")[0] == 200
+        reloads = _samples(daemon.get("/metrics")[1], "promoter_reloads_total")
+        # the first failure is an increase from an existing 0 series, not a new series
+        assert reloads == {
+            ("prod", "success"): 0.0,
+            ("prod", "unchanged"): 0.0,
+            ("prod", "refused"): 0.0,
+            ("prod", "probe-failed"): 0.0,
+            ("prod", "delivery-failed"): 1.0,
+            ("prod", "error"): 0.0,
+        }
     finally:
         assert daemon.stop() == 0
         world.idm.fail_next(200, count=0)
@@ -460,5 +484,139 @@ def test_a_store_directory_replaced_by_rename_is_watched_again(world: GraphWorld
             what="a rotation inside the new store",
         )
         assert "rotated-inside" not in daemon.raw_logs()
+    finally:
+        assert daemon.stop() == 0
+
+
+def _samples(exposition: str, name: str) -> dict[tuple[str, ...], float]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    found: dict[tuple[str, ...], float] = {}
+    for family in text_string_to_metric_families(exposition):
+        for sample in family.samples:
+            if sample.name == name:
+                found[tuple(sample.labels.values())] = sample.value
+    return found
+
+
+def _head(url: str) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url, method="HEAD")
+    with urllib.request.urlopen(request, timeout=5) as answer:
+        return answer.status, dict(answer.headers), answer.read()
+
+
+def test_metrics_parse_and_hold_every_series_from_the_start(world: GraphWorld) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    daemon = world.daemon()
+    try:
+        daemon.wait_ready()
+        status, text = daemon.get("/metrics")
+        assert status == 200
+        families = {f.name: f for f in text_string_to_metric_families(text)}
+        reloads = _samples(text, "promoter_reloads_total")
+        assert set(reloads) == {
+            ("prod", r)
+            for r in ("success", "unchanged", "refused", "probe-failed", "delivery-failed", "error")
+        }
+        assert reloads[("prod", "success")] == 1.0 and reloads[("prod", "refused")] == 0.0
+        for name in (
+            "promoter_last_reload_success",
+            "promoter_last_success_timestamp_seconds",
+            "promoter_probe_seconds",
+            "promoter_delivery_seconds",
+        ):
+            assert all(s.labels.get("env") == "prod" for s in families[name].samples), name
+        rss = _samples(text, "process_resident_memory_bytes")
+        assert rss and all(v > 0 for v in rss.values())
+        assert "process_cpu_seconds" in families and "process_open_fds" in families
+        assert FIRST not in text
+
+        head = _head(f"{daemon.health_url}/metrics")
+        assert head[0] == 200 and head[2] == b""
+        assert int(head[1]["Content-Length"]) > 0
+        assert head[1]["Content-Type"].startswith("text/plain; version=0.0.4")
+        assert _head(f"{daemon.health_url}/healthz")[:1] == (200,)
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            _head(f"{daemon.health_url}/nothing")
+        assert missing.value.code == 404
+        missing.value.close()
+
+        promtool = shutil.which("promtool")
+        if promtool is not None:
+            checked = subprocess.run(
+                [promtool, "check", "metrics"], input=text, capture_output=True, text=True
+            )
+            assert checked.returncode == 0, checked.stdout + checked.stderr
+    finally:
+        assert daemon.stop() == 0
+
+
+LONG_DEBOUNCE_MS = "60000"  # a rename must not wait for it: every wait_until below is 15 s
+
+
+def _creds(secret: str) -> str:
+    return json.dumps({"clientId": CLIENT_ID, "clientSecret": secret})
+
+
+def test_a_kubelet_data_swap_is_applied_without_waiting_for_the_debounce(
+    world: GraphWorld,
+) -> None:
+    store = world.creds.parent
+    atomic_writer_update(store, {world.creds.name: world.creds.read_text()})
+    daemon = world.daemon("--debounce-ms", LONG_DEBOUNCE_MS)
+    try:
+        daemon.wait_ready()
+        for index in range(3):
+            new = f"kubelet-rotation-{index}"
+            world.token.add_secret(CLIENT_ID, new)
+            atomic_writer_update(store, {world.creds.name: _creds(new)})
+            wait_until(lambda n=new: world.held_secret() == n, what=f"rotation {index}")
+        assert sorted(p.name for p in store.iterdir() if not p.name.startswith("..2")) == [
+            "..data",
+            world.creds.name,
+        ]
+        assert not [r for r in daemon.logs() if r.get("level") == "error"]
+    finally:
+        assert daemon.stop() == 0
+
+
+@pytest.mark.parametrize("how", ["vault-agent rename", "mv"])
+def test_a_rename_into_place_is_applied_without_waiting_for_the_debounce(
+    world: GraphWorld, how: str
+) -> None:
+    daemon = world.daemon("--debounce-ms", LONG_DEBOUNCE_MS)
+    try:
+        daemon.wait_ready()
+        world.token.add_secret(CLIENT_ID, "renamed-into-place")
+        if how == "mv":  # a file written elsewhere in the store, then moved over the old one
+            staged = world.creds.with_name("staged.json")
+            staged.write_text(_creds("renamed-into-place"))
+            os.rename(staged, world.creds)
+        else:
+            replace_file(world.creds, _creds("renamed-into-place"))
+        wait_until(lambda: world.held_secret() == "renamed-into-place")
+    finally:
+        assert daemon.stop() == 0
+
+
+def test_an_in_place_write_still_waits_for_the_debounce(world: GraphWorld) -> None:
+    daemon = world.daemon("--debounce-ms", "1000")
+    try:
+        daemon.wait_ready()
+        world.token.add_secret(CLIENT_ID, "written-in-place")
+        mark = len(daemon.logs())
+        puts = len([s for m, _, s in world.idm.seen if m == "PUT"])
+        text = _creds("written-in-place")
+        with world.creds.open("w") as handle:  # truncate, half the JSON, a pause, the rest
+            handle.write(text[:20])
+            handle.flush()
+            time.sleep(0.3)
+            handle.write(text[20:])
+        wait_until(lambda: world.held_secret() == "written-in-place")
+        daemon.wait_log(lambda r: r.get("result") == "success", after=mark)
+        results = [r.get("result") for r in daemon.logs()[mark:] if r.get("event") == "reload"]
+        assert results == ["success"]  # the half-written file was never compiled
+        assert len([s for m, _, s in world.idm.seen if m == "PUT"]) == puts + 1
     finally:
         assert daemon.stop() == 0

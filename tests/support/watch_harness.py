@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -192,6 +194,41 @@ def replace_file(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.new")
     tmp.write_text(text)
     os.replace(tmp, path)
+
+
+_stamps = itertools.count(1)
+
+
+def atomic_writer_update(
+    volume: Path, files: dict[str, str], *, cleanup: bool = True
+) -> Path | None:
+    """Update a Secret volume the kubelet's way (pkg/volume/util/atomic_writer.go).
+
+    1. the payload goes into a fresh timestamped directory ``..YYYY_MM_DD_hh_mm_ss.N``;
+    2. ``..data_tmp`` links to it; 3. ``..data_tmp`` is renamed over ``..data``;
+    4. each user-visible name links to ``..data/<name>`` (made once; a plain file there
+    is replaced); 5. the previous timestamped directory is removed (with ``cleanup``;
+    else it is returned, for the caller to remove later).
+    """
+    stamp = volume / time.strftime(f"..%Y_%m_%d_%H_%M_%S.{os.getpid()}{next(_stamps):06d}")
+    stamp.mkdir()
+    for name, text in files.items():
+        (stamp / name).write_text(text)
+    data = volume / "..data"
+    old = os.readlink(data) if data.is_symlink() else None
+    (volume / "..data_tmp").symlink_to(stamp.name)
+    os.replace(volume / "..data_tmp", data)
+    for name in files:
+        visible = volume / name
+        if not visible.is_symlink():
+            if visible.exists():
+                visible.unlink()
+            visible.symlink_to(f"..data/{name}")
+    if old is None:
+        return None
+    if cleanup:
+        shutil.rmtree(volume / old)
+    return volume / old
 
 
 def wait_until(check: Callable[[], bool], timeout: float = 15.0, what: str = "condition") -> float:
