@@ -5,7 +5,8 @@ Each target kind has its own module; this one picks it and compares the read-bac
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 from promoter.compile.diff import diff
 from promoter.errors import TargetError
@@ -19,12 +20,15 @@ if TYPE_CHECKING:
     from promoter.check.compiler import Compiled
 
 
-def deliver(compiled: Compiled) -> str:
+def deliver(compiled: Compiled, *, delivered_sha256: str | None = None) -> str:
     """Deliver a gated result to its environment's target (file, IDM, AIC) and read it back.
 
     Returns a one-line summary. IDM stores secrets encrypted, so its read-back
-    compares the non-secret fields.
+    compares the non-secret fields. ``delivered_sha256`` is the output last delivered to
+    this target (the ledger's): when it is this output's, secrets the target holds encrypted
+    count as unchanged, so an unchanged config is not written again.
     """
+    same = delivered_sha256 is not None and delivered_sha256 == compiled.sha256
 
     target, text, config = compiled.env.target, compiled.text, compiled.output
     if text is None or config is None:
@@ -38,24 +42,54 @@ def deliver(compiled: Compiled) -> str:
             target, label=f"{env.name}'s tenant", secrets=compiled.secret_values()
         ) as aic:
             pushed = aic_values.push(aic, env, config, aic_values.secret_values(env))
-            aic.put_config(config)
-            mismatch = read_back_mismatch(config, aic.get_config(), compiled.secret_pointers)
-            if mismatch:
-                raise TargetError(f"read-back from {target.url} differs at {', '.join(mismatch)}")
+            written = _write_if_changed(aic, config, compiled.secret_pointers, target.url, same)
             restarted = aic.restart_if_needed(aic_values.in_use(pushed, config))
         esvs = f"; ESVs changed: {', '.join(pushed.changed)}" if pushed.changed else ""
         after = "; restarted to load ESVs" if restarted else ""
-        return (
-            f"delivered to {target.url}{CONFIG_PATH} (read back: non-secret fields match)"
-            f"{esvs}{after}"
-        )
+        return f"{_said(written, target.url + CONFIG_PATH)}{esvs}{after}"
 
     client = IdmClient(target)
+    written = _write_if_changed(client, config, compiled.secret_pointers, target.url, same)
+    return _said(written, f"{target.url}/config/external.email")
+
+
+class _ConfigTarget(Protocol):
+    def get_config(self) -> dict[str, Any] | None: ...
+    def put_config(self, config: Mapping[str, Any]) -> None: ...
+
+
+def _write_if_changed(
+    client: _ConfigTarget,
+    config: dict[str, Any],
+    secret_pointers: set[str],
+    url: str,
+    same_secrets: bool,
+) -> bool:
+    """PUT only when the target holds something else, then read back; False when it
+    already held ``config``. Every field is compared exactly; a secret the target keeps
+    encrypted never equals ours, so it counts as unchanged only when ``same_secrets``
+    (this very output was the last one delivered here)."""
+    held = client.get_config()
+    if unchanged(held, config) or (
+        same_secrets and held is not None and not read_back_mismatch(config, held, secret_pointers)
+    ):
+        return False
     client.put_config(config)
-    mismatch = read_back_mismatch(config, client.get_config(), compiled.secret_pointers)
+    mismatch = read_back_mismatch(config, client.get_config(), secret_pointers)
     if mismatch:
-        raise TargetError(f"read-back from {target.url} differs at {', '.join(mismatch)}")
-    return f"delivered to {target.url}/config/external.email (read back: non-secret fields match)"
+        raise TargetError(f"read-back from {url} differs at {', '.join(mismatch)}")
+    return True
+
+
+def unchanged(held: object, config: object) -> bool:
+    """The target holds exactly ``config`` (a re-PUT would still be a change on it)."""
+    return held is not None and not diff(held, config)
+
+
+def _said(written: bool, where: str) -> str:
+    if written:
+        return f"delivered to {where} (read back: non-secret fields match)"
+    return f"unchanged: {where} already holds it (nothing written)"
 
 
 def read_back_mismatch(sent: object, held: object, secret_pointers: set[str]) -> list[str]:

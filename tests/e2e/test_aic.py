@@ -495,3 +495,22 @@ def test_verify_templates_through_the_tenant_includes_its_built_in_templates(
             f"{chain.tenants.dev.url}/openidm/external/email"
         )
         assert len(smtp.wait_for(2)) == 2
+
+
+def test_a_second_deliver_writes_nothing_and_a_drifted_tenant_is_written(chain: Chain) -> None:
+    dev = chain.tenants.dev
+    assert chain.run("deliver", "dev").code == 0
+    puts = dev.count("PUT", "/openidm/config")
+    again = chain.run("deliver", "dev")
+    assert again.code == 0, again.err
+    assert again.out.startswith(
+        f"dev: unchanged: {dev.url}/openidm/config/external.email already holds it"
+    )
+    assert dev.count("PUT", "/openidm/config") == puts
+    drifted = dict(dev.config() or {}, port=2525)
+    dev.set_config("external.email", drifted)
+    third = chain.run("deliver", "dev")
+    assert third.code == 0, third.err
+    assert third.out.startswith(f"dev: delivered to {dev.url}/openidm/config/external.email")
+    assert dev.count("PUT", "/openidm/config") == puts + 1
+    assert (dev.config() or {})["port"] == 587

@@ -70,7 +70,7 @@ def test_403_is_final(example: Path, idm: IdmStandin) -> None:
     idm.fail_next(403, count=5)
     run = cli("deliver", "prod", cwd=example, env={"IDM_TOKEN": TOKEN})
     assert run.code == 3 and "(403)" in run.err
-    assert [s for m, _, s in idm.seen if m == "PUT"] == [403]
+    assert [s for _, _, s in idm.seen] == [403]  # the first request (the GET); never repeated
 
 
 def test_5xx_is_retried_then_succeeds(example: Path, idm: IdmStandin) -> None:
@@ -78,7 +78,12 @@ def test_5xx_is_retried_then_succeeds(example: Path, idm: IdmStandin) -> None:
     idm.fail_next(503, count=2)
     run = cli("deliver", "prod", cwd=example, env={"IDM_TOKEN": TOKEN})
     assert run.code == 0, run.err
-    assert [s for m, _, s in idm.seen if m == "PUT"] == [503, 503, 200]
+    assert [(m, s) for m, _, s in idm.seen][:4] == [
+        ("GET", 503),
+        ("GET", 503),
+        ("GET", 404),
+        ("PUT", 200),
+    ]
 
 
 def test_persistent_5xx_gives_exit_3(example: Path, idm: IdmStandin) -> None:
@@ -86,7 +91,7 @@ def test_persistent_5xx_gives_exit_3(example: Path, idm: IdmStandin) -> None:
     idm.fail_next(500, count=10)
     run = cli("deliver", "prod", cwd=example, env={"IDM_TOKEN": TOKEN})
     assert run.code == 3
-    assert "IDM answered PUT /config/external.email with 500 (after 3 attempts)" in run.err
+    assert "IDM answered GET /config/external.email with 500 (after 3 attempts)" in run.err
 
 
 def test_slow_idm_times_out(example: Path, idm: IdmStandin) -> None:
@@ -149,3 +154,24 @@ def test_promote_apply_delivers_before_writing(example: Path, idm: IdmStandin) -
     entry = json.loads((example / "ledger/promotions.jsonl").read_text().splitlines()[-1])
     assert entry["result"] == "applied"
     assert (example / "build/staging/conf/external.email.json").is_file()
+
+
+def test_a_second_deliver_writes_nothing_and_a_drifted_one_is_written(
+    example: Path, idm: IdmStandin
+) -> None:
+    bearer(example, idm)
+    assert cli("deliver", "prod", cwd=example, env={"IDM_TOKEN": TOKEN}).code == 0
+    puts = sum(1 for s in idm.seen if s[0] == "PUT")
+    again = cli("deliver", "prod", cwd=example, env={"IDM_TOKEN": TOKEN})
+    assert again.code == 0, again.err
+    assert "unchanged:" in again.out and "nothing written" in again.out
+    assert sum(1 for s in idm.seen if s[0] == "PUT") == puts
+    secret = "EXAMPLE-not-a-real-client-secret"
+    assert secret not in again.out + again.err
+    assert idm.config is not None
+    idm.config["drifted"] = True
+    third = cli("deliver", "prod", cwd=example, env={"IDM_TOKEN": TOKEN})
+    assert third.code == 0, third.err
+    assert "delivered to" in third.out
+    assert sum(1 for s in idm.seen if s[0] == "PUT") == puts + 1
+    assert "drifted" not in idm.config

@@ -36,17 +36,25 @@ def run_deliver(root: Path, env: str) -> int:
     if compiled.blocked or compiled.text is None or compiled.output is None:
         print(f"refused: {env} does not pass its gates; nothing delivered", file=sys.stderr)
         return 1
-    summary = deliver_recorded(root, compiled)
+    summary = deliver_recorded(root, compiled, delivered_sha256=_last_delivered(root, env))
     ledger.record(
         root,
         action="deliver",
         env=env,
-        result="delivered",
+        result="unchanged" if summary.startswith("unchanged") else "delivered",
         output_sha256=compiled.sha256,
         gates=gate_summary(compiled.findings),
     )
     print(f"{env}: {summary} (sha256 {compiled.sha256})")
     return 0
+
+
+def _last_delivered(root: Path, env: str) -> str | None:
+    """The output the last ``deliver ENV`` left on the target, per the ledger."""
+    for entry in reversed(ledger.history(root, env)):
+        if entry.action == "deliver":
+            return entry.output_sha256
+    return None
 
 
 def run_diff(root: Path, env: str, *, exit_code: bool, fmt: str = "text") -> int:
