@@ -20,6 +20,7 @@ from typing import Any
 from promoter.errors import InputError, TargetError
 from promoter.project.types import AicTarget
 from promoter.targets.aic_esvs import EsvEndpoints
+from promoter.targets.aic_info import InfoEndpoints
 from promoter.targets.aic_promotions import PromotionEndpoints
 from promoter.targets.aic_session import ESV_VERSION, IDM_VERSION, EsvState
 from promoter.targets.templates import (
@@ -37,7 +38,7 @@ CONFIG_PATH = "/openidm/config/external.email"
 SEND_PATH = "/openidm/external/email"
 
 
-class AicClient(EsvEndpoints, PromotionEndpoints):
+class AicClient(EsvEndpoints, PromotionEndpoints, InfoEndpoints):
     """One tenant environment: its IDM config and restarts, plus the ESV and promotion endpoints."""
 
     # -- IDM config -----------------------------------------------------------------------

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from promoter.compile.diff import diff
-from promoter.errors import TargetError
+from promoter.errors import RefusedError, TargetError
 from promoter.project.types import AicTarget, FileTarget
 from promoter.targets import esv as aic_values
 from promoter.targets.aic import CONFIG_PATH, AicClient
@@ -20,7 +20,12 @@ if TYPE_CHECKING:
     from promoter.check.compiler import Compiled
 
 
-def deliver(compiled: Compiled, *, delivered_sha256: str | None = None) -> str:
+def deliver(
+    compiled: Compiled,
+    *,
+    delivered_sha256: str | None = None,
+    immutable_hint: str | None = None,
+) -> str:
     """Deliver a gated result to its environment's target (file, IDM, AIC) and read it back.
 
     Returns a one-line summary. IDM stores secrets encrypted, so its read-back
@@ -41,6 +46,14 @@ def deliver(compiled: Compiled, *, delivered_sha256: str | None = None) -> str:
         with AicClient(
             target, label=f"{env.name}'s tenant", secrets=compiled.secret_values()
         ) as aic:
+            if aic.immutable():  # asked before any ESV push or PUT
+                raise RefusedError(
+                    f"{env.name}'s AIC tenant says it is immutable: its config changes only by "
+                    "AIC promotion or a Direct Configuration session",
+                    hint=immutable_hint
+                    or f"promoter promote <lower env> {env.name} --apply, or directConfiguration: "
+                    f"true on {env.name}'s target",
+                )
             pushed = aic_values.push(aic, env, config, aic_values.secret_values(env))
             written = _write_if_changed(aic, config, compiled.secret_pointers, target.url, same)
             restarted = aic.restart_if_needed(aic_values.in_use(pushed, config))

@@ -34,13 +34,19 @@ def output_path(root: Path, env: Environment) -> Path:
     return root / "build" / env.name / "conf" / "external.email.json"
 
 
-def deliver_recorded(root: Path, compiled: Compiled, *, delivered_sha256: str | None = None) -> str:
+def deliver_recorded(
+    root: Path,
+    compiled: Compiled,
+    *,
+    delivered_sha256: str | None = None,
+    immutable_hint: str | None = None,
+) -> str:
     """``targets.deliver`` with the secret pointers recorded around it (see the module doc)."""
 
     output = output_path(root, compiled.env)
     pointers = compiled.secret_pointers
     remember(output, pointers, exact=False)
-    summary = deliver(compiled, delivered_sha256=delivered_sha256)
+    summary = deliver(compiled, delivered_sha256=delivered_sha256, immutable_hint=immutable_hint)
     if isinstance(compiled.env.target, FileTarget):  # an IDM target's record is kept as a union
         remember(output, pointers, exact=True)
     return summary

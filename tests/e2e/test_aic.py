@@ -156,10 +156,30 @@ def test_deliver_to_an_immutable_tenant_is_refused(chain: Chain) -> None:
     run = chain.run("deliver", "staging")
     assert run.code == 1
     assert run.err == (
-        "error: staging's AIC tenant is immutable: its config changes only by AIC promotion "
-        "(hint: promoter promote dev staging --apply)\n"
+        "error: staging's AIC tenant says it is immutable: its config changes only by AIC "
+        "promotion or a Direct Configuration session (hint: promoter promote dev staging "
+        "--apply, or directConfiguration: true on staging's target)\n"
     )
-    assert chain.tenants.staging.count("PUT") == 0
+    staging = chain.tenants.staging
+    assert staging.count("GET", "/environment/info") == 1
+    assert staging.count("PUT") == 0 and staging.count("POST", "/environment/secrets") == 0
+
+
+def test_the_tenant_not_the_order_decides_mutability(chain: Chain) -> None:
+    staging, dev = chain.tenants.staging, chain.tenants.dev
+    staging.mutable = True  # a sandbox tenant in second place: it answers immutable: false
+    run = chain.run("deliver", "staging")
+    assert run.code == 0, run.err
+    assert run.out.startswith(f"staging: delivered to {staging.url}/openidm/config/external.email")
+    assert (staging.config() or {})["host"] == "&{esv.email.host}"
+
+    dev.mutable = False  # an immutable tenant in first place: no ESV pushed, no PUT
+    first = chain.run("deliver", "dev")
+    assert first.code == 1
+    assert "dev's AIC tenant says it is immutable" in first.err
+    assert "directConfiguration: true on dev's target" in first.err
+    assert dev.count("PUT") == 0 and dev.count("POST", "/environment/secrets") == 0
+    assert dev.count("GET", "/environment/info") == 1
 
 
 def test_diff_against_the_tenant(chain: Chain) -> None:
@@ -514,3 +534,23 @@ def test_a_second_deliver_writes_nothing_and_a_drifted_tenant_is_written(chain: 
     assert third.out.startswith(f"dev: delivered to {dev.url}/openidm/config/external.email")
     assert dev.count("PUT", "/openidm/config") == puts + 1
     assert (dev.config() or {})["port"] == 587
+
+
+def test_promote_to_a_tenant_that_says_it_is_mutable_delivers_directly(chain: Chain) -> None:
+    staging = chain.tenants.staging
+    staging.mutable = True
+    write(chain.repo / "environments" / "staging.yaml", "port: 2525\n")  # EMAIL016 moot
+    assert chain.run("deliver", "dev").code == 0
+    run = _promote(chain, "dev", "staging")
+    assert run.code == 0, run.err
+    assert "staging's tenant says it is mutable: delivered directly" in run.out
+    assert staging.count("POST", "/environment/promotion") == 0
+    assert (staging.config() or {})["port"] == 2525
+    assert _ledger(chain)[-1]["env"] == "staging"
+
+
+def test_promote_dry_run_says_what_the_tenant_answered(chain: Chain) -> None:
+    assert chain.run("deliver", "dev").code == 0
+    run = chain.run("promote", "dev", "staging", "--dry-run")
+    assert run.code == 0, run.err
+    assert "staging's tenant says it is immutable: AIC's promotion carries the change" in run.out

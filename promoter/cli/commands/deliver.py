@@ -14,7 +14,7 @@ from promoter.errors import InputError, Location
 from promoter.project.load import load_project
 from promoter.project.types import AicTarget, FileTarget, IdmTarget
 from promoter.promotion import ledger
-from promoter.promotion.aic_stages import refuse_direct_delivery
+from promoter.promotion.aic_stages import immutable_hint
 from promoter.promotion.write import gate_summary
 from promoter.targets import record as outputrecord
 from promoter.targets.aic import AicClient
@@ -29,14 +29,17 @@ def _compile(root: Path, env: str) -> Compiled:
 def run_deliver(root: Path, env: str) -> int:
 
     project = load_project(root)
-    if isinstance(project.env(env).target, AicTarget):
-        refuse_direct_delivery(project, project.env(env))
     compiled = Compiler(project).compile(env)
     print_findings(compiled.findings)
     if compiled.blocked or compiled.text is None or compiled.output is None:
         print(f"refused: {env} does not pass its gates; nothing delivered", file=sys.stderr)
         return 1
-    summary = deliver_recorded(root, compiled, delivered_sha256=_last_delivered(root, env))
+    summary = deliver_recorded(
+        root,
+        compiled,
+        delivered_sha256=_last_delivered(root, env),
+        immutable_hint=immutable_hint(project, compiled.env),
+    )
     ledger.record(
         root,
         action="deliver",

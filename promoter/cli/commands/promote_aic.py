@@ -12,6 +12,7 @@ from promoter.promotion import aic as aic_promotion
 from promoter.promotion.aic_stages import check_pair, email016, lower_tenant
 from promoter.promotion.prepare import PinChange, rendered_path
 from promoter.promotion.write import write_change
+from promoter.targets.aic import AicClient
 
 
 def aic_promoted(project: Project, env: str) -> bool:
@@ -45,6 +46,14 @@ def finish_aic(
     as_json = options.fmt == "json"
     # With --format json, stdout carries one JSON document; progress goes to stderr.
     say = to_stderr if as_json else print
+    assert isinstance(env.target, AicTarget)
+    with AicClient(env.target, label=f"{env.name}'s tenant") as tenant:
+        immutable = tenant.immutable()
+    if not immutable:  # the tenant, not its place in order, decides: a direct deliver
+        say(f"{env.name}'s tenant says it is mutable: delivered directly, not by AIC promotion")
+        compiled.findings = [f for f in compiled.findings if f.rule != "EMAIL016"]
+        return None
+    say(f"{env.name}'s tenant says it is immutable: AIC's promotion carries the change")
     print_findings(compiled.findings)
     if change.refused:
         return refused(change, action, as_json=as_json)
