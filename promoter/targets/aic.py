@@ -109,9 +109,7 @@ class AicClient(EsvEndpoints, PromotionEndpoints, InfoEndpoints):
 
     def restart_status(self) -> str:
         step = "read the restart status"
-        body = self._json(
-            self._call("GET", "/environment/startup", step=step, headers=ESV_VERSION), step
-        )
+        body = self.status_read("/environment/startup", step=step, headers=ESV_VERSION)
         status = body.get("restartStatus") if isinstance(body, dict) else None
         return status if isinstance(status, str) else ""
 

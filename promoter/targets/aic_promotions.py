@@ -12,11 +12,8 @@ from promoter.untrusted import scrub
 class PromotionEndpoints(AicSession):
     def lock_state(self) -> dict[str, Any]:
         step = "read the promotion lock"
-        body = self._json(
-            self._call(
-                "GET", "/environment/promotion/lock/state", step=step, headers=PROMOTION_READ
-            ),
-            step,
+        body = self.status_read(
+            "/environment/promotion/lock/state", step=step, headers=PROMOTION_READ
         )
         return body if isinstance(body, dict) else {}
 
@@ -50,10 +47,7 @@ class PromotionEndpoints(AicSession):
 
     def status(self) -> dict[str, Any]:
         step = "read the promotion status"
-        body = self._json(
-            self._call("GET", "/environment/promotion/promote", step=step, headers=PROMOTION_READ),
-            step,
-        )
+        body = self.status_read("/environment/promotion/promote", step=step, headers=PROMOTION_READ)
         return body if isinstance(body, dict) else {}
 
     def promote(self, *, dry_run: bool, description: str) -> dict[str, Any]:

@@ -554,3 +554,33 @@ def test_promote_dry_run_says_what_the_tenant_answered(chain: Chain) -> None:
     run = chain.run("promote", "dev", "staging", "--dry-run")
     assert run.code == 0, run.err
     assert "staging's tenant says it is immutable: AIC's promotion carries the change" in run.out
+
+
+def test_eight_failed_restart_polls_are_survived(chain: Chain) -> None:
+    dev = chain.tenants.dev
+    dev.restart_seconds = 0.3
+    dev.fail_request("GET", "/environment/startup", 500, count=5)
+    dev.fail_request("GET", "/environment/startup", 502, count=1)
+    dev.fail_request("GET", "/environment/startup", -1, count=2)  # connection dropped
+    run = chain.run("deliver", "dev")
+    assert run.code == 0, run.err
+    assert "restarted to load ESVs" in run.out
+    assert dev.restarts == 1 and dev.count("POST", "/environment/startup") == 1
+    assert dev.count("GET", "/environment/startup") >= 7  # 6 failures seen + ready
+
+
+def test_polls_that_keep_failing_end_at_wait_timeout_naming_the_last_failure(
+    chain: Chain,
+) -> None:
+    dev = chain.tenants.dev
+    text = (chain.repo / "promoter.yaml").read_text().replace("waitTimeout: 20", "waitTimeout: 0.5")
+    write(chain.repo / "promoter.yaml", text)
+    dev.fail_request("GET", "/environment/startup", 503, count=10_000)
+    run = chain.run("deliver", "dev")
+    assert run.code == 3
+    assert run.err.startswith(
+        "error: wait for the restart on dev's tenant: not done after 0.5 s; the last poll "
+        "failed: read the restart status on dev's tenant: "
+    )
+    assert "503" in run.err
+    assert dev.count("POST", "/environment/startup") == 1  # the restart is never repeated
