@@ -584,3 +584,33 @@ def test_polls_that_keep_failing_end_at_wait_timeout_naming_the_last_failure(
     )
     assert "503" in run.err
     assert dev.count("POST", "/environment/startup") == 1  # the restart is never repeated
+
+
+def test_promotion_metadata_is_sent_and_kept_in_the_ledger(chain: Chain) -> None:
+    staging = chain.tenants.staging
+    assert chain.run("deliver", "dev").code == 0
+    chain.environ["USER"] = "ci-runner"
+    run = _promote(chain, "dev", "staging", "--description", "new relay", "--ticket", "OPS-42")
+    assert run.code == 0, run.err
+    bodies = staging.promotions.started
+    assert [b["dryRun"] for b in bodies] == [True, False]
+    for body in bodies:
+        assert body["promotionDescription"] == "new relay"
+        assert body["zendeskTicketReference"] == "OPS-42"
+        assert body["promoter"]  # the git user, else $USER
+    assert staging.promotions.reports[-1]["promotionDescription"] == "new relay"
+    meta = _ledger(chain)[-1]["detail"]["aic"]["metadata"]
+    assert meta == {
+        "description": "new relay",
+        "promoter": bodies[0]["promoter"],
+        "ticket": "OPS-42",
+    }
+
+
+def test_without_metadata_flags_the_promoter_is_still_sent(chain: Chain) -> None:
+    staging = chain.tenants.staging
+    assert chain.run("deliver", "dev").code == 0
+    assert _promote(chain, "dev", "staging").code == 0
+    body = staging.promotions.started[-1]
+    assert body["promotionDescription"] == "promoter: dev -> staging"
+    assert body["promoter"] and "zendeskTicketReference" not in body

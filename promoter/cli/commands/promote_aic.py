@@ -7,9 +7,11 @@ import sys
 from promoter.check.compiler import Compiled
 from promoter.check.report import plural, print_findings
 from promoter.cli.commands.promote_io import WriteOptions, confirm, print_json, refused, to_stderr
+from promoter.files import git
 from promoter.project.types import AicTarget, Project
 from promoter.promotion import aic as aic_promotion
 from promoter.promotion.aic_stages import check_pair, email016, lower_tenant
+from promoter.promotion.ledger import current_user
 from promoter.promotion.prepare import PinChange, rendered_path
 from promoter.promotion.write import write_change
 from promoter.targets.aic import AicClient
@@ -68,7 +70,14 @@ def finish_aic(
             outcome = aic_promotion.rollback(project, env, out=say, dry_run=options.dry_run)
         else:
             flow = aic_promotion.Flow(
-                project, source, compiled, allow_other_changes=options.allow_other_changes, out=say
+                project,
+                source,
+                compiled,
+                allow_other_changes=options.allow_other_changes,
+                out=say,
+                description=options.description,
+                ticket=options.ticket,
+                promoter=git.user_name(project.root) or current_user(),
             )
             outcome = flow.run(dry_run=options.dry_run)
     except aic_promotion.DryRunRefused as refusal:
