@@ -23,6 +23,7 @@ IDM_VERSION = {"Accept-API-Version": "resource=1.0"}
 ESV_VERSION = {"Accept-API-Version": "resource=1.0"}
 PROMOTION_READ = {"Accept-API-Version": "protocol=1.0,resource=1.0"}
 PROMOTION_WRITE = {"Accept-API-Version": "protocol=2.1,resource=1.0"}
+PRUNE_VERSION = PROMOTION_WRITE  # fr-config-manager's --prune sends the same
 
 
 class NotReady(TargetError):
@@ -40,6 +41,7 @@ class EsvState:
     loaded: bool
     value: str | None = None  # a variable's decoded value
     active_version: str | None = None  # a secret's newest version
+    loaded_version: str | None = None  # the version a secret's placeholders see now
 
 
 class AicSession:
