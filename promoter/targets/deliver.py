@@ -13,6 +13,7 @@ from promoter.errors import RefusedError, TargetError
 from promoter.project.types import AicTarget, FileTarget
 from promoter.targets import esv as aic_values
 from promoter.targets.aic import CONFIG_PATH, AicClient
+from promoter.targets.aic_dcc import SessionRun
 from promoter.targets.file import write_file
 from promoter.targets.idm import IdmClient
 
@@ -25,6 +26,7 @@ def deliver(
     *,
     delivered_sha256: str | None = None,
     immutable_hint: str | None = None,
+    detail: dict[str, Any] | None = None,
 ) -> str:
     """Deliver a gated result to its environment's target (file, IDM, AIC) and read it back.
 
@@ -46,7 +48,8 @@ def deliver(
         with AicClient(
             target, label=f"{env.name}'s tenant", secrets=compiled.secret_values()
         ) as aic:
-            if aic.immutable():  # asked before any ESV push or PUT
+            session = aic.immutable()  # asked before any ESV push or PUT
+            if session and not target.direct_configuration:
                 raise RefusedError(
                     f"{env.name}'s AIC tenant says it is immutable: its config changes only by "
                     "AIC promotion or a Direct Configuration session",
@@ -55,11 +58,18 @@ def deliver(
                     f"true on {env.name}'s target",
                 )
             pushed = aic_values.push(aic, env, config, aic_values.secret_values(env))
-            written = _write_if_changed(aic, config, compiled.secret_pointers, target.url, same)
+            if session:
+                states = _through_session(aic, compiled, config)
+                written = states is not None
+                if states is not None and detail is not None:
+                    detail["aic"] = {"via": "direct-configuration", "sessionStates": states}
+            else:
+                written = _write_if_changed(aic, config, compiled.secret_pointers, target.url, same)
             restarted = aic.restart_if_needed(aic_values.in_use(pushed, config))
         esvs = f"; ESVs changed: {', '.join(pushed.changed)}" if pushed.changed else ""
         after = "; restarted to load ESVs" if restarted else ""
-        return f"{_said(written, target.url + CONFIG_PATH)}{esvs}{after}"
+        via = " through a Direct Configuration session" if session and written else ""
+        return f"{_said(written, target.url + CONFIG_PATH + via)}{esvs}{after}"
 
     client = IdmClient(target)
     written = _write_if_changed(client, config, compiled.secret_pointers, target.url, same)
@@ -92,6 +102,18 @@ def _write_if_changed(
     if mismatch:
         raise TargetError(f"read-back from {url} differs at {', '.join(mismatch)}")
     return True
+
+
+def _through_session(
+    aic: AicClient, compiled: Compiled, config: dict[str, Any]
+) -> list[str] | None:
+    """Write ``config`` through a Direct Configuration session; the states seen, or None
+    when the tenant already holds it (no session opened)."""
+    if unchanged(aic.get_config(), config):
+        return None
+    run = SessionRun(aic, compiled.env.name, lambda _: None)
+    run.deliver(config, lambda held: read_back_mismatch(config, held, compiled.secret_pointers))
+    return run.states
 
 
 def unchanged(held: object, config: object) -> bool:

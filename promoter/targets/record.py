@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from promoter.compile.diff import flatten
 from promoter.compile.render import LITERAL_SECRET_POINTERS
@@ -40,13 +40,19 @@ def deliver_recorded(
     *,
     delivered_sha256: str | None = None,
     immutable_hint: str | None = None,
+    detail: dict[str, Any] | None = None,
 ) -> str:
     """``targets.deliver`` with the secret pointers recorded around it (see the module doc)."""
 
     output = output_path(root, compiled.env)
     pointers = compiled.secret_pointers
     remember(output, pointers, exact=False)
-    summary = deliver(compiled, delivered_sha256=delivered_sha256, immutable_hint=immutable_hint)
+    summary = deliver(
+        compiled,
+        delivered_sha256=delivered_sha256,
+        immutable_hint=immutable_hint,
+        detail=detail,
+    )
     if isinstance(compiled.env.target, FileTarget):  # an IDM target's record is kept as a union
         remember(output, pointers, exact=True)
     return summary

@@ -34,9 +34,11 @@ def run_deliver(root: Path, env: str) -> int:
     if compiled.blocked or compiled.text is None or compiled.output is None:
         print(f"refused: {env} does not pass its gates; nothing delivered", file=sys.stderr)
         return 1
+    detail: dict[str, Any] = {}
     summary = deliver_recorded(
         root,
         compiled,
+        detail=detail,
         delivered_sha256=_last_delivered(root, env),
         immutable_hint=immutable_hint(project, compiled.env),
     )
@@ -47,6 +49,7 @@ def run_deliver(root: Path, env: str) -> int:
         result="unchanged" if summary.startswith("unchanged") else "delivered",
         output_sha256=compiled.sha256,
         gates=gate_summary(compiled.findings),
+        detail=detail,
     )
     print(f"{env}: {summary} (sha256 {compiled.sha256})")
     return 0

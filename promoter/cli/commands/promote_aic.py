@@ -55,6 +55,13 @@ def finish_aic(
         say(f"{env.name}'s tenant says it is mutable: delivered directly, not by AIC promotion")
         compiled.findings = [f for f in compiled.findings if f.rule != "EMAIL016"]
         return None
+    if env.target.direct_configuration:  # EMAIL016 does not apply: the config is written
+        say(
+            f"{env.name}'s tenant says it is immutable: written through a Direct Configuration "
+            "session" + (" (none opened by a dry run)" if options.dry_run else "")
+        )
+        compiled.findings = [f for f in compiled.findings if f.rule != "EMAIL016"]
+        return None
     say(f"{env.name}'s tenant says it is immutable: AIC's promotion carries the change")
     print_findings(compiled.findings)
     if change.refused:
