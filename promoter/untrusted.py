@@ -36,6 +36,9 @@ API (all pure functions, stdlib only, safe on the ``check`` path):
 ``exception_text(exc, sent, *, limit=120) -> str``
     ``TypeName`` or ``TypeName: <scrubbed first line>`` for an exception that may carry
     remote text (an httpx ``RemoteProtocolError`` can hold what the server sent back).
+``remote_json(response) -> Any`` / ``json_text(text) -> Any``
+    A remote answer's (a file target's) JSON; ``ValueError`` for anything else, including
+    JSON nested deeper than ``MAX_JSON_DEPTH`` or deep enough to exhaust the stack.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ import base64
 import json
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote, quote_plus
 
@@ -228,8 +231,18 @@ def remote_json(response: Any, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
     deep that decoding it exhausts the stack (``[`` x 100,000) or that our own recursive
     walks (diff, masking) would: callers treat it as "the answer is not JSON", which names
     the remote party."""
+    return _bounded(response.json, max_depth)
+
+
+def json_text(text: str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """``json.loads`` for text someone else wrote (a file target's content): as
+    :func:`remote_json`, ``ValueError`` for JSON nested too deep."""
+    return _bounded(lambda: json.loads(text), max_depth)
+
+
+def _bounded(decode: Callable[[], Any], max_depth: int) -> Any:
     try:
-        value = response.json()
+        value = decode()
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
     if _depth_over(value, max_depth):

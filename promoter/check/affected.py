@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import PurePosixPath
 
+from promoter.errors import InputError, Location
 from promoter.project.pins import is_first_stage, pin_path
 from promoter.project.types import PROJECT_FILE, Project
 
@@ -27,3 +28,17 @@ def affected(project: Project, changed: Iterable[str]) -> list[str]:
         ):
             hit.append(name)
     return hit
+
+
+def refuse_misplaced(project: Project, outside: Iterable[str]) -> None:
+    """A path not under the repo that, taken from the repo instead, names a file it reads
+    (``-C mail --files environments/staging.yaml`` run at the top of a monorepo): an
+    input error, never a silent "nothing affected"."""
+    for path in outside:
+        if PurePosixPath(path).is_absolute() or not affected(project, [path]):
+            continue
+        raise InputError(
+            "not under the config repo: paths are taken from the current directory",
+            location=Location(path),
+            hint=f"name it from here ({project.root / path}), or run in the config repo",
+        )

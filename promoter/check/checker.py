@@ -12,6 +12,7 @@ from promoter.check.report import REPORTERS, EnvResult, exit_code, summary
 from promoter.errors import PromoterError
 from promoter.project.load import load_project
 from promoter.project.types import PROJECT_FILE, Project
+from promoter.untrusted import escape_control
 
 
 def check_envs(
@@ -22,29 +23,37 @@ def check_envs(
     require_secrets: bool,
     changed: Sequence[str] | None = None,
     project: Project | None = None,
+    outside: Sequence[str] = (),
 ) -> tuple[Replay, list[Path], list[Path]]:
     """The report, and the files and secret stores it read (for the cache).
 
     ``changed``: check only the environments these repo-relative files affect.
+    ``outside``: files named that are not under the repo (skipped, each said so).
     ``project``: already loaded (the index's copy, for the pre-commit hook).
     """
     project = project or load_project(root)
     names = list(envs) or list(project.environments)
+    skipped = ""
     if changed is not None:
-        from promoter.check.affected import affected  # lazy: off check's path
+        from promoter.check.affected import affected, refuse_misplaced  # lazy: off check's path
 
+        refuse_misplaced(project, outside)
+        skipped = "".join(
+            f"check: {escape_control(p)} skipped (not under the config repo {root})\n"
+            for p in outside
+        )
         hit = set(affected(project, changed))
         names = [n for n in names if n in hit]
         if not names:
             note = "no environment is affected by the changed files\n"
             out = note if fmt == "text" else REPORTERS[fmt]([])
-            err = note if fmt == "github" else ""  # stdout holds workflow commands only
+            err = skipped + (note if fmt == "github" else "")  # stdout: workflow commands only
             return Replay(out, err, 0), [Path(PROJECT_FILE)], []
     for name in names:
         project.env(name)  # unknown names are a usage error before any work
     compiler = Compiler(project, store_optional=not require_secrets)
     results, loaded = compile_all(compiler, names)
-    err = "".join(f"error: {r.error}\n" for r in results if r.error is not None)
+    err = skipped + "".join(f"error: {r.error}\n" for r in results if r.error is not None)
     if fmt == "github":  # stdout holds workflow commands only: the summary goes with stderr
         err += summary(results) + "\n"
     files = [Path(project.display(path)) for path in loaded]

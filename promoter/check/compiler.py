@@ -20,7 +20,7 @@ from promoter.compile.render import (
     to_idm,
 )
 from promoter.compile.secretstore import SecretStore
-from promoter.errors import Location
+from promoter.errors import InputError, Location
 from promoter.files.yamlfile import Doc, load_yaml
 from promoter.findings import CONFIG_RULE, Finding
 from promoter.gates.base import GateInput
@@ -32,7 +32,7 @@ from promoter.model.shapes import smtp_property_problems
 from promoter.model.validate import email_adapter, validate_email
 from promoter.pointer import escape
 from promoter.project.pins import base_for
-from promoter.project.types import AicTarget, Environment, Project
+from promoter.project.types import PROJECT_FILE, AicTarget, Environment, Project
 
 
 @dataclass(slots=True, repr=False)
@@ -125,8 +125,24 @@ class Compiler:
             docs.append(chosen)
         elif isinstance(chosen, Path):
             docs.append(self.load(chosen))
-        docs.append(self.load(env.overlay))
+        docs.append(self._overlay(env))
         return self.compile_doc(env, compose(docs))
+
+    def _overlay(self, env: Environment) -> Doc:
+        try:
+            return self.load(env.overlay)
+        except InputError as exc:
+            named = (self.project.root / PROJECT_FILE).is_file()
+            if not named or env.overlay.exists() or env.overlay.is_symlink():
+                raise
+            # e.g. a commit that deletes or renames the overlay: promoter.yaml decides
+            # which environments exist, so this one has lost its settings, not ended
+            raise InputError(
+                exc.message,
+                location=exc.location,
+                hint=f"{PROJECT_FILE} names environment '{env.name}': restore its overlay, "
+                f"or remove '{env.name}' from {PROJECT_FILE}",
+            ) from None
 
     def compile_doc(self, env: Environment, merged: Doc) -> Compiled:
 

@@ -76,9 +76,17 @@ def _run(args: argparse.Namespace) -> int:
         return 1
 
 
+def _health(flag: str | None) -> tuple[str | None, str]:
+    """``--health``, else ``PROMOTER_HEALTH`` (one address per systemd instance's env file)."""
+    if flag is not None:
+        return flag, "--health"
+    return os.environ.get("PROMOTER_HEALTH") or None, "PROMOTER_HEALTH"
+
+
 def _root(args: argparse.Namespace) -> Path:
     """``-C`` first (like git, relative paths then start there), then the repo upward."""
     start: Path = args.project
+    args.origin = Path.cwd()  # paths a hook passes are relative to it, not to -C DIR
     if start != Path("."):
         if not start.is_dir():
             raise InputError(
@@ -108,12 +116,13 @@ def _dispatch(args: argparse.Namespace, root: Path) -> int:
 
         return run_check(
             root,
-            args.envs,
+            [] if args.files is not None else args.envs,  # a hook's args precede its files
             fmt=args.format,
             require_secrets=args.require_secrets,
             use_cache=not args.no_cache,
-            files=None if args.all else args.files,
+            files=None if args.all or args.files is None else [*args.files, *args.envs],
             staged=args.staged,
+            origin=args.origin,
         )
     if args.command == "compile":
         from promoter.cli.commands.compile import run_compile
@@ -154,17 +163,21 @@ def _dispatch(args: argparse.Namespace, root: Path) -> int:
         from promoter.mail.devsmtp import run_dev_smtp
 
         maildir = args.maildir if args.maildir.is_absolute() else root / args.maildir
-        return run_dev_smtp(args.listen, maildir, tls=args.tls)
+        return run_dev_smtp(
+            args.listen, maildir, tls=args.tls, require_starttls=args.require_starttls
+        )
     if args.command == "watch":
         from promoter.watch.daemon import run_watch
         from promoter.watch.options import WatchOptions
 
+        health, health_from = _health(args.health)
         options = WatchOptions(
             env=args.env,
             debounce_s=args.debounce_ms / 1000,
             resync_s=args.resync_s,
             poll=args.poll,
-            health=args.health,
+            health=health,
+            health_from=health_from,
             ca_file=args.ca_file.resolve() if args.ca_file else None,
             probe_patience_s=args.probe_patience_s,
             verify_to=args.verify_to,
@@ -173,7 +186,7 @@ def _dispatch(args: argparse.Namespace, root: Path) -> int:
     if args.command == "scan":
         from promoter.cli.commands.scan import run_scan
 
-        return run_scan(root, args.paths, staged=args.staged, fmt=args.format)
+        return run_scan(root, args.paths, staged=args.staged, fmt=args.format, origin=args.origin)
     if args.command == "install-hook":
         from promoter.cli.commands.hooks import run_install
 

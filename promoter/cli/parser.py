@@ -164,14 +164,15 @@ def _add_check(sub: Any) -> None:
     check.add_argument(
         "--require-secrets",
         action="store_true",
-        help="an absent secret store is a deny, not a warning",
+        help="a secret store not provisioned on this machine is a deny, not a warning",
     )
     scope = check.add_mutually_exclusive_group()
     scope.add_argument(
         "--files",
         nargs="*",
         metavar="FILE",
-        help="check only the environments these changed files affect",
+        help="check only the environments these changed files (from the current directory) "
+        "or the index's deletions affect; every name after check is then a file",
     )
     scope.add_argument(
         "--staged",
@@ -346,7 +347,7 @@ def _add_dev_smtp(sub: Any) -> None:
     dev_smtp = _command(
         sub,
         "dev-smtp",
-        "a local SMTP sink for development: any AUTH, one .eml per message",
+        "a local SMTP sink for development: any AUTH, one .eml (+ envelope .json) per message",
         "0 on SIGTERM or ^C · 2 cannot listen",
     )
     dev_smtp.add_argument(
@@ -360,6 +361,11 @@ def _add_dev_smtp(sub: Any) -> None:
         help="where messages are saved (relative: to the config repo)",
     )
     dev_smtp.add_argument("--tls", action="store_true", help="offer STARTTLS (self-signed)")
+    dev_smtp.add_argument(
+        "--require-starttls",
+        action="store_true",
+        help="refuse MAIL before STARTTLS (530 5.7.0), to test mail.smtp.starttls.required",
+    )
 
 
 def _add_watch(sub: Any) -> None:
@@ -367,8 +373,9 @@ def _add_watch(sub: Any) -> None:
         sub,
         "watch",
         "hot-swap rotated credentials (a daemon)",
-        "--once: 0 delivered or unchanged · 1 refused or probe failed · 3 delivery failed; "
-        "the daemon: 0 on SIGTERM",
+        "--once: 0 delivered or unchanged · 1 refused or probe failed · 2 bad input "
+        "(promoter.yaml, an overlay or the store unreadable or not allowed) · 3 delivery "
+        "failed; the daemon: 0 on SIGTERM · 2 bad input or the health address in use",
     )
     watch.add_argument("env", metavar="ENV", help="the environment")
     watch.add_argument("--once", action="store_true", help="one re-check, then exit")
@@ -382,7 +389,11 @@ def _add_watch(sub: Any) -> None:
         metavar="N",
         help="re-check this often even without events",
     )
-    watch.add_argument("--health", metavar="HOST:PORT", help="serve /healthz /readyz /metrics")
+    watch.add_argument(
+        "--health",
+        metavar="HOST:PORT",
+        help="serve /healthz /readyz /metrics (default: $PROMOTER_HEALTH, else none)",
+    )
     watch.add_argument("--poll", action="store_true", help="poll (NFS) instead of inotify")
     watch.add_argument("--ca-file", type=Path, metavar="F", help="CA bundle for probes")
     watch.add_argument(

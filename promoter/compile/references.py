@@ -115,6 +115,16 @@ def _undeclared(name: str, default: str | None, declared: _Declared) -> tuple[st
     return None
 
 
+def not_provisioned(purpose: str, store: str) -> tuple[str, str]:
+    """(message, hint) for a reference into a store this machine does not hold."""
+    return (
+        f"secret '{purpose}' is not here: secret store {store}/ is not provisioned on this "
+        "machine (missing, empty, or only a README)",
+        f"provision {store}/ (see its README.md): deliver, promote --apply, watch "
+        "and --require-secrets need it",
+    )
+
+
 def _resolve_one(
     original: dict[str, Any],
     spec: dict[str, Any],
@@ -132,8 +142,11 @@ def _resolve_one(
     try:
         value, secret = store.lookup(name, json_pointer)
     except SecretLookupError as exc:
-        missing = not store.exists()
-        out.unresolved.append(Unresolved(pointer, str(exc), exc.hint, store_missing=missing))
+        if store.provisioned():
+            out.unresolved.append(Unresolved(pointer, str(exc), exc.hint, store_missing=False))
+        else:
+            message, hint = not_provisioned(name, store.spec.display)
+            out.unresolved.append(Unresolved(pointer, message, hint, store_missing=True))
         return original
     out.resolved.append(Resolved(pointer, name, json_pointer, secret.version, value))
     return value

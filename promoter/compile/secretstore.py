@@ -59,6 +59,17 @@ class SecretStore:
     def exists(self) -> bool:
         return self.spec.directory.is_dir()
 
+    def provisioned(self) -> bool:
+        """The store holds something on this machine: not missing, empty, or only a README
+        and dotfiles (what a clone of the repo holds when the store is git-ignored)."""
+        try:
+            names = os.listdir(self.spec.directory)
+        except FileNotFoundError:
+            return False
+        except OSError:
+            return True  # there but unreadable, or not a directory: reading says why
+        return any(not _placeholder_file(name) for name in names)
+
     def read(self, purpose: str) -> SecretFile:
         cached = self._cache.get(purpose)
         if cached is None:
@@ -139,6 +150,12 @@ class SecretStore:
         except UnicodeDecodeError:
             raise SecretLookupError(f"secret '{purpose}' is not UTF-8 text") from None
         return text.removesuffix("\n").removesuffix("\r")
+
+
+def _placeholder_file(name: str) -> bool:
+    """A file a store holds to explain itself, never a secret (``..data`` is a dotfile but
+    a Kubernetes mount also holds the secrets' own names)."""
+    return name.startswith(".") or name.split(".", 1)[0].upper() == "README"
 
 
 def check_purpose_name(purpose: str) -> None:

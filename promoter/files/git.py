@@ -32,9 +32,62 @@ def _git(root: Path, *args: str) -> str:
 
 
 def staged(root: Path) -> list[str]:
-    """Paths added, copied, modified or renamed in the index."""
-    out = _git(root, "diff", "--cached", "--name-only", "--diff-filter=ACMR", "-z")
+    """Paths under ``root`` (relative to it) that the index adds, copies or modifies,
+    a rename's new name included."""
+    return _cached(root, "ACM")
+
+
+def removed(root: Path) -> list[str]:
+    """Paths under ``root`` (relative to it) that the index deletes, a rename's old name
+    included: hooks are never passed these, yet a commit that removes an overlay
+    promoter.yaml still names must be judged."""
+    return _cached(root, "D")
+
+
+def _cached(root: Path, kinds: str) -> list[str]:
+    # --relative: root may be a subfolder of the work tree (a monorepo's mail/)
+    out = _git(
+        root,
+        "diff",
+        "--cached",
+        "--name-only",
+        "--relative",
+        "--no-renames",
+        f"--diff-filter={kinds}",
+        "-z",
+    )
     return [p for p in out.split("\0") if p]
+
+
+def removed_if_git(root: Path) -> list[str]:
+    """:func:`removed`, or nothing outside a git work tree (or without git)."""
+    try:
+        proc = run(
+            root,
+            "diff",
+            "--cached",
+            "--name-only",
+            "--relative",
+            "--no-renames",
+            "--diff-filter=D",
+            "-z",
+        )
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [p for p in proc.stdout.split("\0") if p] if proc.returncode == 0 else []
+
+
+def inside_work_tree(root: Path) -> bool:
+    try:
+        proc = run(root, "rev-parse", "--is-inside-work-tree")
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return proc.returncode == 0 and proc.stdout.strip() == "true"
+
+
+def prefix(root: Path) -> str:
+    """``root`` relative to the work tree's top (``mail/``; empty at the top)."""
+    return _git(root, "rev-parse", "--show-prefix").strip()
 
 
 def tracked(root: Path, under: str) -> list[str]:
@@ -44,7 +97,7 @@ def tracked(root: Path, under: str) -> list[str]:
 
 def staged_text(root: Path, path: str) -> str:
     """The staged content of ``path`` (what the commit will hold)."""
-    return _git(root, "show", f":{path}")
+    return _git(root, "show", f":./{path}")  # ./: relative to root, not the top
 
 
 CONFIG_SUFFIXES = (".yaml", ".yml")
@@ -108,7 +161,8 @@ def _blob_contents(root: Path, shas: list[str]) -> list[bytes]:
 
 
 def hooks_dir(root: Path) -> Path:
-    return root / _git(root, "rev-parse", "--git-path", "hooks").strip()
+    # from a subfolder git answers ../.git/hooks
+    return Path(os.path.normpath(root / _git(root, "rev-parse", "--git-path", "hooks").strip()))
 
 
 def head(root: Path) -> str | None:

@@ -17,8 +17,10 @@ from pathlib import Path
 from promoter.check.compiler import Compiler
 from promoter.compile.render import replace_at
 from promoter.errors import InputError, Location, PromoterError, RefusedError
+from promoter.files.atomic import write_atomic
 from promoter.importing.layout import Planned, store_for
 from promoter.importing.plan import Imported, same
+from promoter.model.schema import SCHEMA_DIR, generate, render
 from promoter.project.load import load_project
 from promoter.project.types import PROJECT_FILE, Project
 
@@ -153,3 +155,22 @@ def _undo(created: list[Path]) -> None:
             os.unlink(path)
         except OSError:
             pass
+
+
+def write_schemas(root: Path) -> list[str]:
+    """The editor schemas the written files point at, as ``init`` writes them.
+
+    They are generated, never edited: a missing or stale one is (re)written without
+    ``--force``, an up-to-date one is left alone. Returns what was written."""
+    written = []
+    for name, schema in generate().items():
+        path, text = root / SCHEMA_DIR / name, render(schema)
+        try:
+            if path.read_text(encoding="utf-8") == text:
+                continue
+        except (OSError, UnicodeDecodeError):
+            pass  # missing or unreadable: write it
+        display = f"{SCHEMA_DIR}/{name}"
+        write_atomic(path, text, secret=False, display=display, backup=False)
+        written.append(display)
+    return written

@@ -1,7 +1,10 @@
 """``promoter dev-smtp``: a local SMTP sink for development (a minimal Mailpit).
 
-Accepts any AUTH, stores every message as an .eml file and prints one line per
-message. ``--tls`` offers STARTTLS with a self-signed certificate made at start.
+Accepts any AUTH, stores every message as an .eml file with its envelope (MAIL FROM and
+every RCPT TO, Bcc included) in a .json beside it, and prints one line per message.
+``--tls`` offers STARTTLS with a self-signed certificate made at start;
+``--require-starttls`` refuses MAIL before STARTTLS (``530 5.7.0``), as a relay that
+``mail.smtp.starttls.required=true`` is meant for does.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import itertools
+import json
 import logging
 import signal
 import socket
@@ -26,18 +30,37 @@ from promoter.untrusted import escape_control
 
 
 class _Sink:
-    def __init__(self, maildir: Path, cert_copy: Path) -> None:
+    def __init__(self, maildir: Path, cert_copy: Path, *, require_starttls: bool = False) -> None:
         self.maildir = maildir
         self.cert_copy = cert_copy
+        self.require_starttls = require_starttls
         self.counter = itertools.count(1)
         self.lock = threading.Lock()
+
+    async def handle_MAIL(  # noqa: N802
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if self.require_starttls and session.ssl is None:
+            return "530 5.7.0 Must issue a STARTTLS command first"
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         content: bytes = envelope.original_content or envelope.content
         with self.lock:
             number = next(self.counter)
         name = f"{time.strftime('%Y%m%dT%H%M%S')}-{number:04d}.eml"
+        envelope_record = {
+            "mail_from": str(envelope.mail_from),
+            "rcpt_tos": [str(r) for r in envelope.rcpt_tos],
+            "tls": session.ssl is not None,
+            "message": name,
+        }
         (self.maildir / name).write_bytes(content)
+        (self.maildir / f"{name[:-4]}.json").write_text(
+            json.dumps(envelope_record, indent=2) + "\n"
+        )
         parsed = message_from_bytes(content, policy=policy.default)
         # the client's text (decoded MIME words included): ESC, BEL or a newline never raw
         subject = escape_control(str(parsed.get("Subject", "")))
@@ -136,12 +159,14 @@ def _free_port(host: str) -> int:
         return port
 
 
-def run_dev_smtp(listen: str, maildir: Path, *, tls: bool) -> int:
+def run_dev_smtp(listen: str, maildir: Path, *, tls: bool, require_starttls: bool = False) -> int:
     from aiosmtpd.controller import Controller  # lazy: aiosmtpd only for the commands that use it
 
     host, _, port_text = listen.rpartition(":")
     if not host or not port_text.isdigit():
         raise InputError(f"--listen {listen!r} is not HOST:PORT", hint="e.g. 127.0.0.1:2525")
+    if require_starttls and not tls:
+        raise InputError("--require-starttls needs --tls", hint="dev-smtp --tls --require-starttls")
     port = int(port_text) or _free_port(host)  # aiosmtpd's ready check needs a real port
     maildir.mkdir(parents=True, exist_ok=True)
     # aiosmtpd itself sets its deprecated Session.login_data on every AUTH and logs a
@@ -157,10 +182,12 @@ def run_dev_smtp(listen: str, maildir: Path, *, tls: bool) -> int:
         cert_copy = maildir.parent / "dev-smtp-cert.pem"
         if tls:
             kwargs["tls_context"] = self_signed_context(Path(tmp), cert_copy)
-        controller = Controller(_Sink(maildir, cert_copy), hostname=host, port=port, **kwargs)
+        sink = _Sink(maildir, cert_copy, require_starttls=require_starttls)
+        controller = Controller(sink, hostname=host, port=port, **kwargs)
         controller.start()
         try:
             extra = f" with STARTTLS (trust {cert_copy})" if tls else ""
+            extra += ", MAIL refused before STARTTLS" if require_starttls else ""
             print(f"dev-smtp listening on {host}:{port}{extra}, saving to {maildir}", flush=True)
             for signum in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(signum, lambda *_: stop.set())

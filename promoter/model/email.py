@@ -23,6 +23,7 @@ from typing_extensions import TypeAliasType
 from promoter.model.expected import expected
 from promoter.model.placeholders import PLACEHOLDER_TEXT
 from promoter.model.shapes import (
+    FROM_PATTERN,
     MsGraphKind,
     OAuth2Kind,
     SmtpKind,
@@ -232,7 +233,10 @@ class _Common(_Strict):
     id_: str | None = Field(None, alias="_id", description="Set by IDM; left out of the output")
     rev_: str | None = Field(None, alias="_rev", description="Set by IDM; left out of the output")
     from_: str | None = Field(
-        None, alias="from", description="Default From: an address, or Name <address>"
+        None,
+        alias="from",
+        description="Default From: an address, or Name <address>",
+        json_schema_extra={"pattern": FROM_PATTERN},
     )
     threadPoolSize: PositiveInt = 20
     connectiontimeout: TimeoutMs = TIMEOUT_DEFAULT_MS

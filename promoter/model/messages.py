@@ -38,6 +38,10 @@ def _problem(err: Any, root: type[BaseModel] | dict[str, type[BaseModel]]) -> Pr
     # Discriminated unions inside a field add their tag ("<literal>") to loc; drop it, and
     # only it: a key such as "<<" (YAML's merge-key name, quoted) is the user's own.
     loc = [part for part in loc if not (isinstance(part, str) and _TAG.fullmatch(part))]
+    # A plain union (an ESV's literal value: str | int | float | bool) names each member in
+    # loc; the user wrote none of them: drop them and say every type the union takes.
+    union = len(loc) > 1 and any(part in _MEMBERS for part in loc[1:])
+    loc = [loc[0], *(part for part in loc[1:] if part not in _MEMBERS)] if union else loc
     pointer = "".join(f"/{escape(str(part))}" for part in loc)
     kind = err["type"]
     if kind == "expected":
@@ -63,13 +67,20 @@ def _problem(err: Any, root: type[BaseModel] | dict[str, type[BaseModel]]) -> Pr
         shape = _shape(_fields_at(cls, loc) if cls else set())
         hint = f"expected {shape}" if shape else None
         return Problem(pointer, f"{name} must be a mapping; found {describe(err['input'])}", hint)
+    if kind == "list_type" and loc and loc[-1] in _LIST_OR_MAPPING:
+        return Problem(
+            pointer,
+            f"{name} must be a list of names or a mapping of name -> value; "
+            f"found {describe(err['input'])}",
+        )
     if kind == "list_type":
         shape = _shape(_fields_at(cls, loc) if cls else set())
         hint = f"expected a list of {shape}" if shape else None
         return Problem(pointer, f"{name} must be a list; found {describe(err['input'])}", hint)
     if kind in _TYPES:
         found = describe(err["input"], reveal=str(loc[-1]) not in _SECRET_NAMES if loc else True)
-        return Problem(pointer, f"{name} must be {_TYPES[kind]}; found {found}")
+        wanted = "a string, a number or a boolean" if union else _TYPES[kind]
+        return Problem(pointer, f"{name} must be {wanted}; found {found}")
     if kind == "string_pattern_mismatch":
         pattern = err.get("ctx", {}).get("pattern", "")
         found = describe(err["input"])
@@ -80,6 +91,8 @@ def _problem(err: Any, root: type[BaseModel] | dict[str, type[BaseModel]]) -> Pr
 
 
 _TAG = re.compile(r"<[^<>]+>")
+_MEMBERS = frozenset({"str", "int", "float", "bool"})
+_LIST_OR_MAPPING = frozenset({"esvs", "properties"})
 
 _TYPES = {
     "string_type": "a string",

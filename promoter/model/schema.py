@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 SCHEMA_DIR = "schemas"
@@ -45,12 +46,13 @@ def generate() -> dict[str, dict[str, Any]]:
     }
 
 
+def _header(schema: dict[str, Any], title: str) -> dict[str, Any]:
+    body = _whole_string({k: v for k, v in schema.items() if k != "title"})
+    return {"$schema": DRAFT, "title": title, **body}
+
+
 def render(schema: dict[str, Any]) -> str:
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"
-
-
-def _header(schema: dict[str, Any], title: str) -> dict[str, Any]:
-    return {"$schema": DRAFT, "title": title, **{k: v for k, v in schema.items() if k != "title"}}
 
 
 def _with_properties(schema: dict[str, Any], replacement: dict[str, Any]) -> dict[str, Any]:
@@ -60,20 +62,65 @@ def _with_properties(schema: dict[str, Any], replacement: dict[str, Any]) -> dic
     return copy
 
 
+# Values an overlay writes whole ({$purpose: ...}, {$crypto: ...}, {$int: ...}): never
+# merged key by key in practice, so they keep their required keys. Without that,
+# {$purpse: ...} would pass as a $crypto value with its one key left out.
+_WHOLE_VALUES = frozenset(
+    {
+        "PurposeRef",
+        "CryptoValue",
+        "IntExpr",
+        "NumberExpr",
+        "BoolExpr",
+        "ListExpr",
+        "ArrayExpr",
+        "ObjectExpr",
+    }
+)
+
+
 def _partial(schema: Any) -> Any:
-    """Relax a schema for overlays: nothing required, null allowed (deletes), anyOf for oneOf."""
+    """Relax a schema for overlays: nothing required, null allowed (deletes), anyOf for oneOf.
+
+    ``type`` takes no null: an editor would offer it as a third provider.
+    """
     if isinstance(schema, list):
         return [_partial(item) for item in schema]
     if not isinstance(schema, dict):
         return schema
     out = {k: _partial(v) for k, v in schema.items() if k not in ("required", "default")}
+    if isinstance(out.get("$defs"), dict):
+        out["$defs"] = {
+            name: schema["$defs"][name] if name in _WHOLE_VALUES else value
+            for name, value in out["$defs"].items()
+        }
     if "oneOf" in out:
         out["anyOf"] = out.pop("oneOf")
         out.pop("discriminator", None)
     if isinstance(out.get("properties"), dict):
         out["properties"] = {
-            name: {"anyOf": [prop, {"type": "null"}]} for name, prop in out["properties"].items()
+            name: prop if name == "type" else {"anyOf": [prop, {"type": "null"}]}
+            for name, prop in out["properties"].items()
         }
-    if "minLength" in out or "minItems" in out:
-        out.pop("minItems", None)
+    return out  # minItems stays: lists replace, so an overlay's [] is the value
+
+
+def _whole_string(schema: Any) -> Any:
+    """End every anchored pattern at the very end of the text.
+
+    JSON Schema patterns are ECMA-262, where ``$`` is the end; Python-based validators
+    (jsonschema, check-jsonschema) use ``re.search``, where ``$`` also matches before a
+    final newline and would let ``"587\n"`` pass as a port.
+    """
+    if isinstance(schema, list):
+        return [_whole_string(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _whole_string(v) for k, v in schema.items()}
+    pattern = out.get("pattern")
+    if isinstance(pattern, str):
+        out["pattern"] = _END.sub(r"$(?![\\s\\S])", pattern)
     return out
+
+
+_END = re.compile(r"(?<!\\)\$(?=$|[|)])")  # an anchor: unescaped, ending a branch

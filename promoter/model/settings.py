@@ -22,6 +22,7 @@ from promoter.model.shapes import (
     check_url,
     check_version_suffix,
     esv_value_kind,
+    list_or_mapping,
     store_kind,
     target_kind,
 )
@@ -156,18 +157,28 @@ EsvValue = Annotated[
 ]
 
 
+EsvsSettings = Annotated[
+    Annotated[list[str], Tag("<list>")] | Annotated[dict[str, EsvValue], Tag("<mapping>")],
+    Discriminator(list_or_mapping),
+]
+PropertiesSettings = Annotated[
+    Annotated[list[str], Tag("<list>")] | Annotated[dict[str, EsvLiteral | None], Tag("<mapping>")],
+    Discriminator(list_or_mapping),
+]
+
+
 class EnvSettings(_Strict):
     tier: Tier | None = None
     overlay: str | None = None
     secrets: SecretsSettings | None = None
     render: Render = "resolved"
     target: TargetSettings | None = None
-    esvs: list[str] | dict[str, EsvValue] = Field(
+    esvs: EsvsSettings = Field(
         default_factory=list,
         description="ESVs of this environment: a list of names (value unknown), or name -> "
         "value (a literal ESV variable, or {$purpose: {...}}: an ESV secret from the store)",
     )
-    properties: list[str] | dict[str, EsvLiteral | None] = Field(
+    properties: PropertiesSettings = Field(
         default_factory=list,
         description="IDM property substitution names (&{name}) this environment defines, "
         "as a list or name -> value",

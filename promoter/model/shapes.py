@@ -20,6 +20,12 @@ from promoter.model.placeholders import PLACEHOLDER, TYPED_FORMS
 
 _ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
 _NAMED_ADDRESS = re.compile(r'^(?:"[^"]*"|[^"<>]*?)\s*<([^<>]+)>$')
+# What check_address accepts, as one JSON Schema pattern (for editors): a placeholder
+# anywhere, an address, or a display name and <address>, blanks around them allowed.
+FROM_PATTERN = (
+    r"(&\{|^\s*[^@\s<>]+@[^@\s<>]+\s*$|"
+    r'^\s*(?:"[^"]*"|[^"<>]*?)\s*<\s*[^@\s<>]+@[^@\s<>]+\s*>\s*$)'
+)
 
 Render = Literal["resolved", "references"]  # how an output holds its secrets
 
@@ -156,6 +162,12 @@ def target_kind(value: Any) -> str:
 
 def store_kind(value: Any) -> str:
     return "<directory>" if isinstance(value, dict) else "<path>"
+
+
+def list_or_mapping(value: Any) -> str:
+    """``esvs:`` and ``properties:`` take a list of names or a mapping of name -> value: an
+    error is reported in the form the user wrote, not in both."""
+    return "<mapping>" if isinstance(value, dict) else "<list>"
 
 
 def esv_value_kind(value: Any) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from promoter.errors import TargetError
+from promoter.net.deadline import Deadline
 from promoter.net.tls import client_context
 from promoter.untrusted import sent_strings
 
@@ -46,6 +47,7 @@ class Session:
         self.requests = 0  # HTTP requests sent (figures, tests)
         self._client: httpx.Client | None = None
         self._depth = 0
+        self._deadline = Deadline(timeout)  # each attempt, whole: a trickling answer is cut
 
     def __enter__(self) -> Session:
         self._depth += 1
@@ -102,11 +104,19 @@ class Session:
                 sent = {**(headers or {}), **self.auth.headers()}
                 self.requests += 1
                 try:
-                    response = client.request(
-                        method, self.base + path, json=json, params=params, headers=sent
-                    )
+                    with self._deadline.running():
+                        response = client.request(
+                            method,
+                            self.base + path,
+                            json=json,
+                            params=params,
+                            headers=sent,
+                            extensions={"trace": self._deadline.trace},
+                        )
                 except httpx.TransportError as exc:
                     said = self.describe(exc, sent_strings(json, params, sent))
+                    if self._deadline.expired and not isinstance(exc, httpx.TimeoutException):
+                        said = f"no complete answer within timeout: {self.timeout:g} s"
                     problem = f"cannot reach {self.reach}: {said}"
                     # not connected: nothing was sent, so even a POST may go again
                     if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout) or idempotent:

@@ -12,6 +12,7 @@ from typing import Any
 
 from promoter.errors import InputError, TargetError
 from promoter.files.safeopen import NotRegular, TooLarge, read_file
+from promoter.net.deadline import Deadline
 from promoter.net.tls import client_context
 from promoter.project.auth import (
     OAuth2Auth,
@@ -149,6 +150,7 @@ class TokenProvider:
         url = self.settings.token_endpoint
         timeout = httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0))
         problem = ""
+        deadline = Deadline(self.timeout)  # the whole request, not each read
         with httpx.Client(verify=client_context(self.ca_file), timeout=timeout) as client:
             for attempt in range(1 + self.retries):
                 if attempt:
@@ -157,9 +159,20 @@ class TokenProvider:
                         form = self._form()  # a fresh jti: a replayed assertion is refused
                 self.fetches += 1
                 try:
-                    response = client.post(url, data=form, headers={"Accept": "application/json"})
+                    with deadline.running():
+                        response = client.post(
+                            url,
+                            data=form,
+                            headers={"Accept": "application/json"},
+                            extensions={"trace": deadline.trace},
+                        )
                 except httpx.TransportError as exc:
-                    problem = f"cannot reach the token endpoint {url}: {type(exc).__name__}"
+                    why = (
+                        f"no complete answer within timeout: {self.timeout:g} s"
+                        if deadline.expired
+                        else type(exc).__name__
+                    )
+                    problem = f"cannot reach the token endpoint {url}: {why}"
                     continue
                 if response.status_code >= 500:
                     problem = f"the token endpoint {url} answered {response.status_code}"

@@ -157,19 +157,27 @@ def _refuse_targets_on_inputs(
     for env in environments.values():
         if not isinstance(env.target, FileTarget):
             continue
-        target = real(env.target.path)
-        what = files.get(target) or next(
-            (why for d, why in directories.items() if target.startswith(d + os.sep)), None
-        )
+        path = env.target.path
+        # the .bak is renamed into the target's directory: its name there, not a link's target
+        backup = os.path.join(real(path.parent), path.name + ".bak")
+        which, what = "is", _input_at(real(path), files, directories)
+        if what is None:
+            which, what = "would keep its .bak as", _input_at(backup, files, directories)
         if what is not None:
             where = f"/environments/{escape(env.name)}/target/file"
             raise InputError(
-                f"target file '{escape_control(env.target.display)}' is {what}: deliver would "
-                "overwrite the project's own input",
+                f"target file '{escape_control(env.target.display)}' {which} {what}: deliver "
+                "would overwrite the project's own input",
                 location=doc.loc(where) or doc.loc(f"/environments/{escape(env.name)}"),
                 hint="write the output elsewhere, e.g. build/<env>/conf/external.email.json "
                 "or IDM's conf/ directory",
             )
+
+
+def _input_at(path: str, files: dict[str, str], directories: dict[str, str]) -> str | None:
+    return files.get(path) or next(
+        (why for d, why in directories.items() if path.startswith(d + os.sep)), None
+    )
 
 
 def _check_rule(rule: str, location: Location) -> None:

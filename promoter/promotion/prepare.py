@@ -77,11 +77,16 @@ def adjacency(project: Project, src: str, dst: str) -> Finding | None:
     )
 
 
-def prepare_promotion(compiler: Compiler, src: str, dst: str) -> tuple[Compiled, PinChange]:
-    """Compile SRC as it is and DST with SRC's base pinned."""
+def prepare_promotion(
+    compiler: Compiler, src: str, dst: str, *, source_compiler: Compiler | None = None
+) -> tuple[Compiled, PinChange]:
+    """Compile SRC as it is and DST with SRC's base pinned.
+
+    ``source_compiler``: SRC's, when it judges secrets differently (SRC's own secrets are
+    never promoted, so a machine that delivers DST need not hold them)."""
     project = compiler.project
     require_pin(project, src)
-    source = compiler.compile(src)
+    source = (source_compiler or compiler).compile(src)
     base = compiler.base_path(project.env(src))
     text = pins.pin_text(project, dst, base)
     # DST compiles from the file the pin copies, so findings and the diff cite lines that
@@ -139,7 +144,9 @@ def prepare_pin(
         out = rendered_path(project, env)
         old = _rendered(project, env)
         if old is not None:  # mask it by what it was compiled from, not by today's overlays
-            old_secret = outputrecord.old_side_secrets(old, out, compiled.secret_pointers)
+            old_secret = outputrecord.old_side_secrets(
+                project.root, old, out, compiled.secret_pointers
+            )
         else:
             old = previous.output if previous is not None else None
             old_secret = previous.secret_pointers if previous is not None else set()

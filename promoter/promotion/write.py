@@ -80,8 +80,8 @@ def write_change(
     txn.writes.append(journal.Write(pin_file, change.pin_text))
     if not archived.exists():
         txn.writes.append(journal.Write(archived, change.pin_text))
-    record = outputrecord.text(outputrecord.before_write(out, pointers))
-    txn.writes.append(journal.Write(outputrecord.record_path(out), record))
+    record = outputrecord.text(outputrecord.before_write(root, out, pointers))
+    txn.writes.append(journal.Write(outputrecord.record_path(root, out), record))
     mode = SECRET_MODE if compiled.holds_secrets else PUBLIC_MODE
     txn.writes.append(journal.Write(out, compiled.text, mode=mode, backup=True))
     entry = ledger.stamped(
@@ -102,7 +102,7 @@ def write_change(
     )
     txn.commit(ledger.entry_line(entry))
     if result == "applied" or not isinstance(change.env.target, IdmTarget | AicTarget):
-        outputrecord.remember(out, pointers, exact=True)  # the target holds this output now
+        outputrecord.remember(root, out, pointers, exact=True)  # the target holds this output now
     if commit:
         paths = [pin_file.relative_to(root), ledger.LEDGER, archived.relative_to(root)]
         try:

@@ -2,16 +2,42 @@
 
 from __future__ import annotations
 
-from promoter.errors import Location, TargetError
+from promoter.errors import InputError, Location, TargetError
 from promoter.files.atomic import write_atomic
+from promoter.files.safeopen import NotRegular, TooLarge, read_file
+from promoter.files.yamlfile import MAX_FILE_BYTES
 from promoter.project.types import FileTarget
 
 
 def write_file(target: FileTarget, text: str, *, secret: bool) -> str:
     """Write ``text`` to the file target, read it back, and say what was done."""
     write_atomic(target.path, text, secret=secret, display=target.display)
-    if target.path.read_text(encoding="utf-8") != text:
+    try:
+        held = read_file(target.path, MAX_FILE_BYTES)
+    except OSError:
+        held = None  # replaced under us by something that is no file of ours
+    if held != text.encode("utf-8"):
         raise TargetError(
             "read-back differs from what was written", location=Location(target.display)
         )
     return f"wrote {target.display}"
+
+
+def read_held(target: FileTarget) -> str | None:
+    """What the file target holds (``None``: no file yet), read as overlays are: a FIFO,
+    a device or a directory is refused without waiting, at most 1 MiB is read."""
+    where = Location(target.display)
+    try:
+        raw = read_file(target.path, MAX_FILE_BYTES)
+    except FileNotFoundError:
+        return None
+    except NotRegular:
+        raise InputError("target file is not a regular file", location=where) from None
+    except TooLarge:
+        raise InputError("target file is larger than 1 MiB", location=where) from None
+    except OSError as exc:
+        raise InputError(f"cannot read the target file: {exc.strerror}", location=where) from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError("target file is not UTF-8 text", location=where) from None

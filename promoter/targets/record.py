@@ -1,16 +1,21 @@
-"""Which JSON Pointers of a rendered output held secret values, kept beside the output.
+"""Which JSON Pointers of a rendered output held secret values, kept in the repo's state.
 
 A diff shows the old side from what the target holds; whether a value there is
 a secret is decided by what that output was compiled from, not by today's
 overlays (a ``$purpose`` that became a literal must not reveal the old secret).
-``.<name>.secret-pointers`` (a dot file that IDM's conf loader ignores) lists
-them. It is written before the output with the union of the old and new
-pointers and made exact after, so it never lists fewer than the output holds.
+``build/.promoter/records/<output>.secret-pointers.json`` lists them: the target's
+directory (often IDM's own ``conf/``) holds the output and its ``.bak`` only. The
+record is written before the output with the union of the old and new pointers and
+made exact after, so it never lists fewer than the output holds. A record left beside
+an output by an older promoter (``.<name>.secret-pointers``) is still read, and removed
+once the new one is written.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,7 +51,7 @@ def deliver_recorded(
 
     output = output_path(root, compiled.env)
     pointers = compiled.secret_pointers
-    remember(output, pointers, exact=False)
+    remember(root, output, pointers, exact=False)
     summary = deliver(
         compiled,
         delivered_sha256=delivered_sha256,
@@ -54,49 +59,67 @@ def deliver_recorded(
         detail=detail,
     )
     if isinstance(compiled.env.target, FileTarget):  # an IDM target's record is kept as a union
-        remember(output, pointers, exact=True)
+        remember(root, output, pointers, exact=True)
     return summary
 
 
-def record_path(output: Path) -> Path:
+RECORDS = Path("build") / ".promoter" / "records"
+
+
+def record_path(root: Path, output: Path) -> Path:
+    """The record of ``output`` in the repo's state: named after its repo-relative path, or
+    (outside the repo: IDM's conf/) after a digest of its absolute path."""
+    absolute = Path(os.path.abspath(output))
+    try:
+        name = absolute.relative_to(Path(os.path.abspath(root))).as_posix().replace("/", "~")
+    except ValueError:
+        name = "outside-" + hashlib.sha256(str(absolute).encode()).hexdigest()[:16]
+    return root / RECORDS / f"{name}.secret-pointers.json"
+
+
+def legacy_record_path(output: Path) -> Path:
     return output.with_name(f".{output.name}.secret-pointers")
 
 
-def recorded(output: Path) -> set[str] | None:
+def recorded(root: Path, output: Path) -> set[str] | None:
     """The pointers recorded for ``output``; None when nothing was recorded."""
-    try:
-        data = json.loads(record_path(output).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, list) or not all(isinstance(p, str) for p in data):
-        return None
-    return set(data)
+    for path in (record_path(root, output), legacy_record_path(output)):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, list) and all(isinstance(p, str) for p in data):
+            return set(data)
+    return None
 
 
 def text(pointers: Iterable[str]) -> str:
     return json.dumps(sorted(set(pointers))) + "\n"
 
 
-def before_write(output: Path, pointers: Iterable[str]) -> set[str]:
+def before_write(root: Path, output: Path, pointers: Iterable[str]) -> set[str]:
     """The record to write before ``output`` is replaced: old and new pointers."""
-    return set(pointers) | (recorded(output) or set())
+    return set(pointers) | (recorded(root, output) or set())
 
 
-def remember(output: Path, pointers: Iterable[str], *, exact: bool) -> None:
+def remember(root: Path, output: Path, pointers: Iterable[str], *, exact: bool) -> None:
 
-    held = recorded(output)
+    held = recorded(root, output)
     wanted = set(pointers) if exact else set(pointers) | (held or set())
-    if held != wanted:
-        write_atomic(record_path(output), text(wanted), secret=False, backup=False)
+    path = record_path(root, output)
+    if held != wanted or not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, text(wanted), secret=False, backup=False)
+    legacy_record_path(output).unlink(missing_ok=True)  # the target directory: output + .bak
 
 
-def old_side_secrets(old: object, output: Path, new_side: set[str]) -> set[str]:
+def old_side_secrets(root: Path, old: object, output: Path, new_side: set[str]) -> set[str]:
     """Pointers to mask in ``old`` (read from ``output``).
 
     Without a record (an output written by hand or by an older promoter) every
     value under ``/auth`` and every pointer that is secret today is masked.
     """
-    found = recorded(output)
+    found = recorded(root, output)
     if found is not None:
         return found | set(LITERAL_SECRET_POINTERS)
     return set(new_side) | set(LITERAL_SECRET_POINTERS) | _auth_pointers(old)

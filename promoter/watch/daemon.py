@@ -119,8 +119,8 @@ class Watcher:
 
     def run(self) -> int:
         self._signals()
+        server = self._serve_health()  # first: an address in use stops the start cleanly
         observer = self._observe()
-        server = self._serve_health()
         self.log("info", "start", f"watching {self.options.env}")
         try:
             self.reload()
@@ -204,7 +204,11 @@ class Watcher:
         if not self.options.health:
             return None
         return serve_health(
-            self.options.health, ready=lambda: self.ready, metrics=self.metrics, log=self.log
+            self.options.health,
+            ready=lambda: self.ready,
+            metrics=self.metrics,
+            log=self.log,
+            source=self.options.health_from,
         )
 
 

@@ -24,6 +24,7 @@ class WatchOptions:
     resync_s: float = 300.0
     poll: bool = False
     health: str | None = None  # HOST:PORT
+    health_from: str = "--health"  # or PROMOTER_HEALTH: named in its errors
     ca_file: Path | None = None
     probe_patience_s: float = 30.0
     verify_to: str | None = None  # recipient of the test email that proves an AIC rotation
@@ -37,7 +38,7 @@ def check_options(options: WatchOptions) -> None:
         ("--probe-patience-s", options.probe_patience_s, 0.0, 3600.0),
     )
     if options.health is not None:
-        health_address(options.health)
+        health_address(options.health, source=options.health_from)
     for flag, value, low, high in bounds:
         if not math.isfinite(value) or not low <= value <= high:
             raise InputError(
@@ -46,12 +47,12 @@ def check_options(options: WatchOptions) -> None:
             )
 
 
-def health_address(text: str) -> tuple[str, int]:
+def health_address(text: str, *, source: str = "--health") -> tuple[str, int]:
     """``HOST:PORT`` (``[::1]:PORT`` for IPv6) with a port in 0..65535, or exit 2."""
     host, _, port = text.rpartition(":")
     if not (port.isascii() and port.isdigit() and len(port) <= 5 and int(port) <= 65535):
         raise InputError(
-            f"--health must be HOST:PORT with a port from 0 to 65535 (got {text!r})",
+            f"{source} must be HOST:PORT with a port from 0 to 65535 (got {text!r})",
             hint="e.g. --health 127.0.0.1:9100",
         )
     return host.strip("[]") or "127.0.0.1", int(port)

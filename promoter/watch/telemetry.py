@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import socket
 import threading
@@ -10,6 +11,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TextIO
 
+from promoter.errors import InputError
 from promoter.watch.options import health_address
 
 
@@ -68,10 +70,22 @@ class Metrics:
 Log = Callable[..., None]
 
 
-def serve_health(address: str, *, ready: Callable[[], bool], metrics: Metrics, log: Log) -> Any:
-    """Serve /healthz, /readyz and /metrics on ``address`` (HOST:PORT) in a daemon thread."""
+def serve_health(
+    address: str,
+    *,
+    ready: Callable[[], bool],
+    metrics: Metrics,
+    log: Log,
+    source: str = "--health",
+) -> Any:
+    """Serve /healthz, /readyz and /metrics on ``address`` (HOST:PORT) in a daemon thread.
 
-    host, port = health_address(address)
+    An address that cannot be bound (in use, not local, no permission) is an input
+    error (exit 2) naming ``source``: a supervisor restarting the daemon would only
+    loop on it.
+    """
+
+    host, port = health_address(address, source=source)
 
     class Health(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802
@@ -102,7 +116,15 @@ def serve_health(address: str, *, ready: Callable[[], bool], metrics: Metrics, l
             address_family = socket.AF_INET6
 
         server_class = Server6
-    server = server_class((host, port), Health)
+    try:
+        server = server_class((host, port), Health)
+    except OSError as exc:
+        why = "the address is in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+        raise InputError(
+            f"{source} {address}: cannot listen there: {why or type(exc).__name__}",
+            hint="give each watcher its own port (--health HOST:PORT, or PROMOTER_HEALTH "
+            "in the systemd instance's environment file)",
+        ) from None
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     bound = server.server_address[1]

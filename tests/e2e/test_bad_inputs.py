@@ -166,6 +166,8 @@ def dev_target(value: str) -> dict[str, Content]:
 CHECK = ("check",)
 COMPILE_DEV = ("compile", "dev")
 PROMOTE = ("promote", "dev", "staging")
+DIFF_DEV = ("diff", "dev")
+DEEP_JSON = "[" * 100_000 + "]" * 100_000
 
 ALIAS_BOMB = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
@@ -658,7 +660,7 @@ CASES: list[Case] = [
     ),
     case(
         "secrets/missing file under --require-secrets",
-        {CREDS: None},
+        {CREDS: None, "secrets/prod/other.purpose": "x\n"},
         ("check", "prod", "--require-secrets"),
         1,
         "environments/prod.yaml:7:3",
@@ -919,6 +921,99 @@ CASES: list[Case] = [
         "promoter.yaml:6:",
         "is the ledger",
     ),
+    case(
+        "file target/its .bak would be an overlay",
+        {
+            "promoter.yaml": Edit(
+                "    tier: development\n",
+                "    tier: development\n    overlay: conf/dev.yaml.bak\n"
+                "    target: {file: conf/dev.yaml}\n",
+            ),
+            "conf/dev.yaml.bak": DEV_TEXT,
+        },
+        CHECK,
+        2,
+        "promoter.yaml:7:",
+        "target file 'conf/dev.yaml' would keep its .bak as dev's overlay",
+    ),
+    # --- round 3: files a setting names, read as overlays are (issue 19, item 10) -------
+    case(
+        "file target/held JSON nested 100000 deep",
+        {**dev_target("{file: build/held.json}"), "build/held.json": DEEP_JSON},
+        DIFF_DEV,
+        2,
+        "build/held.json",
+        "target file is not readable JSON",
+    ),
+    case(
+        "file target/a directory",
+        {**dev_target("{file: build/held}"), "build/held/x.json": "{}\n"},
+        DIFF_DEV,
+        2,
+        "build/held",
+        "target file is not a regular file",
+    ),
+    case(
+        "file target/not UTF-8",
+        {**dev_target("{file: build/held.json}"), "build/held.json": b'{"a": "\xff"}\n'},
+        DIFF_DEV,
+        2,
+        "build/held.json",
+        "target file is not UTF-8 text",
+    ),
+    case(
+        "file target/larger than 1 MiB",
+        {**dev_target("{file: build/held.json}"), "build/held.json": " " * (1024 * 1024 + 1)},
+        DIFF_DEV,
+        2,
+        "build/held.json",
+        "target file is larger than 1 MiB",
+    ),
+    case(
+        "keyFile/a directory",
+        dev_target("{aic: 'https://t.example', serviceAccount: {idEnv: A, keyFile: environments}}"),
+        DIFF_DEV,
+        2,
+        None,
+        "cannot read the service-account key file environments: not a regular file",
+    ),
+    # --- round 3: every URL a credential goes to (issue 19, item 5) ---------------------
+    case(
+        "target/a javascript: token endpoint",
+        dev_target(
+            '{idm: "https://idm.example/openidm", oauth2: {tokenEndpoint: "javascript:alert(1)", '
+            "clientIdEnv: A, clientSecretEnv: B}}"
+        ),
+        CHECK,
+        2,
+        "promoter.yaml:6:",
+        "must be an http:// or https:// URL",
+    ),
+    case(
+        "target/an ftp service-account token endpoint on aic",
+        dev_target(
+            "{aic: 'https://t.example', serviceAccount: {idEnv: A, keyEnv: B, "
+            "tokenEndpoint: 'ftp://am.example/token'}}"
+        ),
+        CHECK,
+        2,
+        "promoter.yaml:6:",
+        "must be an http:// or https:// URL",
+    ),
+    case(
+        "target/an http oauth2 token endpoint in production",
+        {
+            "promoter.yaml": Edit(
+                "    tier: production\n",
+                "    tier: production\n    target: {idm: 'https://idm.example/openidm', oauth2: "
+                "{tokenEndpoint: 'http://am.example/token', clientIdEnv: A, clientSecretEnv: B}}\n",
+            )
+        },
+        ("check", "prod"),
+        1,
+        "promoter.yaml:11:",
+        "deny EMAIL008 target oauth2.tokenEndpoint is http://: the client credentials",
+    ),
     # --- round 3: a key that names a password is a secret field (issue 19, item 3) -----
     case(
         "secret/a password-named smtpProperty in staging",
@@ -927,6 +1022,41 @@ CASES: list[Case] = [
         1,
         "environments/staging.yaml:15:3",
         "deny EMAIL002 plaintext secret: smtpProperties mail.smtp.proxy.password",
+    ),
+    # --- round 3: esvs: in its mapping form, the error at the bad value (issue 19, 18) --
+    case(
+        "esvs/a number as a purpose name",
+        {
+            "promoter.yaml": Edit(
+                "    tier: development\n",
+                "    tier: development\n    esvs: {esv.email.password: {$purpose: {name: 5}}}\n",
+            )
+        },
+        CHECK,
+        2,
+        "promoter.yaml:6:44",
+        "name must be a string; found the number 5",
+    ),
+    case(
+        "esvs/a list as a variable's value",
+        {
+            "promoter.yaml": Edit(
+                "    tier: development\n",
+                "    tier: development\n    esvs: {esv.email.host: [a]}\n",
+            )
+        },
+        CHECK,
+        2,
+        "promoter.yaml:6:",
+        "esv.email.host must be a string, a number or a boolean; found a list",
+    ),
+    case(
+        "esvs/neither a list nor a mapping",
+        {"promoter.yaml": Edit("    tier: development\n", "    tier: development\n    esvs: 5\n")},
+        CHECK,
+        2,
+        "promoter.yaml:6:5",
+        "esvs must be a list of names or a mapping of name -> value",
     ),
     # --- round 3: the YAML merge-key name as a plain key (issue 19, item 13) -------------
     case(
@@ -1111,7 +1241,7 @@ def changed_paths(
 def test_the_corpus_is_large_and_ids_are_unique() -> None:
     assert len(CASES) >= 35
     assert len({c.id for c in CASES}) == len(CASES)
-    commands = {"check", "compile", "promote", "history", "rollback", "watch"}
+    commands = {"check", "compile", "promote", "history", "rollback", "watch", "diff"}
     assert {"check", "compile", "promote"} <= {c.run[0] for c in CASES} <= commands
 
 
@@ -1153,7 +1283,10 @@ def test_an_absent_store_is_a_warning_without_require_secrets(example: Path) -> 
     shutil.rmtree(example / "secrets/prod")
     run = cli("check", "prod", "--no-cache", cwd=example)
     assert run.code == 0, run
-    assert "warn EMAIL009 secret store secrets/prod/ does not exist" in run.out
+    assert (
+        "warn EMAIL009 secret 'idm.email.msgraph.credentials' is not here: "
+        "secret store secrets/prod/ is not provisioned on this machine"
+    ) in run.out
     assert not (example / "build/prod").exists()
 
 

@@ -92,3 +92,37 @@ def test_dev_environment_end_to_end(example: Path) -> None:
     finally:
         out = stop(proc)
     assert "noreply@example.com → me@example.com: promoter test email (dev)" in out
+
+
+def test_require_starttls_refuses_mail_before_starttls_and_saves_the_envelope(
+    example: Path,
+) -> None:
+    import json
+
+    proc, port = start(example, "--tls", "--require-starttls")
+    try:
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+            client.ehlo()
+            code, reply = client.mail("a@example.com")
+            assert (code, reply) == (530, b"5.7.0 Must issue a STARTTLS command first")
+        context = ssl.create_default_context(cafile=str(example / "build/dev/dev-smtp-cert.pem"))
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+            client.starttls(context=context)
+            client.sendmail(
+                "bounce@example.com",
+                ["to@example.com", "hidden-bcc@example.com"],
+                b"Subject: hi\r\nTo: to@example.com\r\n\r\nbody\r\n",
+            )
+    finally:
+        stop(proc)
+    [record] = list((example / "build/dev/mail").glob("*.json"))
+    envelope = json.loads(record.read_text())
+    assert envelope["mail_from"] == "bounce@example.com"
+    assert envelope["rcpt_tos"] == ["to@example.com", "hidden-bcc@example.com"]
+    assert envelope["tls"] is True
+    assert (example / "build/dev/mail" / envelope["message"]).is_file()
+
+
+def test_require_starttls_needs_tls(example: Path) -> None:
+    run = cli("dev-smtp", "--require-starttls", cwd=example)
+    assert run.code == 2 and "--require-starttls needs --tls" in run.err

@@ -237,7 +237,8 @@ def _canary_prod(repo: Path) -> Path:
 def test_a_purpose_turned_literal_never_shows_the_old_secret(example: Path, record: str) -> None:
     _canary_prod(example)
     if record == "no record":  # an output written by an older promoter, or by hand
-        (example / "build/prod/conf/.external.email.json.secret-pointers").unlink()
+        records = example / "build/.promoter/records"
+        (records / "build~prod~conf~external.email.json.secret-pointers.json").unlink()
     runs = [
         cli("diff", "prod", cwd=example),
         cli("promote", "staging", "prod", "--dry-run", cwd=example),
@@ -271,7 +272,12 @@ def test_a_purpose_of_any_field_is_masked_on_the_old_side(example: Path) -> None
         assert '  ~ /auth/username: <secret> → "idm-mailer-2"' in run.out
         assert CANARY_ID not in run.out + run.err
     assert cli("promote", "dev", "staging", cwd=example).code == 0
-    record = example / "build/staging/conf/.external.email.json.secret-pointers"
+    record = (
+        example
+        / "build/.promoter/records/build~staging~conf~external.email.json.secret-pointers.json"
+    )
+    held = {p.name for p in (example / "build/staging/conf").iterdir()}
+    assert held <= {"external.email.json", "external.email.json.bak"}, held  # issue 22 item 5
     assert json.loads(record.read_text()) == ["/auth/password"]
     history = cli("history", "staging", "--format", "json", cwd=example)
     assert CANARY_ID not in history.out + (example / LEDGER).read_text()

@@ -785,6 +785,42 @@ def test_a_source_path_that_is_not_utf8_is_shown_escaped(repo: Path) -> None:
     )
 
 
+def _schema_pointers(root: Path) -> dict[Path, Path]:
+    """Each written YAML file's editor schema pointer, resolved against the file."""
+    pointers = {}
+    for path in files_under(root):
+        if path.suffix == ".yaml":
+            first = path.read_text(encoding="utf-8").splitlines()[0]
+            if first.startswith("# yaml-language-server: $schema="):
+                pointers[path] = (path.parent / first.split("$schema=", 1)[1]).resolve()
+    return pointers
+
+
+def test_import_writes_the_schemas_its_files_point_at(repo: Path) -> None:
+    sources = []
+    for env, config in (("dev", SMTP_SOURCE), ("staging", dict(SMTP_SOURCE, port=2587))):
+        sources.append(str(write(repo.parent / f"{env}.json", json.dumps(config))))
+    run = cli("import", "--env", "dev", "--env", "staging", *sources, cwd=repo)
+    assert run.code == 0, run.err
+    assert "wrote schemas/overlay.schema.json (for editors: the files above point at it)" in (
+        run.out.splitlines()
+    )
+    pointers = _schema_pointers(repo)
+    assert {p.relative_to(repo).as_posix() for p in pointers} >= {
+        "environments/base.yaml",
+        "environments/dev.yaml",
+        "environments/staging.yaml",
+    }
+    for path, schema in pointers.items():
+        assert schema.is_file(), f"{path} points at {schema}, which is missing"
+        json.loads(schema.read_text())
+    assert cli("schema", "--check", cwd=repo).code == 0
+    again = cli("import", "--force", "--env", "dev", "--env", "staging", *sources, cwd=repo)
+    assert again.code == 0, again.err
+    assert "schemas/" not in again.out  # up to date: left alone, not a conflict
+    assert CANARY not in run.out + run.err + again.out + again.err
+
+
 def test_a_password_that_only_contains_a_placeholder_opener_is_moved(repo: Path) -> None:
     literal = "Zq7&{not-a-placeholder" + CANARY
     config = {**SMTP_SOURCE, "auth": {**SMTP_SOURCE["auth"], "password": literal}}

@@ -17,7 +17,7 @@ def test_init_makes_a_repo_that_check_passes(tmp_path: Path, kind: str) -> None:
     run = cli("init", "repo", "--type", kind, cwd=tmp_path)
     assert run.code == 0, run.err
     repo = tmp_path / "repo"
-    assert run.out == f"created a config repo in repo ({kind}, 14 files)\n"
+    assert run.out == f"created a config repo in repo ({kind}, 15 files)\n"
     check = cli("check", "--no-cache", cwd=repo)
     assert check.code == 0, check.out + check.err
     assert check.out.splitlines()[-1] == "3 environments checked: 3 ok, 0 not"

@@ -18,8 +18,10 @@ from promoter.promotion.aic_stages import immutable_hint
 from promoter.promotion.write import gate_summary
 from promoter.targets import record as outputrecord
 from promoter.targets.aic import AicClient
+from promoter.targets.file import read_held
 from promoter.targets.idm import IdmClient
 from promoter.targets.record import deliver_recorded
+from promoter.untrusted import json_text
 
 
 def _compile(root: Path, env: str) -> Compiled:
@@ -77,7 +79,7 @@ def run_diff(root: Path, env: str, *, exit_code: bool, fmt: str = "text") -> int
         compiled.output,
         secret_pointers=compiled.secret_pointers,
         old_secret_pointers=outputrecord.old_side_secrets(
-            held, recorded_at, compiled.secret_pointers
+            root, held, recorded_at, compiled.secret_pointers
         ),
         labels=compiled.masks,
         locate=compiled.merged.loc,
@@ -108,11 +110,12 @@ def _held(target: FileTarget | IdmTarget | AicTarget) -> Any:
             return client.get_config()
     if isinstance(target, IdmTarget):
         return IdmClient(target).get_config()
-    try:
-        return json.loads(target.path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    text = read_held(target)
+    if text is None:
         return None
-    except (OSError, ValueError):
+    try:
+        return json_text(text)
+    except ValueError:
         raise InputError(
             "target file is not readable JSON", location=Location(target.display)
         ) from None

@@ -12,19 +12,24 @@ from promoter.files import git
 MARKER = "# promoter pre-commit hook"
 
 
-def hook_script() -> str:
+def hook_script(prefix: str = "") -> str:
+    """The hook; ``prefix`` is the config repo's folder in the work tree (``mail/``):
+    git runs hooks at the top of the work tree."""
     python = shlex.quote(sys.executable)
+    command = f"{python} -m promoter.cli.main"
+    if prefix:
+        command += f" -C {shlex.quote(prefix.rstrip('/'))}"
     return (
         "#!/bin/sh\n"
         f"{MARKER} (installed by `promoter install-hook`; remove with `promoter uninstall-hook`)\n"
-        f"{python} -m promoter.cli.main check --staged || exit $?\n"
-        f"exec {python} -m promoter.cli.main scan --staged\n"
+        f"{command} check --staged || exit $?\n"
+        f"exec {command} scan --staged\n"
     )
 
 
 def run_install(root: Path, *, force: bool) -> int:
     path = git.hooks_dir(root) / "pre-commit"
-    script = hook_script()
+    script = hook_script(git.prefix(root))
     if path.exists():
         current = path.read_text(encoding="utf-8", errors="replace")
         if current == script:

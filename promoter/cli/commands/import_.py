@@ -17,7 +17,7 @@ from promoter.errors import InputError, RefusedError
 from promoter.importing.layout import Planned, plan, undeclared
 from promoter.importing.plan import Imported, normalise
 from promoter.importing.sources import read_source
-from promoter.importing.write import check_round_trip, write_all
+from promoter.importing.write import check_round_trip, write_all, write_schemas
 from promoter.project.load import load_project
 from promoter.project.types import PROJECT_FILE, TIER_BY_NAME, Project
 from promoter.untrusted import escape_control
@@ -83,7 +83,8 @@ def run_import(root: Path, sources: list[str], envs: list[str], *, force: bool) 
         )
     findings = check_round_trip(project, imported, files)
     write_all(files, force=force)
-    _report(project, imported, files, findings)
+    schemas = write_schemas(project.root)
+    _report(project, imported, files, findings, schemas)
     return 0
 
 
@@ -92,6 +93,7 @@ def _report(
     imported: list[Imported],
     files: list[Planned],
     findings: dict[str, tuple[int, int]],
+    schemas: list[str],
 ) -> None:
     # Found above the current directory (as git does): say where the files went.
     into = "" if project.root == Path.cwd().resolve() else f" into {project.root.as_posix()}"
@@ -108,6 +110,8 @@ def _report(
         mode = " (mode 0600)" if planned.secret else ""
         note = f": {planned.note}" if planned.note else ""
         print(f"wrote {planned.display}{mode}{note}")
+    for display in schemas:
+        print(f"wrote {display} (for editors: the files above point at it)")
     settings_written = any(f.display == PROJECT_FILE for f in files)
     for item in imported:
         missing = [] if settings_written else undeclared(project, item)

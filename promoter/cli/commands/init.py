@@ -29,12 +29,12 @@ environments:
     target: {file: build/dev/conf/external.email.json}
   staging:
     tier: staging
-    secrets: secrets/staging         # git-ignored: mount it, or fill it on the machine
+    secrets: secrets/staging         # git-ignored, provisioned per machine: see secrets/README.md
     target: {file: build/staging/conf/external.email.json}
     # or: {idm: https://idm.staging.example.com/openidm, bearerEnv: IDM_TOKEN}
   prod:
     tier: production
-    secrets: secrets/prod
+    secrets: secrets/prod            # git-ignored, like staging's
     target: {file: build/prod/conf/external.email.json}
 waivers: []
 """
@@ -116,6 +116,38 @@ promoter never prints these values: `promoter compile {env}` shows them masked,
 `promoter compile {env} -o FILE` writes the real output (mode 0600).
 """
 
+UPPER_STORE = """\
+Where it comes from: it is git-ignored (.gitignore), so a clone holds only this
+README. Provision it on the machines that deliver {env}: Vault Agent renders the
+files here, a Kubernetes Secret is mounted here, or a person (or a CI job, from
+masked variables) writes them with mode 0600. `promoter scan` refuses them in git.
+
+Needs it: `promoter deliver {env}`, `promoter promote {src} {env} --apply`,
+`promoter watch {env}`, `promoter check --require-secrets`, and a plain
+`promoter promote {src} {env}` (it writes {env}'s output with the secrets in it).
+Works without it: `promoter check` and the git hooks (EMAIL009 warns that the store
+is not provisioned on this machine), `promoter promote {src} {env} --dry-run` (the
+diff shows references), `promoter compile {env}` (masked) and `promoter scan`.
+"""
+
+STORES_README = """\
+# secrets/: one secret store per environment
+
+| store | where it comes from | needed by |
+|---|---|---|
+| `secrets/dev/` | committed: development values only | `deliver dev`, `watch dev` |
+| `secrets/staging/` | git-ignored: Vault Agent, a Kubernetes Secret, or a person | \
+`deliver staging`, `promote dev staging` (`--apply` too), `watch staging` |
+| `secrets/prod/` | git-ignored: Vault Agent, a Kubernetes Secret, or a person | \
+`deliver prod`, `promote staging prod` (`--apply` too), `watch prod` |
+
+A teammate's clone or a CI job without a store is fine: a store that is missing,
+empty or holds only its README is "not provisioned on this machine", and `promoter
+check`, the git hooks and `promote ... --dry-run` go on with a warning (EMAIL009).
+`--require-secrets` (which `deliver`, `promote --apply` and `watch` imply) makes
+that a refusal. Each store's README.md lists its files.
+"""
+
 GITIGNORE = """\
 # promoter: build output (it holds resolved secrets) and the staging/prod stores
 /build/
@@ -155,9 +187,9 @@ def scaffold(kind: str) -> dict[str, str]:
         files[f"secrets/{env}/README.md"] = STORE_README.format(
             env=env,
             listing=f"\n- `{purpose}`: a placeholder until you write the real value.\n",
-            kept="It is git-ignored (.gitignore): mount it (Vault Agent, a Kubernetes Secret)\n"
-            "or fill it on the machine that promotes; `promoter scan` refuses it in git.\n",
+            kept=UPPER_STORE.format(env=env, src="dev" if env == "staging" else "staging"),
         )
+    files["secrets/README.md"] = STORES_README
     for name, schema in generate().items():
         files[f"{SCHEMA_DIR}/{name}"] = render(schema)
     return files

@@ -15,6 +15,7 @@ from promoter.cli.commands.promote_io import (
     print_unverified,
     refused,
     refused_early,
+    store_missing,
 )
 from promoter.project.load import load_project
 from promoter.project.pins import pin_path
@@ -40,7 +41,10 @@ def run_promote(root: Path, src: str, dst: str, options: WriteOptions) -> int:
         return refused_early(project, src, dst, "not-next-stage", [refusal], options)
     with options.lock(root):
         _recover(project, options)
-        source, change = prepare_promotion(Compiler(project), src, dst)
+        # --apply delivers DST's secrets, so it needs DST's store; SRC's is never promoted
+        strict = Compiler(project, store_optional=not options.apply)
+        lenient = Compiler(project, store_optional=True)
+        source, change = prepare_promotion(strict, src, dst, source_compiler=lenient)
         aic = aic_pair(project, source, change)
         if source.blocked:
             print_findings(source.findings)
@@ -64,7 +68,7 @@ def run_rollback(root: Path, env: str, *, to: int | None, options: WriteOptions)
     project.env(env)
     with options.lock(root):
         _recover(project, options)
-        change = prepare_rollback(Compiler(project), env, to)
+        change = prepare_rollback(Compiler(project, store_optional=not options.apply), env, to)
         if aic_promoted(project, env):
             done = finish_aic(project, None, change, f"rollback {env}", options)
             if done is not None:
@@ -79,6 +83,13 @@ def _finish(
     env = change.env
     print_findings(compiled.findings)
     as_json = options.fmt == "json"
+    command = "promoter " + (
+        f"promote {title.replace(' → ', ' ')}" if action == "promote" else title
+    )
+    if store_missing(change, options, command):
+        if as_json:
+            print_json(change, action, "refused")
+        return 1
     if change.refused:
         return refused(change, action, as_json=as_json)
     if _already_holds(project, change):

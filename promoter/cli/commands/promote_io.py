@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from promoter.check.report import change_dicts, sorted_findings
+from promoter.compile.references import purposes
+from promoter.compile.secretstore import SecretStore
 from promoter.findings import Finding
 from promoter.project.types import Environment, Project
 from promoter.promotion.lock import repo_lock
@@ -112,6 +114,28 @@ def refused(change: PinChange, action: str, *, as_json: bool) -> int:
     if as_json:
         print_json(change, action, "refused")
     return 1
+
+
+def store_missing(change: PinChange, options: WriteOptions, command: str) -> bool:
+    """Say so in one line when this write needs DST's secrets and this machine lacks them.
+
+    A dry run shows them masked and a ``render: references`` output keeps ``$purpose``:
+    neither needs the store; ``--apply`` and a resolved output do."""
+    env = change.env
+    if options.dry_run or not (options.apply or env.render == "resolved"):
+        return False
+    if not any(purposes(change.compiled.merged.data)) or SecretStore(env.store).provisioned():
+        return False
+    flag = " --apply" if options.apply else ""
+    why = "delivers" if options.apply else "writes the output with"
+    print(
+        f"refused: secret store {env.store.display}/ is not provisioned on this machine and "
+        f"'{command}{flag}' needs it (it {why} {env.name}'s secrets); nothing written "
+        f"(hint: run it where {env.store.display}/ is provisioned, or add --dry-run "
+        "to see the redacted diff)",
+        file=sys.stderr,
+    )
+    return True
 
 
 def refused_early(

@@ -16,10 +16,13 @@ from promoter.project.types import PROJECT_FILE, Project
 from promoter.scan.scanner import kind, project_inputs, scan
 
 
-def run_scan(root: Path, paths: Sequence[str], *, staged: bool, fmt: str) -> int:
+def run_scan(
+    root: Path, paths: Sequence[str], *, staged: bool, fmt: str, origin: Path | None = None
+) -> int:
+    """``paths`` are taken from ``origin`` (where promoter was started, before ``-C``)."""
     project = load_project(root)
     stores = [e.store.display for e in project.environments.values() if e.tier != "development"]
-    is_git = (root / ".git").exists()
+    is_git = git.inside_work_tree(root)  # root may be a monorepo's subfolder
     tracked: set[str] = set()
     if is_git:
         for store in stores:
@@ -33,7 +36,7 @@ def run_scan(root: Path, paths: Sequence[str], *, staged: bool, fmt: str) -> int
             return git.staged_text(root, path)
     else:
         if paths:
-            chosen, found = _explicit(root, paths)
+            chosen, found = _explicit(root, origin or Path.cwd(), paths)
         else:
             chosen = _default_paths(root, project, stores)
 
@@ -69,26 +72,26 @@ def run_scan(root: Path, paths: Sequence[str], *, staged: bool, fmt: str) -> int
     return exit_code([result])
 
 
-def _explicit(root: Path, paths: Sequence[str]) -> tuple[list[str], set[str]]:
-    """The files named, and those found under a directory named (hidden ones, such as
-    .git/, left out); a missing one is exit 2."""
+def _explicit(root: Path, start: Path, paths: Sequence[str]) -> tuple[list[str], set[str]]:
+    """The files named (from ``start``), and those found under a directory named (hidden
+    ones, such as .git/, left out); a missing one is exit 2."""
     chosen: list[str] = []
     found: set[str] = set()
     for name in paths:
-        path = Path(name)
+        path = start / name
         if path.is_dir():
             under = [_relative(root, p) for p in _walk(path)]
             chosen += under
             found.update(under)
         elif path.is_file():
-            chosen.append(_relative(root, name))
+            chosen.append(_relative(root, str(path)))
         else:
             raise InputError("no such file", location=Location(name), hint="check the path")
-    return chosen, found - _named(root, paths)
+    return chosen, found - _named(root, start, paths)
 
 
-def _named(root: Path, paths: Sequence[str]) -> set[str]:
-    return {_relative(root, name) for name in paths if Path(name).is_file()}
+def _named(root: Path, start: Path, paths: Sequence[str]) -> set[str]:
+    return {_relative(root, str(start / name)) for name in paths if (start / name).is_file()}
 
 
 def _walk(directory: Path) -> list[str]:

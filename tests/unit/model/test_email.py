@@ -125,6 +125,14 @@ def test_msgraph_constraints(change: dict[str, Any], pointer: str, fragment: str
         ),
         ({"auth": {"enable": True, "type": "oauth2"}}, "/auth/type", "'basic'"),
         ({"from": "not an address"}, "/from", "email address"),
+        ({"from": "not-an-address"}, "/from", "email address"),
+        ({"port": 587.0}, "/port", "found the number 587.0"),
+        (
+            {"auth": {"enable": True, "username": "u", "password": {"$purpse": {"name": "x"}}}},
+            "/auth/password",
+            "found a mapping with $purpse",
+        ),
+        ({"type": None}, "/type", "must be 'smtp'"),
         ({"mailEndpoint": "https://x"}, "/mailEndpoint", "unknown property"),
     ],
 )
