@@ -92,7 +92,10 @@ def _write_if_changed(
     already held ``config``. Every field is compared exactly; a secret the target keeps
     encrypted never equals ours, so it counts as unchanged only when ``same_secrets``
     (this very output was the last one delivered here)."""
-    held = client.get_config()
+    try:
+        held = client.get_config()
+    except TargetError:  # unreadable: write as before; the PUT's own answer says what is wrong
+        held = None
     if unchanged(held, config) or (
         same_secrets and held is not None and not read_back_mismatch(config, held, secret_pointers)
     ):

@@ -70,7 +70,7 @@ def test_403_is_final(example: Path, idm: IdmStandin) -> None:
     idm.fail_next(403, count=5)
     run = cli("deliver", "prod", cwd=example, env={"IDM_TOKEN": TOKEN})
     assert run.code == 3 and "(403)" in run.err
-    assert [s for _, _, s in idm.seen] == [403]  # the first request (the GET); never repeated
+    assert [s for m, _, s in idm.seen if m == "PUT"] == [403]
 
 
 def test_5xx_is_retried_then_succeeds(example: Path, idm: IdmStandin) -> None:
@@ -91,14 +91,14 @@ def test_persistent_5xx_gives_exit_3(example: Path, idm: IdmStandin) -> None:
     idm.fail_next(500, count=10)
     run = cli("deliver", "prod", cwd=example, env={"IDM_TOKEN": TOKEN})
     assert run.code == 3
-    assert "IDM answered GET /config/external.email with 500 (after 3 attempts)" in run.err
+    assert "IDM answered PUT /config/external.email with 500 (after 3 attempts)" in run.err
 
 
 def test_slow_idm_times_out(example: Path, idm: IdmStandin) -> None:
     set_target(
         example, "prod", f"{{idm: '{idm.base}', bearerEnv: IDM_TOKEN, timeout: 0.3, retries: 0}}"
     )
-    idm.delay_next(1.5)
+    idm.delay_next(1.5, count=2)  # the read before the write, then the PUT
     run = cli("deliver", "prod", cwd=example, env={"IDM_TOKEN": TOKEN})
     # a read timeout, or the whole-request deadline of the same 0.3 s, whichever fires first
     assert run.code == 3 and ("ReadTimeout" in run.err or "within timeout: 0.3 s" in run.err)
@@ -144,7 +144,7 @@ def test_drift_detected_through_idm(example: Path, idm: IdmStandin) -> None:
 def test_promote_apply_delivers_before_writing(example: Path, idm: IdmStandin) -> None:
     bearer(example, idm, env="staging")
     env = {"IDM_TOKEN": TOKEN}
-    idm.fail_next(500, count=3)  # every attempt of one delivery (retries: 2)
+    idm.fail_next(500, count=6)  # every attempt of the read before the write and of the PUT
     failed = cli("promote", "dev", "staging", "--apply", "--yes", cwd=example, env=env)
     assert failed.code == 3
     assert not (example / "environments/staging.pin.yaml").exists()
