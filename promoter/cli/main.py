@@ -147,7 +147,7 @@ def _dispatch(args: argparse.Namespace, root: Path) -> int:
     if args.command == "deliver":
         from promoter.cli.commands.deliver import run_deliver
 
-        return run_deliver(root, args.env)
+        return run_deliver(root, args.env, lock_wait=args.lock_wait)
     if args.command == "verify" and (args.templates or args.template):
         from promoter.cli.commands.verify_templates import run_verify_templates
 
@@ -181,6 +181,7 @@ def _dispatch(args: argparse.Namespace, root: Path) -> int:
             ca_file=args.ca_file.resolve() if args.ca_file else None,
             probe_patience_s=args.probe_patience_s,
             verify_to=args.verify_to,
+            lock_wait=args.lock_wait,
         )
         return run_watch(root, options, once=args.once)
     if args.command == "scan":

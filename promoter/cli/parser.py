@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import sys
 from collections.abc import Sequence
@@ -260,13 +261,28 @@ def _writing_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--apply", action="store_true", help="also deliver to DST's target")
     parser.add_argument("--commit", action="store_true", help="git commit the pin and ledger")
     parser.add_argument("--yes", action="store_true", help="do not ask before --apply")
+    lock_wait(parser, 10.0)
+
+
+def lock_wait(parser: argparse.ArgumentParser, default: float) -> None:
     parser.add_argument(
         "--lock-wait",
-        type=float,
-        default=10.0,
+        type=_seconds,
+        default=default,
         metavar="SECONDS",
-        help="how long to wait for another promotion",
+        help="how long to wait for the repo lock another promoter command holds",
     )
+
+
+def _seconds(text: str) -> float:
+    """A wait in seconds: finite, 0 to a day (NaN would wait for ever)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or not 0 <= value <= 86400:
+        raise argparse.ArgumentTypeError(f"must be seconds from 0 to 86400 (got {text!r})")
+    return value
 
 
 def _add_history(sub: Any) -> None:
@@ -280,9 +296,10 @@ def _add_deliver(sub: Any) -> None:
         sub,
         "deliver",
         "compile, gate and deliver ENV to its target, then read it back",
-        "0 delivered · 1 refused · 2 bad input · 3 target failed",
+        "0 delivered · 1 refused (a gate, the lock) · 2 bad input · 3 target failed",
     )
     deliver.add_argument("env", metavar="ENV", help="the environment")
+    lock_wait(deliver, 10.0)
 
 
 def _add_diff(sub: Any) -> None:
@@ -408,6 +425,7 @@ def _add_watch(sub: Any) -> None:
         metavar="ADDRESS",
         help="AIC target: the recipient of the test email that proves each rotation",
     )
+    lock_wait(watch, 60.0)
 
 
 def _add_hooks(sub: Any) -> None:

@@ -73,6 +73,32 @@ def plan(project: Project, imported: list[Imported]) -> list[Planned]:
     return _distinct(files)
 
 
+def left_behind(project: Project, imported: list[Imported], files: list[Planned]) -> list[str]:
+    """Environments not imported that compile from the base this import rewrites.
+
+    Their overlays hold only their differences from that base, so a new base would change
+    what they compile to (or break them): the import refuses rather than guess.
+    """
+    base_path = project.root / project.base_display
+    planned = next((f for f in files if f.path == base_path), None)
+    if planned is None:
+        return []
+    try:
+        current: str | None = base_path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        current = None
+    if current == planned.text:
+        return []
+    names = {item.env for item in imported}
+    return [
+        env.name
+        for env in project.environments.values()
+        if env.name not in names
+        and base_for(project, env) == project.base
+        and (project.base is not None or env.overlay.is_file())
+    ]
+
+
 def _distinct(files: list[Planned]) -> list[Planned]:
     """One planned file per path: envs that share a store share a file only if it agrees."""
     seen: dict[Path, Planned] = {}

@@ -17,6 +17,7 @@ from typing import Any
 
 from promoter.errors import InputError, Location
 from promoter.files import git
+from promoter.files.atomic import write_atomic
 from promoter.project.types import LEDGER_FILE
 
 LEDGER = LEDGER_FILE
@@ -27,7 +28,7 @@ PIN_ARCHIVE = Path("ledger") / "pins"
 class Entry:
     action: str  # promote | rollback | deliver | verify
     env: str
-    result: str  # promoted | applied | rolled-back | delivered | verified
+    result: str  # promoted | applied | rolled-back | delivered | verified, + "-uncommitted"
     source: str | None = None  # the stage promoted from
     pin_sha256: str | None = None
     output_sha256: str | None = None
@@ -88,6 +89,19 @@ def append_line(root: Path, line: str) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def replace_last(root: Path, old: Entry, new: Entry) -> None:
+    """Rewrite the ledger's last line, ``old``'s, as ``new`` (atomically, under the repo lock).
+
+    Only the entry this run just appended may be rewritten: anything else there is an error.
+    """
+    path = root / LEDGER
+    kept = lines(root)
+    if not kept or kept[-1] != entry_line(old):
+        raise InputError("the last entry is not this run's", location=Location(str(LEDGER)))
+    kept[-1] = entry_line(new)
+    write_atomic(path, "\n".join(kept) + "\n", secret=False, display=str(LEDGER), backup=False)
 
 
 def read(root: Path) -> list[Entry]:

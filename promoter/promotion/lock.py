@@ -1,4 +1,8 @@
-"""One promotion at a time per repo: an advisory lock on ``build/.promoter/lock``."""
+"""One writer at a time per repo: an advisory lock on ``build/.promoter/lock``.
+
+``promote``, ``rollback``, ``deliver`` and the watcher take it for every write to a
+target or to the repo's records (pins, outputs, their records, the ledger).
+"""
 
 from __future__ import annotations
 
@@ -9,17 +13,25 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from promoter.errors import RefusedError
+from promoter.errors import Location, RefusedError
 
 LOCK_FILE = Path("build") / ".promoter" / "lock"
 
 
 @contextlib.contextmanager
-def repo_lock(root: Path, *, wait: float) -> Iterator[None]:
-    """Hold the repo's lock; wait up to ``wait`` seconds for another holder."""
+def repo_lock(root: Path, *, wait: float, what: str = "") -> Iterator[None]:
+    """Hold the repo's lock; wait up to ``wait`` seconds for another holder.
+
+    ``what`` (``deliver dev``) is written beside the pid, so a waiter can name the holder.
+    """
     path = root / LOCK_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise RefusedError(
+            f"cannot open the repo lock: {exc.strerror}", location=Location(str(LOCK_FILE))
+        ) from None
     try:
         deadline = time.monotonic() + wait
         while True:
@@ -30,12 +42,13 @@ def repo_lock(root: Path, *, wait: float) -> Iterator[None]:
                 if time.monotonic() >= deadline:
                     holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
                     raise RefusedError(
-                        f"another promotion holds the repo lock ({holder})",
+                        f"another promoter command holds the repo lock ({holder})",
                         hint=f"wait for it, or check {LOCK_FILE}; --lock-wait SECONDS",
                     ) from None
                 time.sleep(0.05)
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()}".encode(), 0)
+        label = f"pid {os.getpid()}" + (f": {what}" if what else "")
+        os.pwrite(fd, label.encode(), 0)
         yield
     finally:
         os.close(fd)  # closing releases the lock

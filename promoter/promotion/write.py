@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,8 @@ class CommitFailed(RefusedError):
     def __init__(self, message: str, *, written: list[str], entry: ledger.Entry) -> None:
         super().__init__(
             message,
-            hint=f"the promotion took effect and is in the ledger; {', '.join(written)} "
-            "are not committed: fix the cause and commit them yourself",
+            hint=f"the promotion took effect and is in the ledger as {entry.result}; "
+            f"{', '.join(written)} are not committed: fix the cause and commit them yourself",
         )
         self.written = written
         self.entry = entry
@@ -111,9 +112,25 @@ def write_change(
             raise CommitFailed(
                 exc.message,
                 written=[p.as_posix() for p in paths],
-                entry=entry,
+                entry=_uncommitted(root, entry),
             ) from None
     return entry
+
+
+def _uncommitted(root: Path, entry: ledger.Entry) -> ledger.Entry:
+    """Rewrite this run's ledger entry to say its commit failed.
+
+    The entry went into the ledger before ``git commit`` (the commit holds the ledger), so
+    it read as a plain success naming a HEAD; now it names no commit and its result says so.
+    """
+    marked = replace(
+        entry,
+        result=f"{entry.result}-uncommitted",
+        git_commit=None,
+        detail={**entry.detail, "commit": "failed"},
+    )
+    ledger.replace_last(root, entry, marked)
+    return marked
 
 
 def gate_summary(findings: list[Finding]) -> dict[str, int]:

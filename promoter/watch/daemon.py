@@ -10,6 +10,7 @@ counted, and is retried on the next change or the periodic resync.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -20,10 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from promoter.check.compiler import Compiler
-from promoter.errors import PromoterError, TargetError
+from promoter.errors import PromoterError, RefusedError, TargetError
 from promoter.mail.message import VerifyError
 from promoter.project.load import load_project
 from promoter.project.types import AicTarget
+from promoter.promotion.lock import repo_lock
 from promoter.targets.record import deliver_recorded
 from promoter.watch.digest import process_hmac
 from promoter.watch.options import DEBOUNCE_CAP, WatchOptions, check_options
@@ -90,13 +92,27 @@ class Watcher:
         finally:
             self.metrics.probe_seconds.observe(time.monotonic() - started)
         if compiled.env.render == "resolved" or compiled.text != self.last_output:
-            started = time.monotonic()
-            try:
-                summary = deliver_recorded(self.root, compiled)
-            except TargetError as exc:
-                return ReloadOutcome("delivery-failed", f"kept last known good: {exc}", 3)
-            finally:
-                self.metrics.delivery_seconds.observe(time.monotonic() - started)
+            with contextlib.ExitStack() as held:
+                busy = self._lock(held)
+                if busy is not None:
+                    return busy
+                # a promotion may have changed the repo while the probe ran: deliver only
+                # what was probed, and re-check at once otherwise
+                again = Compiler(load_project(self.root)).compile(self.options.env)
+                if again.text is None or _state_digest(again.text, again.secret_values()) != digest:
+                    self.trigger.set()
+                    return ReloadOutcome(
+                        "changed",
+                        "kept last known good: the repo changed during the probe; re-checking",
+                        1,
+                    )
+                started = time.monotonic()
+                try:
+                    summary = deliver_recorded(self.root, compiled)
+                except TargetError as exc:
+                    return ReloadOutcome("delivery-failed", f"kept last known good: {exc}", 3)
+                finally:
+                    self.metrics.delivery_seconds.observe(time.monotonic() - started)
         else:
             summary = "references unchanged; IDM reads the store itself"
         self.last_good = digest
@@ -105,11 +121,28 @@ class Watcher:
         self.metrics.last_success_time.set(time.time())
         return ReloadOutcome("success", f"{proven}; {summary} (sha256 {compiled.sha256})")
 
+    def _lock(self, held: contextlib.ExitStack) -> ReloadOutcome | None:
+        """Take the repo lock into ``held`` (waiting up to --lock-wait), or say it is busy.
+
+        Busy is retried at once: the watcher keeps waiting, a --lock-wait at a time.
+        """
+        what = f"watch {self.options.env}"
+        try:
+            held.enter_context(repo_lock(self.root, wait=self.options.lock_wait, what=what))
+        except RefusedError as exc:
+            self.trigger.set()
+            return ReloadOutcome("lock-busy", f"kept last known good: {exc.message}; waiting", 1)
+        return None
+
     def _rotate(self, compiled: Any) -> ReloadOutcome:
 
         if self.rotation is None:
             self.rotation = Rotation(self.options.env, self.options.verify_to or "", self.log)
-        outcome: ReloadOutcome = self.rotation.reload(compiled)
+        with contextlib.ExitStack() as held:  # the tenant is written: under the repo lock
+            busy = self._lock(held)
+            if busy is not None:
+                return busy
+            outcome: ReloadOutcome = self.rotation.reload(compiled)
         if outcome.result == "success":
             self.ready = True
             self.metrics.last_success_time.set(time.time())

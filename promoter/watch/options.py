@@ -28,6 +28,7 @@ class WatchOptions:
     ca_file: Path | None = None
     probe_patience_s: float = 30.0
     verify_to: str | None = None  # recipient of the test email that proves an AIC rotation
+    lock_wait: float = 60.0  # for the repo lock, before each write (then retried)
 
 
 def check_options(options: WatchOptions) -> None:

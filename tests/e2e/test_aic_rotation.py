@@ -477,7 +477,7 @@ def test_msgraph_client_secret_rotation_through_the_tenant(tmp_path: Path, tls: 
         config = {
             "type": "msgraph",
             "from": SENDER,
-            "mailEndpoint": graph.mail_endpoint(),
+            "mailEndpoint": graph.mail_endpoint(SENDER),  # Graph sends as that mailbox only
             "auth": {
                 "type": "oauth2",
                 "clientId": "&{esv.email.msgraph.client}",

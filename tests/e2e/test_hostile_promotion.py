@@ -189,19 +189,44 @@ def test_a_failed_git_commit_says_what_was_written_and_what_failed(example: Path
     run = cli("promote", "dev", "staging", "--commit", cwd=example, env=GIT_ENV)
     assert run.code == 1
     [entry] = entries(example)
-    assert entry["result"] == "promoted" and "commit" not in json.dumps(entry["detail"])
+    # issue 19 item 7: no plain success, no git_commit for a commit that did not happen
+    assert entry["result"] == "promoted-uncommitted"
+    assert entry["detail"]["commit"] == "failed"
+    assert "git_commit" not in entry
     archived = f"ledger/pins/{entry['pin_sha256']}.yaml"
     written = f"environments/staging.pin.yaml, ledger/promotions.jsonl, {archived}"
     assert run.out.splitlines()[-1] == f"not committed: {written}"
     assert "promoted dev → staging: build/staging/conf/external.email.json" in run.out
+    assert "(promoted-uncommitted)" in run.out
     assert run.err.splitlines()[-1] == (
         f"error: git commit failed: hook says no (hint: the promotion took effect and is in "
-        f"the ledger; {written} are not committed: fix the cause and commit them yourself)"
+        f"the ledger as promoted-uncommitted; {written} are not committed: fix the cause and "
+        "commit them yourself)"
     )
+    history = cli("history", "staging", cwd=example)
+    assert history.code == 0 and "promoted-uncommitted" in history.out
+    assert not list((example / "ledger").glob("*.bak"))
     log = subprocess.run(
         ["git", "log", "--format=%s"], cwd=example, capture_output=True, text=True, check=True
     )
     assert log.stdout.splitlines() == ["initial"]
+
+
+def test_a_failed_commit_after_a_good_one_keeps_the_good_entry(example: Path) -> None:
+    git_repo(example)
+    assert cli("promote", "dev", "staging", "--commit", cwd=example, env=GIT_ENV).code == 0
+    hook = example / ".git/hooks/pre-commit"
+    hook.write_text("#!/bin/sh\necho 'hook says no' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    assert cli("promote", "staging", "prod", "--commit", cwd=example, env=GIT_ENV).code == 1
+    good, failed = entries(example)
+    assert good["result"] == "promoted" and good["env"] == "staging"
+    history = subprocess.run(
+        ["git", "rev-list", "HEAD"], cwd=example, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert good["git_commit"] in history
+    assert failed["env"] == "prod" and failed["result"] == "promoted-uncommitted"
+    assert "git_commit" not in failed
 
 
 def test_commit_outside_a_git_work_tree_writes_nothing(example: Path) -> None:

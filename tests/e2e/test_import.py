@@ -558,6 +558,9 @@ def test_force_replaces_the_pins_of_imported_envs(example: Path) -> None:
     old_base = (example / "environments" / "base.yaml").read_text()
     pin = example / "environments" / "staging.pin.yaml"
     pin.write_text(HEADER.format(env="staging", path="environments/base.yaml") + old_base)
+    prod_pin = example / "environments" / "prod.pin.yaml"  # prod, pinned, keeps its base
+    prod_pin.write_text(HEADER.format(env="prod", path="environments/base.yaml") + old_base)
+    prod_before = compile_bytes(example, "prod")
     a = write(example.parent / "a.json", json.dumps(SMTP_SOURCE))
     b = write(example.parent / "b.json", json.dumps(dict(SMTP_SOURCE, port=2587)))
     refused = cli("import", f"dev={a}", f"staging={b}", cwd=example)
@@ -568,6 +571,43 @@ def test_force_replaces_the_pins_of_imported_envs(example: Path) -> None:
     assert pin.read_text().startswith("# promoter pin: the base that staging compiles from.")
     assert compile_file(example, "staging") == expected(dict(SMTP_SOURCE, port=2587))
     assert compile_file(example, "dev") == expected(SMTP_SOURCE)
+    assert compile_bytes(example, "prod") == prod_before
+
+
+def compile_bytes(repo: Path, env: str) -> bytes:
+    out = repo.parent / "out" / f"{env}.bytes.json"  # holds secret values: outside the repo
+    run = cli("compile", env, "-o", str(out), cwd=repo)
+    assert run.code == 0, run.err
+    return out.read_bytes()
+
+
+def test_force_of_some_envs_refuses_to_change_the_ones_not_imported(example: Path) -> None:
+    """Issue 19 item 8: a new base.yaml would change dev, which is not imported."""
+    from tests.e2e.test_promote import tree_digest
+
+    dev_before = compile_bytes(example, "dev")
+    before = tree_digest(example)
+    a = write(example.parent / "a.json", json.dumps(SMTP_SOURCE))
+    b = write(example.parent / "b.json", json.dumps(dict(SMTP_SOURCE, port=2587)))
+    run = cli("import", "--force", f"staging={a}", f"prod={b}", cwd=example)
+    assert run.code == 1
+    assert run.out == ""
+    assert run.err == (
+        "error: importing staging, prod rewrites environments/base.yaml, which dev compiles "
+        "from but is not imported: its output would change; nothing written (hint: import dev "
+        "too (dev=SOURCE), or import one environment at a time (a single environment is "
+        "written as its overlay only, base.yaml untouched))\n"
+    )
+    assert CANARY not in run.out + run.err
+    assert tree_digest(example) == before
+    assert compile_bytes(example, "dev") == dev_before
+    # the refusal comes before the 'already exists' one: without --force it is the same
+    assert cli("import", f"staging={a}", f"prod={b}", cwd=example).err == run.err
+    # importing them one at a time is the way it names, and leaves dev byte-identical
+    assert cli("import", "--force", f"staging={a}", cwd=example).code == 0
+    assert cli("import", "--force", f"prod={b}", cwd=example).code == 0
+    assert compile_bytes(example, "dev") == dev_before
+    assert compile_file(example, "prod") == expected(dict(SMTP_SOURCE, port=2587))
 
 
 REALWORLD = Path(__file__).resolve().parents[1] / "realworld"

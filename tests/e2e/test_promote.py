@@ -201,7 +201,7 @@ def test_concurrent_promotion_fails_clearly(example: Path) -> None:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
         run = cli("promote", "dev", "staging", "--lock-wait", "0.3", cwd=example)
         assert run.code == 1
-        assert f"another promotion holds the repo lock (pid {holder.pid})" in run.err
+        assert f"another promoter command holds the repo lock (pid {holder.pid})" in run.err
         assert not (example / PIN).exists()
     finally:
         holder.kill()

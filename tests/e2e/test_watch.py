@@ -180,7 +180,10 @@ def test_partial_writes_and_deletes_are_never_applied(world: GraphWorld) -> None
         mark = len(daemon.logs())
         world.creds.unlink()
         record = daemon.wait_log(lambda r: r.get("result") == "refused", after=mark)
-        assert record["level"] == "error" and "not found" in record["message"]
+        # the store is empty now: "not provisioned on this machine", still refused (watch
+        # requires secrets), and the last known good is kept
+        assert record["level"] == "error" and "kept last known good" in record["message"]
+        assert "idm.email.msgraph.credentials" in record["message"]
         assert world.held_secret() == "second-secret"
     finally:
         assert daemon.stop() == 0

@@ -15,6 +15,7 @@ from promoter.project.load import load_project
 from promoter.project.types import AicTarget, FileTarget, IdmTarget
 from promoter.promotion import ledger
 from promoter.promotion.aic_stages import immutable_hint
+from promoter.promotion.lock import repo_lock
 from promoter.promotion.write import gate_summary
 from promoter.targets import record as outputrecord
 from promoter.targets.aic import AicClient
@@ -28,8 +29,15 @@ def _compile(root: Path, env: str) -> Compiled:
     return Compiler(load_project(root)).compile(env)
 
 
-def run_deliver(root: Path, env: str) -> int:
+def run_deliver(root: Path, env: str, *, lock_wait: float = 10.0) -> int:
 
+    # read, compiled, delivered and recorded under the lock: a promotion or the watcher
+    # in between would leave the target and the records (output record, ledger) disagreeing
+    with repo_lock(root, wait=lock_wait, what=f"deliver {env}"):
+        return _deliver(root, env)
+
+
+def _deliver(root: Path, env: str) -> int:
     project = load_project(root)
     compiled = Compiler(project).compile(env)
     print_findings(compiled.findings)

@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 from promoter.errors import InputError, RefusedError
-from promoter.importing.layout import Planned, plan, undeclared
+from promoter.importing.layout import Planned, left_behind, plan, undeclared
 from promoter.importing.plan import Imported, normalise
 from promoter.importing.sources import read_source
 from promoter.importing.write import check_round_trip, write_all, write_schemas
@@ -72,6 +72,7 @@ def run_import(root: Path, sources: list[str], envs: list[str], *, force: bool) 
         raw, display = read_source(source, root)
         imported.append(normalise(raw, env, display))
     files = plan(project, imported)
+    _refuse_left_behind(project, imported, files)
     existing = [f.display for f in files if os.path.lexists(f.path)]
     if existing and not force:
         shown = ", ".join(existing[:4]) + (
@@ -86,6 +87,22 @@ def run_import(root: Path, sources: list[str], envs: list[str], *, force: bool) 
     schemas = write_schemas(project.root)
     _report(project, imported, files, findings, schemas)
     return 0
+
+
+def _refuse_left_behind(project: Project, imported: list[Imported], files: list[Planned]) -> None:
+    """Refuse a new base that environments not imported compile from (issue: data loss)."""
+    others = left_behind(project, imported, files)
+    if not others:
+        return
+    names = ", ".join(others)
+    one = len(others) == 1
+    raise RefusedError(
+        f"importing {', '.join(item.env for item in imported)} rewrites {project.base_display}, "
+        f"which {names} {'compiles' if one else 'compile'} from but {'is' if one else 'are'} "
+        f"not imported: {'its' if one else 'their'} output would change; nothing written",
+        hint=f"import {names} too ({others[0]}=SOURCE), or import one environment at a time "
+        "(a single environment is written as its overlay only, base.yaml untouched)",
+    )
 
 
 def _report(
