@@ -1,4 +1,4 @@
-"""AIC chain: HTTP requests per command and the time of a no-op promotion.
+"""AIC chain: HTTP requests (and writes) per command, a session deliver, a no-op promotion.
 
     python -m bench.bench_aic [RUNS]
 
@@ -7,7 +7,10 @@ tests/e2e/test_aic.py (two ESVs per env: a variable and a secret), polling at th
 1 s (the stand-ins finish each step within 0.1 s, so each wait is one poll). Counts the requests
 each tenant stand-in answered (token requests included) for `deliver dev`, the first
 `promote dev staging --apply`, `promote staging prod --apply`, and a no-op
-`promote dev staging --apply`, whose wall time is the median of RUNS runs.
+`promote dev staging --apply`, whose wall time is the median of RUNS runs; then
+`deliver dev` again (unchanged: the target is 0 writes) and a `deliver prod` through a Direct
+Configuration session (prod gets `directConfiguration: true`, the stand-in's 0.02 s dwell
+times, polling at 0.05 s).
 """
 
 from __future__ import annotations
@@ -20,9 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.test_aic import BASE, PASSWORDS, _promoter_yaml
-
 from tests.conftest import cli, write
+from tests.e2e.test_aic import BASE, PASSWORDS, _promoter_yaml
 from tests.support.aic_standin import AicChain
 
 
@@ -46,6 +48,8 @@ def main(argv: list[str]) -> int:
             "AIC_SA_KEY": json.dumps(tenants.key.private_jwk),
         }
 
+        writes: list[int] = [0]
+
         def count(*args: str) -> tuple[int, float, dict[str, int]]:
             before = {n: len(t.seen) for n, t in tenants.envs.items()}
             start = time.perf_counter()
@@ -54,6 +58,12 @@ def main(argv: list[str]) -> int:
             if run.code != 0:
                 sys.exit(f"{' '.join(args)} failed: {run.err}")
             per = {n: len(t.seen) - before[n] for n, t in tenants.envs.items()}
+            writes[0] = sum(
+                1
+                for n, t in tenants.envs.items()
+                for m, path, _ in t.seen[before[n] :]
+                if m in ("PUT", "POST", "DELETE") and not path.startswith("/am/")
+            )
             return sum(per.values()), seconds, {n: c for n, c in per.items() if c}
 
         for label, args in (
@@ -71,6 +81,27 @@ def main(argv: list[str]) -> int:
         print(
             f"no-op promote dev staging --apply: {totals[0]} requests, "
             f"median {statistics.median(times):.2f} s over {runs} runs"
+        )
+        total, seconds, per = count("deliver", "dev")
+        print(
+            f"deliver dev (unchanged): {total} requests {per}, {writes[0]} writes, {seconds:.2f} s"
+        )
+        prod = tenants.prod
+        text = (
+            (repo / "promoter.yaml")
+            .read_text()
+            .replace(
+                f"aic: {prod.url}\n",
+                f"aic: {prod.url}\n      directConfiguration: true\n      pollInterval: 0.05\n",
+            )
+        )
+        write(repo / "promoter.yaml", text)
+        write(repo / "environments" / "prod.yaml", "port: 2525\n")
+        total, seconds, per = count("deliver", "prod")
+        states = len(prod.dcc.seen_states)
+        print(
+            f"deliver prod through a session: {total} requests {per}, {writes[0]} writes, "
+            f"{seconds:.2f} s ({states} session states, dwell {prod.dcc.dwell} s)"
         )
     return 0
 

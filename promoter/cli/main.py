@@ -222,6 +222,8 @@ def _write_options(args: argparse.Namespace) -> Any:
         lock_wait=args.lock_wait,
         allow_other_changes=getattr(args, "allow_other_changes", False),
         fmt=args.format,
+        description=getattr(args, "description", None),
+        ticket=getattr(args, "ticket", None),
     )
 
 

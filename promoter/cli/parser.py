@@ -231,6 +231,14 @@ def _add_promote(sub: Any) -> None:
         action="store_true",
         help="AIC: also promote the lower tenant's changes outside the email provider",
     )
+    promote.add_argument(
+        "--description",
+        metavar="TEXT",
+        help="AIC: why, shown in AIC's promotion reports (default: 'promoter: SRC -> DST')",
+    )
+    promote.add_argument(
+        "--ticket", metavar="REF", help="AIC: a ticket reference sent with the promotion"
+    )
 
 
 def _add_rollback(sub: Any) -> None:

@@ -175,6 +175,15 @@ def head(root: Path) -> str | None:
     return proc.stdout.strip() or None
 
 
+def user_name(root: Path) -> str | None:
+    """``git config user.name`` in ``root``, or None."""
+    try:
+        proc = run(root, "config", "user.name")
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return proc.stdout.strip() or None if proc.returncode == 0 else None
+
+
 def preflight(root: Path) -> None:
     """Refuse ``--commit`` before anything is written when git could not commit at all."""
     try:

@@ -102,6 +102,18 @@ class AicTargetSettings(AicTargetKind, _AuthFields):
         le=86400,
         description="seconds to wait for a promotion or a restart to finish",
     )
+    directConfiguration: bool = Field(
+        False,
+        description="write this immutable (controlled) tenant through a Direct Configuration "
+        "session instead of refusing a direct deliver",
+    )
+    esvVersions: int | None = Field(
+        None,
+        ge=1,
+        le=1000,
+        description="after a proven rotation, keep only the newest N versions of each ESV "
+        "secret (default: keep all)",
+    )
 
     _a_url = field_validator("aic")(check_url)
 

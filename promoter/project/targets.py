@@ -69,6 +69,8 @@ def _aic_target(root: Path, t: AicTargetSettings, doc: Doc, where: str) -> AicTa
         retries=t.retries,
         poll_interval=t.pollInterval,
         wait_timeout=t.waitTimeout,
+        direct_configuration=t.directConfiguration,
+        esv_versions=t.esvVersions,
     )
 
 

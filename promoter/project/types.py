@@ -53,6 +53,8 @@ class AicTarget:
     retries: int
     poll_interval: float
     wait_timeout: float
+    direct_configuration: bool = False
+    esv_versions: int | None = None  # keep the newest N secret versions (None: all)
 
     @property
     def idm_url(self) -> str:

@@ -52,6 +52,7 @@ class PromotionOutcome:
     restarted: bool = False
     requests: int = 0
     seconds: float = 0.0
+    metadata: dict[str, str] = field(default_factory=dict)  # what AIC's promotion was told
 
     def detail(self) -> dict[str, Any]:
         aic: dict[str, Any] = {
@@ -60,6 +61,7 @@ class PromotionOutcome:
             "dryRunReportId": self.dry_run_report_id,
             "esvsChanged": self.esvs_changed,
             "restarted": self.restarted,
+            "metadata": self.metadata or None,
         }
         return {"aic": {k: v for k, v in aic.items() if v not in (None, [])}}
 
@@ -72,6 +74,9 @@ class Flow:
     allow_other_changes: bool = False
     out: Out = print
     secrets: list[str] = field(default_factory=list)
+    description: str | None = None  # --description
+    ticket: str | None = None  # --ticket
+    promoter: str = ""  # the git user or $USER
 
     def client(self, env: Environment) -> AicClient:
         assert isinstance(env.target, AicTarget)
@@ -84,6 +89,7 @@ class Flow:
         dst_secrets = aic_values.secret_values(dst)
         self.secrets += list(dst_secrets.values())
         outcome = PromotionOutcome(result="dry-run" if dry_run else "applied")
+        outcome.metadata = self._metadata()
         with self.client(src) as lower, self.client(dst) as upper:
             try:
                 self._check_lower(lower)
@@ -129,12 +135,11 @@ class Flow:
         return report is not None and not changes(report)  # none: let the dry run decide
 
     def _promote(self, upper: AicClient, outcome: PromotionOutcome, *, dry_run: bool) -> None:
-        src, dst = self.source.env.name, self.dest.env.name
+        dst = self.dest.env.name
         with locked(upper, self.secrets, self.out, say=f"{dst}'s tenant: unlocked") as promotion:
             outcome.promotion_id = promotion
             self.out(f"{dst}'s tenant: locked for promotion {promotion}")
-            description = f"promoter: {src} -> {dst}"
-            status = upper.promote(dry_run=True, description=description)
+            status = upper.promote(dry_run=True, **self._metadata())
             report = upper.report()
             for key in ("missingESVs", "encryptedSecrets"):  # the status may hold them too
                 extra = [
@@ -148,10 +153,19 @@ class Flow:
             self._print_report(report, "dry run")
             self._judge(report, dry_run=dry_run)
             if not dry_run:
-                upper.promote(dry_run=False, description=description)
+                upper.promote(dry_run=False, **self._metadata())
                 final = upper.report()
                 outcome.report_id = report_text(final.get("reportId"))
                 self.out(f"{dst}'s tenant: promotion {promotion} done, report {outcome.report_id}")
+
+    def _metadata(self) -> dict[str, str]:
+        """What AIC's promotion is told: why, by whom, the ticket (only when given)."""
+        src, dst = self.source.env.name, self.dest.env.name
+        meta = {
+            "description": self.description or f"promoter: {src} -> {dst}",
+            "promoter": self.promoter or "promoter",
+        }
+        return {**meta, "ticket": self.ticket} if self.ticket else meta
 
     def _judge(self, report: dict[str, Any], *, dry_run: bool) -> None:
         dst = self.dest.env

@@ -6,7 +6,7 @@ from datetime import date
 
 from promoter.check.compiler import Compiled
 from promoter.compile.diff import diff
-from promoter.errors import InputError, RefusedError
+from promoter.errors import InputError
 from promoter.findings import Finding, severity_of
 from promoter.gates.waivers import apply_waivers
 from promoter.project.types import AicTarget, Environment, Project
@@ -23,14 +23,11 @@ def lower_tenant(project: Project, env: Environment) -> Environment | None:
     return lower if isinstance(lower.target, AicTarget) else None
 
 
-def refuse_direct_delivery(project: Project, env: Environment) -> None:
-    """``deliver staging`` on an immutable tenant: only AIC's promotion changes its config."""
+def immutable_hint(project: Project, env: Environment) -> str:
+    """What to do instead of a direct deliver to ``env``'s immutable tenant."""
     lower = lower_tenant(project, env)
-    if lower is not None:
-        raise RefusedError(
-            f"{env.name}'s AIC tenant is immutable: its config changes only by AIC promotion",
-            hint=f"promoter promote {lower.name} {env.name} --apply",
-        )
+    promote = f"promoter promote {lower.name} {env.name} --apply" if lower else "AIC promotion"
+    return f"{promote}, or directConfiguration: true on {env.name}'s target"
 
 
 def email016(

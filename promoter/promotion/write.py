@@ -68,8 +68,9 @@ def write_change(
     if commit:
         git.preflight(project.root)  # no repo or no identity: refuse before any write
     result = result or ("promoted" if action == "promote" else "rolled-back")
+    delivered: dict[str, Any] = {}
     if apply and isinstance(change.env.target, IdmTarget | AicTarget):
-        deliver(compiled)
+        deliver(compiled, detail=delivered)
         result = "applied"
     root = project.root
     pin_file = pins.pin_path(project, change.env.name)
@@ -96,6 +97,7 @@ def write_change(
         detail={
             "changed": [c.pointer for c in change.changes],
             **(detail or {}),
+            **delivered,
             "txn": txn.txn,
         },
     )

@@ -19,7 +19,9 @@ from typing import Any
 
 from promoter.errors import InputError, TargetError
 from promoter.project.types import AicTarget
+from promoter.targets.aic_dcc import MUTABLE, DccEndpoints
 from promoter.targets.aic_esvs import EsvEndpoints
+from promoter.targets.aic_info import InfoEndpoints
 from promoter.targets.aic_promotions import PromotionEndpoints
 from promoter.targets.aic_session import ESV_VERSION, IDM_VERSION, EsvState
 from promoter.targets.templates import (
@@ -37,15 +39,17 @@ CONFIG_PATH = "/openidm/config/external.email"
 SEND_PATH = "/openidm/external/email"
 
 
-class AicClient(EsvEndpoints, PromotionEndpoints):
+class AicClient(EsvEndpoints, PromotionEndpoints, InfoEndpoints, DccEndpoints):
     """One tenant environment: its IDM config and restarts, plus the ESV and promotion endpoints."""
 
     # -- IDM config -----------------------------------------------------------------------
 
-    def get_config(self) -> dict[str, Any] | None:
+    def get_config(self, *, staged: bool = False) -> dict[str, Any] | None:
+        """The live config, or (``staged``) the copy in our Direct Configuration session."""
         step = "read external.email"
+        headers = {**IDM_VERSION, **MUTABLE} if staged else IDM_VERSION
         body = self._json(
-            self._call("GET", CONFIG_PATH, step=step, missing=(404,), headers=IDM_VERSION), step
+            self._call("GET", CONFIG_PATH, step=step, missing=(404,), headers=headers), step
         )
         if body is None:
             return None
@@ -55,9 +59,15 @@ class AicClient(EsvEndpoints, PromotionEndpoints):
         body.pop("_rev", None)
         return body
 
-    def put_config(self, config: Mapping[str, Any]) -> None:
+    def put_config(self, config: Mapping[str, Any], *, staged: bool = False) -> None:
+        """PUT the config; ``staged``: into our session (with the header, never repeated)."""
         self._call(
-            "PUT", CONFIG_PATH, step="write external.email", json=dict(config), headers=IDM_VERSION
+            "PUT",
+            CONFIG_PATH,
+            step="write external.email",
+            json=dict(config),
+            headers={**IDM_VERSION, **MUTABLE} if staged else IDM_VERSION,
+            idempotent=not staged,
         )
 
     def send(self, message: Mapping[str, Any]) -> None:
@@ -108,9 +118,7 @@ class AicClient(EsvEndpoints, PromotionEndpoints):
 
     def restart_status(self) -> str:
         step = "read the restart status"
-        body = self._json(
-            self._call("GET", "/environment/startup", step=step, headers=ESV_VERSION), step
-        )
+        body = self.status_read("/environment/startup", step=step, headers=ESV_VERSION)
         status = body.get("restartStatus") if isinstance(body, dict) else None
         return status if isinstance(status, str) else ""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from promoter.targets.aic_session import ESV_VERSION, AicSession, EsvState, _decode
+from promoter.targets.aic_session import ESV_VERSION, PRUNE_VERSION, AicSession, EsvState, _decode
 
 
 class EsvEndpoints(AicSession):
@@ -51,7 +51,15 @@ class EsvEndpoints(AicSession):
             return EsvState(esv, "secret", False, False)
         active = body.get("activeVersion")
         loaded = body.get("loaded") is True and body.get("loadedVersion") == active
-        return EsvState(esv, "secret", True, loaded, active_version=str(active or ""))
+        held = body.get("loadedVersion")
+        return EsvState(
+            esv,
+            "secret",
+            True,
+            loaded,
+            active_version=str(active or ""),
+            loaded_version=str(held) if held else None,
+        )
 
     def create_secret(self, esv: str, value: str) -> None:
         self.remember(value)
@@ -97,4 +105,28 @@ class EsvEndpoints(AicSession):
             json={"status": status},
             headers=ESV_VERSION,
             idempotent=True,
+        )
+
+    def versions(self, esv: str) -> list[tuple[str, str]]:
+        """(version, status) of every version of a secret (never a value)."""
+        step = f"list the versions of secret {esv}"
+        body = self._json(
+            self._call(
+                "GET", f"/environment/secrets/{esv}/versions", step=step, headers=ESV_VERSION
+            ),
+            step,
+        )
+        found: list[tuple[str, str]] = []
+        for item in body if isinstance(body, list) else []:
+            if isinstance(item, dict) and isinstance(item.get("version"), str | int):
+                found.append((str(item["version"]), str(item.get("status") or "")))
+        return found
+
+    def delete_version(self, esv: str, version: str) -> None:
+        self._call(
+            "DELETE",
+            f"/environment/secrets/{esv}/versions/{version}",
+            step=f"delete secret {esv} version {version}",
+            headers=PRUNE_VERSION,
+            idempotent=False,  # a second DELETE of a destroyed version is refused
         )

@@ -12,11 +12,8 @@ from promoter.untrusted import scrub
 class PromotionEndpoints(AicSession):
     def lock_state(self) -> dict[str, Any]:
         step = "read the promotion lock"
-        body = self._json(
-            self._call(
-                "GET", "/environment/promotion/lock/state", step=step, headers=PROMOTION_READ
-            ),
-            step,
+        body = self.status_read(
+            "/environment/promotion/lock/state", step=step, headers=PROMOTION_READ
         )
         return body if isinstance(body, dict) else {}
 
@@ -50,26 +47,28 @@ class PromotionEndpoints(AicSession):
 
     def status(self) -> dict[str, Any]:
         step = "read the promotion status"
-        body = self._json(
-            self._call("GET", "/environment/promotion/promote", step=step, headers=PROMOTION_READ),
-            step,
-        )
+        body = self.status_read("/environment/promotion/promote", step=step, headers=PROMOTION_READ)
         return body if isinstance(body, dict) else {}
 
-    def promote(self, *, dry_run: bool, description: str) -> dict[str, Any]:
+    def promote(
+        self, *, dry_run: bool, description: str, promoter: str, ticket: str | None = None
+    ) -> dict[str, Any]:
         """Start a (dry-run) promotion and poll it to the end; the final status."""
         before = self.status()
+        body: dict[str, Any] = {
+            "dryRun": dry_run,
+            "promoter": promoter,
+            "promotionDescription": description,
+            "unlockEnvironmentsAfterPromotion": False,
+        }
+        if ticket:
+            body["zendeskTicketReference"] = ticket
         self._call(
             "POST",
             "/environment/promotion/promote",
             step="dry-run promotion" if dry_run else "promotion",
             ok=(200, 202),
-            json={
-                "dryRun": dry_run,
-                "promoter": "promoter",
-                "promotionDescription": description,
-                "unlockEnvironmentsAfterPromotion": False,
-            },
+            json=body,
             headers=PROMOTION_WRITE,
         )
         step = "dry-run promotion" if dry_run else "promotion"

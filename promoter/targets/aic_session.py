@@ -23,6 +23,12 @@ IDM_VERSION = {"Accept-API-Version": "resource=1.0"}
 ESV_VERSION = {"Accept-API-Version": "resource=1.0"}
 PROMOTION_READ = {"Accept-API-Version": "protocol=1.0,resource=1.0"}
 PROMOTION_WRITE = {"Accept-API-Version": "protocol=2.1,resource=1.0"}
+PRUNE_VERSION = PROMOTION_WRITE  # fr-config-manager's --prune sends the same
+
+
+class NotReady(TargetError):
+    """A status read that failed (5xx, dropped connection, timeout): inside a poll it means
+    "not ready yet"; anywhere else it is the usual exit 3."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +41,7 @@ class EsvState:
     loaded: bool
     value: str | None = None  # a variable's decoded value
     active_version: str | None = None  # a secret's newest version
+    loaded_version: str | None = None  # the version a secret's placeholders see now
 
 
 class AicSession:
@@ -133,14 +140,41 @@ class AicSession:
                 f"{step} on {self.label}: {self.target.url} answered with no JSON"
             ) from None
 
+    def status_read(self, path: str, *, step: str, headers: Mapping[str, str]) -> Any:
+        """GET a status for a poll: a 5xx or a transport failure is ``NotReady`` (a tenant
+        restarting may answer 500 or drop the connection for a while), never retried here:
+        the poll asks again."""
+        try:
+            response = self.session.call(
+                "GET", path, step=f"{step} on {self.label}", headers=dict(headers), answer_5xx=True
+            )
+        except TargetError as failed:
+            raise NotReady(failed.message) from None
+        if response.status_code >= 500:
+            raise NotReady(
+                f"{step} on {self.label}: {self.target.url} answered "
+                f"{http_status(response.status_code)}"
+            )
+        if response.status_code != 200:
+            raise self.refused(step, response)
+        return self._json(response, step)
+
     def poll(self, step: str, done: Callable[[], bool]) -> None:
-        """Wait ``poll_interval`` first (each step was just asked for), then check."""
+        """Wait ``poll_interval`` first (each step was just asked for), then check; a failed
+        check (``NotReady``) is "not yet" until ``wait_timeout``."""
         deadline = time.monotonic() + self.target.wait_timeout
         self._sleep(self.target.poll_interval)
-        while not done():
+        last = ""
+        while True:
+            try:
+                if done():
+                    return
+            except NotReady as failed:
+                last = failed.message
             if time.monotonic() >= deadline:
+                said = f"; the last poll failed: {scrub(last, self._sent())}" if last else ""
                 raise TargetError(
-                    f"{step} on {self.label}: not done after {self.target.wait_timeout:g} s",
+                    f"{step} on {self.label}: not done after {self.target.wait_timeout:g} s{said}",
                     hint="raise waitTimeout on the target, or look at the tenant",
                 )
             self._sleep(self.target.poll_interval)

@@ -18,7 +18,7 @@ import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from promoter.compile.diff import flatten
 from promoter.compile.render import LITERAL_SECRET_POINTERS
@@ -39,13 +39,25 @@ def output_path(root: Path, env: Environment) -> Path:
     return root / "build" / env.name / "conf" / "external.email.json"
 
 
-def deliver_recorded(root: Path, compiled: Compiled) -> str:
+def deliver_recorded(
+    root: Path,
+    compiled: Compiled,
+    *,
+    delivered_sha256: str | None = None,
+    immutable_hint: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> str:
     """``targets.deliver`` with the secret pointers recorded around it (see the module doc)."""
 
     output = output_path(root, compiled.env)
     pointers = compiled.secret_pointers
     remember(root, output, pointers, exact=False)
-    summary = deliver(compiled)
+    summary = deliver(
+        compiled,
+        delivered_sha256=delivered_sha256,
+        immutable_hint=immutable_hint,
+        detail=detail,
+    )
     if isinstance(compiled.env.target, FileTarget):  # an IDM target's record is kept as a union
         remember(root, output, pointers, exact=True)
     return summary

@@ -33,6 +33,7 @@ from promoter.targets.aic import AicClient
 from promoter.targets.esv import secret_values
 from promoter.watch.digest import process_hmac
 from promoter.watch.outcome import ReloadOutcome
+from promoter.watch.prune import prune
 
 if TYPE_CHECKING:
     from promoter.check.compiler import Compiled
@@ -93,6 +94,8 @@ class Rotation:
     good: Values | None = None  # the values last proven: what an undo restores
     # secret id -> versions superseded since the last proof, still ENABLED
     superseded: dict[str, list[str]] = field(default_factory=dict)
+    # secret id -> its active version at the last proof (esvVersions never deletes it)
+    proven_versions: dict[str, str] = field(default_factory=dict)
 
     def reload(self, compiled: Compiled) -> ReloadOutcome:
 
@@ -152,12 +155,14 @@ class Rotation:
         except TargetError as exc:
             return self._undo(client, compiled, values, digest, pushed.states, exc)
         disabled = self._disable_superseded(client)
+        deleted = self._prune(client, env, values, pushed)
         self._proven(values, digest)
         parts = [
             f"rotated {', '.join(pushed.changed)}" if pushed.changed else "loaded pending ESVs",
             "restarted the tenant" if restarted else "no restart needed",
             f"test email through the tenant accepted ({_domain(self.verify_to)})",
             f"disabled {', '.join(disabled)}" if disabled else "no previous version to disable",
+            *([f"deleted {', '.join(deleted)} (esvVersions)"] if deleted else []),
         ]
         return ReloadOutcome("success", "; ".join(parts))
 
@@ -198,6 +203,29 @@ class Rotation:
                 self.log("info", "rotation", f"disabled {esv} v{version}", step="disable")
         self.superseded = {}
         return disabled
+
+    def _prune(
+        self, client: AicClient, env: Environment, values: Values, pushed: aic_values.Pushed
+    ) -> list[str]:
+        """``esvVersions: N``: versions beyond the newest N go, once the rotation is proven."""
+        assert isinstance(env.target, AicTarget)
+        keep = env.target.esv_versions
+        before = dict(self.proven_versions)
+        for esv, state in pushed.states.items():
+            if state.kind == "secret" and state.active_version:
+                self.proven_versions[esv] = state.active_version
+        if keep is None:
+            return []
+        protected = {
+            esv: [v for v in (before.get(esv), pushed.versions.get(esv)) if v]
+            for esv in values.secrets
+        }
+        deleted, failed = prune(client, values.secrets, keep, protected)
+        for item in deleted:
+            self.log("info", "rotation", f"deleted {item} (esvVersions: {keep})", step="prune")
+        for item in failed:
+            self.log("error", "rotation", f"could not delete {item}; left", step="prune")
+        return deleted
 
     def _settle(self, client: AicClient, compiled: Compiled) -> ReloadOutcome:
         """Finish an undo that stopped before the restart or its test email."""

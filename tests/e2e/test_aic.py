@@ -156,10 +156,30 @@ def test_deliver_to_an_immutable_tenant_is_refused(chain: Chain) -> None:
     run = chain.run("deliver", "staging")
     assert run.code == 1
     assert run.err == (
-        "error: staging's AIC tenant is immutable: its config changes only by AIC promotion "
-        "(hint: promoter promote dev staging --apply)\n"
+        "error: staging's AIC tenant says it is immutable: its config changes only by AIC "
+        "promotion or a Direct Configuration session (hint: promoter promote dev staging "
+        "--apply, or directConfiguration: true on staging's target)\n"
     )
-    assert chain.tenants.staging.count("PUT") == 0
+    staging = chain.tenants.staging
+    assert staging.count("GET", "/environment/info") == 1
+    assert staging.count("PUT") == 0 and staging.count("POST", "/environment/secrets") == 0
+
+
+def test_the_tenant_not_the_order_decides_mutability(chain: Chain) -> None:
+    staging, dev = chain.tenants.staging, chain.tenants.dev
+    staging.mutable = True  # a sandbox tenant in second place: it answers immutable: false
+    run = chain.run("deliver", "staging")
+    assert run.code == 0, run.err
+    assert run.out.startswith(f"staging: delivered to {staging.url}/openidm/config/external.email")
+    assert (staging.config() or {})["host"] == "&{esv.email.host}"
+
+    dev.mutable = False  # an immutable tenant in first place: no ESV pushed, no PUT
+    first = chain.run("deliver", "dev")
+    assert first.code == 1
+    assert "dev's AIC tenant says it is immutable" in first.err
+    assert "directConfiguration: true on dev's target" in first.err
+    assert dev.count("PUT") == 0 and dev.count("POST", "/environment/secrets") == 0
+    assert dev.count("GET", "/environment/info") == 1
 
 
 def test_diff_against_the_tenant(chain: Chain) -> None:
@@ -495,3 +515,102 @@ def test_verify_templates_through_the_tenant_includes_its_built_in_templates(
             f"{chain.tenants.dev.url}/openidm/external/email"
         )
         assert len(smtp.wait_for(2)) == 2
+
+
+def test_a_second_deliver_writes_nothing_and_a_drifted_tenant_is_written(chain: Chain) -> None:
+    dev = chain.tenants.dev
+    assert chain.run("deliver", "dev").code == 0
+    puts = dev.count("PUT", "/openidm/config")
+    again = chain.run("deliver", "dev")
+    assert again.code == 0, again.err
+    assert again.out.startswith(
+        f"dev: unchanged: {dev.url}/openidm/config/external.email already holds it"
+    )
+    assert dev.count("PUT", "/openidm/config") == puts
+    drifted = dict(dev.config() or {}, port=2525)
+    dev.set_config("external.email", drifted)
+    third = chain.run("deliver", "dev")
+    assert third.code == 0, third.err
+    assert third.out.startswith(f"dev: delivered to {dev.url}/openidm/config/external.email")
+    assert dev.count("PUT", "/openidm/config") == puts + 1
+    assert (dev.config() or {})["port"] == 587
+
+
+def test_promote_to_a_tenant_that_says_it_is_mutable_delivers_directly(chain: Chain) -> None:
+    staging = chain.tenants.staging
+    staging.mutable = True
+    write(chain.repo / "environments" / "staging.yaml", "port: 2525\n")  # EMAIL016 moot
+    assert chain.run("deliver", "dev").code == 0
+    run = _promote(chain, "dev", "staging")
+    assert run.code == 0, run.err
+    assert "staging's tenant says it is mutable: delivered directly" in run.out
+    assert staging.count("POST", "/environment/promotion") == 0
+    assert (staging.config() or {})["port"] == 2525
+    assert _ledger(chain)[-1]["env"] == "staging"
+
+
+def test_promote_dry_run_says_what_the_tenant_answered(chain: Chain) -> None:
+    assert chain.run("deliver", "dev").code == 0
+    run = chain.run("promote", "dev", "staging", "--dry-run")
+    assert run.code == 0, run.err
+    assert "staging's tenant says it is immutable: AIC's promotion carries the change" in run.out
+
+
+def test_eight_failed_restart_polls_are_survived(chain: Chain) -> None:
+    dev = chain.tenants.dev
+    dev.restart_seconds = 0.3
+    dev.fail_request("GET", "/environment/startup", 500, count=5)
+    dev.fail_request("GET", "/environment/startup", 502, count=1)
+    dev.fail_request("GET", "/environment/startup", -1, count=2)  # connection dropped
+    run = chain.run("deliver", "dev")
+    assert run.code == 0, run.err
+    assert "restarted to load ESVs" in run.out
+    assert dev.restarts == 1 and dev.count("POST", "/environment/startup") == 1
+    assert dev.count("GET", "/environment/startup") >= 7  # 6 failures seen + ready
+
+
+def test_polls_that_keep_failing_end_at_wait_timeout_naming_the_last_failure(
+    chain: Chain,
+) -> None:
+    dev = chain.tenants.dev
+    text = (chain.repo / "promoter.yaml").read_text().replace("waitTimeout: 20", "waitTimeout: 0.5")
+    write(chain.repo / "promoter.yaml", text)
+    dev.fail_request("GET", "/environment/startup", 503, count=10_000)
+    run = chain.run("deliver", "dev")
+    assert run.code == 3
+    assert run.err.startswith(
+        "error: wait for the restart on dev's tenant: not done after 0.5 s; the last poll "
+        "failed: read the restart status on dev's tenant: "
+    )
+    assert "503" in run.err
+    assert dev.count("POST", "/environment/startup") == 1  # the restart is never repeated
+
+
+def test_promotion_metadata_is_sent_and_kept_in_the_ledger(chain: Chain) -> None:
+    staging = chain.tenants.staging
+    assert chain.run("deliver", "dev").code == 0
+    chain.environ["USER"] = "ci-runner"
+    run = _promote(chain, "dev", "staging", "--description", "new relay", "--ticket", "OPS-42")
+    assert run.code == 0, run.err
+    bodies = staging.promotions.started
+    assert [b["dryRun"] for b in bodies] == [True, False]
+    for body in bodies:
+        assert body["promotionDescription"] == "new relay"
+        assert body["zendeskTicketReference"] == "OPS-42"
+        assert body["promoter"]  # the git user, else $USER
+    assert staging.promotions.reports[-1]["promotionDescription"] == "new relay"
+    meta = _ledger(chain)[-1]["detail"]["aic"]["metadata"]
+    assert meta == {
+        "description": "new relay",
+        "promoter": bodies[0]["promoter"],
+        "ticket": "OPS-42",
+    }
+
+
+def test_without_metadata_flags_the_promoter_is_still_sent(chain: Chain) -> None:
+    staging = chain.tenants.staging
+    assert chain.run("deliver", "dev").code == 0
+    assert _promote(chain, "dev", "staging").code == 0
+    body = staging.promotions.started[-1]
+    assert body["promotionDescription"] == "promoter: dev -> staging"
+    assert body["promoter"] and "zendeskTicketReference" not in body

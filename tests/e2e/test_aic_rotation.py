@@ -525,3 +525,55 @@ def test_msgraph_client_secret_rotation_through_the_tenant(tmp_path: Path, tls: 
         issued = list(aic._tokens)
         canaries = (FIRST, SECOND, key.private_jwk["d"], *issued)
         assert_no_canary(daemon.raw_logs() + daemon.stdout, *canaries)
+
+
+def test_esv_versions_prunes_old_versions_after_a_proven_rotation(tenant: Tenant) -> None:
+    olds = ["canary-old-version-1-c0d1", "canary-old-version-2-e7a4", "canary-old-version-3-1f9b"]
+    secret = tenant.aic.esvs.secrets.pop(ESV)
+    assert secret
+    for value in [*olds, FIRST]:  # v1..v3 old, v4 FIRST (loaded): what years of rotations leave
+        tenant.aic.set_secret(ESV, value)
+    assert sorted(tenant.versions()) == ["1", "2", "3", "4"]
+    text = (tenant.repo / "promoter.yaml").read_text()
+    write(
+        tenant.repo / "promoter.yaml",
+        text.replace("retries: 1", "retries: 1\n      esvVersions: 2"),
+    )
+    tenant.smtp.set_password(USER, SECOND)
+    tenant.rotate(SECOND)
+    run = cli(
+        "watch", "prod", "--once", "--verify-to", RECIPIENT, cwd=tenant.repo, env=tenant.environ
+    )
+    assert run.code == 0, run.err
+    (line,) = [json.loads(x) for x in run.err.splitlines() if '"reload"' in x]
+    assert line["result"] == "success", line
+    assert line["message"].endswith(
+        f"disabled {ESV} v4; deleted {ESV} v1, {ESV} v2, {ESV} v3 (esvVersions)"
+    )
+    # the active (v5, loaded) and the previously proven (v4) one stay
+    assert tenant.versions() == {
+        "1": "DESTROYED",
+        "2": "DESTROYED",
+        "3": "DESTROYED",
+        "4": "DISABLED",
+        "5": "ENABLED",
+    }
+    steps = [json.loads(x).get("step") for x in run.err.splitlines() if '"rotation"' in x]
+    assert steps[-3:] == ["prune", "prune", "prune"]
+    # a test email before any deletion
+    log = tenant.tenant_log()
+    sent = log.index(("POST", "/openidm/external/email", 200))
+    first_delete = next(i for i, (m, _, _) in enumerate(log) if m == "DELETE")
+    assert sent < first_delete
+    assert_no_canary(run.out + run.err, FIRST, SECOND, *olds, tenant.key.private_jwk["d"])
+
+
+def test_without_esv_versions_nothing_is_deleted(tenant: Tenant) -> None:
+    tenant.smtp.set_password(USER, SECOND)
+    tenant.rotate(SECOND)
+    run = cli(
+        "watch", "prod", "--once", "--verify-to", RECIPIENT, cwd=tenant.repo, env=tenant.environ
+    )
+    assert run.code == 0, run.err
+    assert tenant.aic.count("DELETE") == 0
+    assert tenant.versions() == {"1": "DISABLED", "2": "ENABLED"}

@@ -78,7 +78,12 @@ def test_5xx_is_retried_then_succeeds(example: Path, idm: IdmStandin) -> None:
     idm.fail_next(503, count=2)
     run = cli("deliver", "prod", cwd=example, env={"IDM_TOKEN": TOKEN})
     assert run.code == 0, run.err
-    assert [s for m, _, s in idm.seen if m == "PUT"] == [503, 503, 200]
+    assert [(m, s) for m, _, s in idm.seen][:4] == [
+        ("GET", 503),
+        ("GET", 503),
+        ("GET", 404),
+        ("PUT", 200),
+    ]
 
 
 def test_persistent_5xx_gives_exit_3(example: Path, idm: IdmStandin) -> None:
@@ -93,7 +98,7 @@ def test_slow_idm_times_out(example: Path, idm: IdmStandin) -> None:
     set_target(
         example, "prod", f"{{idm: '{idm.base}', bearerEnv: IDM_TOKEN, timeout: 0.3, retries: 0}}"
     )
-    idm.delay_next(1.5)
+    idm.delay_next(1.5, count=2)  # the read before the write, then the PUT
     run = cli("deliver", "prod", cwd=example, env={"IDM_TOKEN": TOKEN})
     # a read timeout, or the whole-request deadline of the same 0.3 s, whichever fires first
     assert run.code == 3 and ("ReadTimeout" in run.err or "within timeout: 0.3 s" in run.err)
@@ -139,7 +144,7 @@ def test_drift_detected_through_idm(example: Path, idm: IdmStandin) -> None:
 def test_promote_apply_delivers_before_writing(example: Path, idm: IdmStandin) -> None:
     bearer(example, idm, env="staging")
     env = {"IDM_TOKEN": TOKEN}
-    idm.fail_next(500, count=3)  # every attempt of one delivery (retries: 2)
+    idm.fail_next(500, count=6)  # every attempt of the read before the write and of the PUT
     failed = cli("promote", "dev", "staging", "--apply", "--yes", cwd=example, env=env)
     assert failed.code == 3
     assert not (example / "environments/staging.pin.yaml").exists()
@@ -150,3 +155,24 @@ def test_promote_apply_delivers_before_writing(example: Path, idm: IdmStandin) -
     entry = json.loads((example / "ledger/promotions.jsonl").read_text().splitlines()[-1])
     assert entry["result"] == "applied"
     assert (example / "build/staging/conf/external.email.json").is_file()
+
+
+def test_a_second_deliver_writes_nothing_and_a_drifted_one_is_written(
+    example: Path, idm: IdmStandin
+) -> None:
+    bearer(example, idm)
+    assert cli("deliver", "prod", cwd=example, env={"IDM_TOKEN": TOKEN}).code == 0
+    puts = sum(1 for s in idm.seen if s[0] == "PUT")
+    again = cli("deliver", "prod", cwd=example, env={"IDM_TOKEN": TOKEN})
+    assert again.code == 0, again.err
+    assert "unchanged:" in again.out and "nothing written" in again.out
+    assert sum(1 for s in idm.seen if s[0] == "PUT") == puts
+    secret = "EXAMPLE-not-a-real-client-secret"
+    assert secret not in again.out + again.err
+    assert idm.config is not None
+    idm.config["drifted"] = True
+    third = cli("deliver", "prod", cwd=example, env={"IDM_TOKEN": TOKEN})
+    assert third.code == 0, third.err
+    assert "delivered to" in third.out
+    assert sum(1 for s in idm.seen if s[0] == "PUT") == puts + 1
+    assert "drifted" not in idm.config

@@ -246,7 +246,7 @@ def test_target_down_is_retried_on_resync(world: GraphWorld) -> None:
     try:
         daemon.wait_ready()
         mark = len(daemon.logs())
-        world.idm.fail_next(503, count=2)  # both attempts of the next delivery
+        world.idm.fail_next(503, count=4)  # the read before the write, then both PUT attempts
         world.rotate("while-idm-was-down")
         daemon.wait_log(lambda r: r.get("result") == "delivery-failed", after=mark)
         assert world.held_secret() == FIRST

@@ -177,6 +177,7 @@ class Promotions:
         self.description = ""
         self.running = False
         self.reports: list[dict[str, Any]] = []
+        self.started: list[dict[str, Any]] = []  # bodies of POST promote, in order
         self.rollback_point: dict[str, dict[str, Any]] | None = None
         self.ignored: set[str] = set()
         self._progress: dict[str, Any] = {}
@@ -363,6 +364,7 @@ class Promotions:
                 400, {"code": 400, "message": "dryRun is required", "status": "Bad Request"}
             )
         dry_run = body["dryRun"]
+        self.started.append(copy.deepcopy(body))  # the metadata each promotion was given
         lower = self.env.lower
         assert lower is not None
         source = copy.deepcopy(lower.configs)

@@ -65,6 +65,8 @@ Endpoints (every response carries the contract's headers):
   ``POST /environment/startup?_action=restart`` (``:restart``) ``200 restarting``, or
   ``409`` while one runs; after ``restart_seconds`` every ESV is loaded as it was when
   the restart began.
+- ``GET /environment/info`` and ``/environment/direct-configuration/session/...``: see
+  ``aic_dcc`` (``info`` overrides, ``dcc`` the session, with its dwell times).
 - ``/environment/promotion/...`` on an upper env: see ``aic_promotion`` (lock, lock/state,
   unlock, promote status/start, report(s), provisional (lower env), provisional-rollback,
   rollback). Needs ``Accept-API-Version`` with ``resource=1.0`` (else 400) and
@@ -90,7 +92,8 @@ Test hooks:
   ``fail_next(status, count, body=, headers=, delay=)`` / ``delay_next(seconds)``
   (the next requests, whatever they are; a delay makes a client time out),
   ``fail_request(method, path_prefix, status, body=, count=1, delay=0)`` (only matching
-  requests), ``go_down()`` / ``come_back()`` (connection refused, same port),
+  requests; status -1 drops the connection), ``go_down()`` / ``come_back()``
+  (connection refused, same port),
   ``release()`` (finish steps held by ``*_seconds=None``), ``promotions.fail_next(...)``
   (see ``aic_promotion``).
 
@@ -122,6 +125,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tests.support.aic_dcc import SESSION_PATH, DirectConfig, info, staged_write
 from tests.support.aic_esvs import EsvStore, Secret, Variable, Version, error, now_stamp
 from tests.support.http_standin import HttpStandin, Request, Response
 from tests.support.idm_standin import Mailer
@@ -290,6 +294,8 @@ class AicStandin(HttpStandin):
         self.mailer = Mailer(ca_file)
         self.templates = Templates(builtin_prefix="fr")
         self.promotions = Promotions(self)
+        self.info: dict[str, Any] = {}  # GET /environment/info overrides (aic_dcc)
+        self.dcc = DirectConfig(self)
         self._accounts: dict[str, _Account] = {}
         self._clients: dict[str, tuple[str, frozenset[str]]] = {}
         self._tokens: dict[str, _Token] = {}
@@ -471,7 +477,8 @@ class AicStandin(HttpStandin):
         delay: float = 0.0,
     ) -> None:
         """The next ``count`` requests matching method and path prefix answer ``status``
-        (after ``delay`` s; status 0 = only delay, then answer normally)."""
+        (after ``delay`` s; status 0 = only delay, then answer normally; -1 = drop the
+        connection without an answer)."""
         with self.lock:
             self._path_faults.append(_PathFault(method, path_prefix, status, body, count, delay))
 
@@ -489,6 +496,8 @@ class AicStandin(HttpStandin):
         fault = self._path_fault(request)
         if fault is not None and fault.delay:
             time.sleep(fault.delay)
+        if fault is not None and fault.status == -1:
+            raise ConnectionAbortedError("dropped by the stand-in")  # no answer at all
         if fault is not None and fault.status:
             response = Response(fault.status, fault.body)
         else:
@@ -520,6 +529,11 @@ class AicStandin(HttpStandin):
             if refused is not None:
                 return refused
             return self.promotions.route(request)
+        if path == "/environment/info" or path.startswith(SESSION_PATH):
+            token = self._authorise(request, (IDM_SCOPE, ESV_SCOPE, PROMOTION_SCOPE))
+            if isinstance(token, Response):
+                return token
+            return info(self, self.info) if path == "/environment/info" else self.dcc.route(request)
         if path.startswith("/environment/"):
             return self._environment(request)
         return Response(404, {"code": 404, "message": "Not Found"})
@@ -700,7 +714,11 @@ class AicStandin(HttpStandin):
             config_id = request.path.removeprefix("/openidm/config/")
             if request.method == "GET":
                 with self.lock:
-                    held = copy.deepcopy(self.configs.get(config_id))
+                    held = (
+                        self.dcc.get(config_id)
+                        if staged_write(request)
+                        else copy.deepcopy(self.configs.get(config_id))
+                    )
                 if held is None:
                     return Response(
                         404,
@@ -741,6 +759,10 @@ class AicStandin(HttpStandin):
             )
         body.pop("_id", None)
         with self.lock:
+            if staged_write(request) and not self.mutable:
+                staged = self.dcc.put(config_id, self._encrypt_literals(body))
+                if staged is not None:
+                    return staged
             if not self.mutable:
                 return Response(403, {"code": 403, "reason": "Forbidden", "message": IMMUTABLE})
             if self.upper is not None and self.upper.promotions.holds_lower():

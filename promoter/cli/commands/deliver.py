@@ -14,7 +14,7 @@ from promoter.errors import InputError, Location
 from promoter.project.load import load_project
 from promoter.project.types import AicTarget, FileTarget, IdmTarget
 from promoter.promotion import ledger
-from promoter.promotion.aic_stages import refuse_direct_delivery
+from promoter.promotion.aic_stages import immutable_hint
 from promoter.promotion.lock import repo_lock
 from promoter.promotion.write import gate_summary
 from promoter.targets import record as outputrecord
@@ -39,24 +39,38 @@ def run_deliver(root: Path, env: str, *, lock_wait: float = 10.0) -> int:
 
 def _deliver(root: Path, env: str) -> int:
     project = load_project(root)
-    if isinstance(project.env(env).target, AicTarget):
-        refuse_direct_delivery(project, project.env(env))
     compiled = Compiler(project).compile(env)
     print_findings(compiled.findings)
     if compiled.blocked or compiled.text is None or compiled.output is None:
         print(f"refused: {env} does not pass its gates; nothing delivered", file=sys.stderr)
         return 1
-    summary = deliver_recorded(root, compiled)
+    detail: dict[str, Any] = {}
+    summary = deliver_recorded(
+        root,
+        compiled,
+        detail=detail,
+        delivered_sha256=_last_delivered(root, env),
+        immutable_hint=immutable_hint(project, compiled.env),
+    )
     ledger.record(
         root,
         action="deliver",
         env=env,
-        result="delivered",
+        result="unchanged" if summary.startswith("unchanged") else "delivered",
         output_sha256=compiled.sha256,
         gates=gate_summary(compiled.findings),
+        detail=detail,
     )
     print(f"{env}: {summary} (sha256 {compiled.sha256})")
     return 0
+
+
+def _last_delivered(root: Path, env: str) -> str | None:
+    """The output the last ``deliver ENV`` left on the target, per the ledger."""
+    for entry in reversed(ledger.history(root, env)):
+        if entry.action == "deliver":
+            return entry.output_sha256
+    return None
 
 
 def run_diff(root: Path, env: str, *, exit_code: bool, fmt: str = "text") -> int:

@@ -7,11 +7,14 @@ import sys
 from promoter.check.compiler import Compiled
 from promoter.check.report import plural, print_findings
 from promoter.cli.commands.promote_io import WriteOptions, confirm, print_json, refused, to_stderr
+from promoter.files import git
 from promoter.project.types import AicTarget, Project
 from promoter.promotion import aic as aic_promotion
 from promoter.promotion.aic_stages import check_pair, email016, lower_tenant
+from promoter.promotion.ledger import current_user
 from promoter.promotion.prepare import PinChange, rendered_path
 from promoter.promotion.write import write_change
+from promoter.targets.aic import AicClient
 
 
 def aic_promoted(project: Project, env: str) -> bool:
@@ -45,6 +48,21 @@ def finish_aic(
     as_json = options.fmt == "json"
     # With --format json, stdout carries one JSON document; progress goes to stderr.
     say = to_stderr if as_json else print
+    assert isinstance(env.target, AicTarget)
+    with AicClient(env.target, label=f"{env.name}'s tenant") as tenant:
+        immutable = tenant.immutable()
+    if not immutable:  # the tenant, not its place in order, decides: a direct deliver
+        say(f"{env.name}'s tenant says it is mutable: delivered directly, not by AIC promotion")
+        compiled.findings = [f for f in compiled.findings if f.rule != "EMAIL016"]
+        return None
+    if env.target.direct_configuration:  # EMAIL016 does not apply: the config is written
+        say(
+            f"{env.name}'s tenant says it is immutable: written through a Direct Configuration "
+            "session" + (" (none opened by a dry run)" if options.dry_run else "")
+        )
+        compiled.findings = [f for f in compiled.findings if f.rule != "EMAIL016"]
+        return None
+    say(f"{env.name}'s tenant says it is immutable: AIC's promotion carries the change")
     print_findings(compiled.findings)
     if change.refused:
         return refused(change, action, as_json=as_json)
@@ -59,7 +77,14 @@ def finish_aic(
             outcome = aic_promotion.rollback(project, env, out=say, dry_run=options.dry_run)
         else:
             flow = aic_promotion.Flow(
-                project, source, compiled, allow_other_changes=options.allow_other_changes, out=say
+                project,
+                source,
+                compiled,
+                allow_other_changes=options.allow_other_changes,
+                out=say,
+                description=options.description,
+                ticket=options.ticket,
+                promoter=git.user_name(project.root) or current_user(),
             )
             outcome = flow.run(dry_run=options.dry_run)
     except aic_promotion.DryRunRefused as refusal:

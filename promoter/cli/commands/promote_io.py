@@ -90,6 +90,8 @@ class WriteOptions:
     lock_wait: float = 10.0
     allow_other_changes: bool = False  # AIC promotion: also promote the lower tenant's others
     fmt: str = "text"  # text | json (one JSON document on stdout)
+    description: str | None = None  # AIC promotion metadata (--description)
+    ticket: str | None = None  # AIC promotion metadata (--ticket)
 
     def lock(self, root: Path) -> AbstractContextManager[None]:
         """A dry run writes nothing at all, not even the lock file."""
