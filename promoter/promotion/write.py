@@ -43,6 +43,7 @@ def written_dirs(project: Project) -> list[Path]:
     dirs = [project.root / "environments", project.root / ledger.PIN_ARCHIVE]
     dirs += [rendered_path(project, env).parent for env in project.environments.values()]
     dirs.append((project.root / journal.JOURNAL).parent)
+    dirs.append(project.root / outputrecord.RECORDS)  # the secret-pointer records
     return dirs
 
 
