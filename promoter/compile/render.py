@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from promoter.compile.overlay import SMTP_PROPERTIES
-from promoter.model.placeholders import is_exact_placeholder, placeholders
+from promoter.model.placeholders import placeholders, plaintext_in
 from promoter.pointer import escape
 from promoter.secretnames import is_secret_key
 
@@ -72,7 +72,7 @@ def literal_secrets(data: Any, pointers: Iterable[str] = LITERAL_SECRET_POINTERS
         node: Any = data
         for part in pointer.strip("/").split("/"):
             node = node.get(part) if isinstance(node, dict) else None
-        if isinstance(node, str) and node and not is_exact_placeholder(node):
+        if isinstance(node, str) and plaintext_in(node) == "literal":
             found[pointer] = node  # "x&{y}" or a lone "&{" is no placeholder: a literal
     return found
 
@@ -85,7 +85,7 @@ def secret_properties(data: Any) -> dict[str, str]:
     for key, value in props.items() if isinstance(props, dict) else ():
         if not (isinstance(value, str) and value.strip() and is_secret_key(str(key))):
             continue
-        if not is_exact_placeholder(value) or any(d for _, d in placeholders(value)):
+        if plaintext_in(value) is not None:
             found[f"/smtpProperties/{escape(str(key))}"] = value
     return found
 

@@ -62,19 +62,9 @@ def _cached(root: Path, kinds: str) -> list[str]:
 def removed_if_git(root: Path) -> list[str]:
     """:func:`removed`, or nothing outside a git work tree (or without git)."""
     try:
-        proc = run(
-            root,
-            "diff",
-            "--cached",
-            "--name-only",
-            "--relative",
-            "--no-renames",
-            "--diff-filter=D",
-            "-z",
-        )
-    except (OSError, subprocess.SubprocessError):
+        return removed(root)
+    except (InputError, subprocess.SubprocessError):
         return []
-    return [p for p in proc.stdout.split("\0") if p] if proc.returncode == 0 else []
 
 
 def inside_work_tree(root: Path) -> bool:

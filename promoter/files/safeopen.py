@@ -69,6 +69,44 @@ def read_file(path: Path | str, limit: int) -> bytes:
         os.close(fd)
 
 
+class Unreadable(Exception):
+    """A file named by a setting that cannot be used; ``reason`` says why in a few words
+    (``not a regular file``, ``larger than 64 KiB``, ``not UTF-8 text``...)."""
+
+    def __init__(self, reason: str, *, missing: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.missing = missing
+
+
+def read_text_file(path: Path | str, limit: int) -> str:
+    """``read_file`` decoded as UTF-8; every failure is ``Unreadable`` with its reason.
+
+    For files a setting names (a key, a CA bundle, a file target's content): the caller
+    words the one-line error around ``reason``.
+    """
+    try:
+        raw = read_file(path, limit)
+    except NotRegular:
+        raise Unreadable("not a regular file") from None
+    except TooLarge:
+        raise Unreadable(f"larger than {_size(limit)}") from None
+    except FileNotFoundError:
+        raise Unreadable("no such file", missing=True) from None
+    except OSError as exc:
+        raise Unreadable(f"not readable: {exc.strerror or type(exc).__name__}") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Unreadable("not UTF-8 text") from None
+
+
+def _size(limit: int) -> str:
+    if limit % (1024 * 1024) == 0:
+        return f"{limit // (1024 * 1024)} MiB"
+    return f"{limit // 1024} KiB" if limit % 1024 == 0 else f"{limit} bytes"
+
+
 @contextmanager
 def open_directory(directory: Path | str) -> Iterator[int]:
     fd = os.open(directory, _DIR)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from promoter.compile.render import secret_properties
 from promoter.gates.base import GateInput, Hit, smtp_of
-from promoter.model.placeholders import is_exact_placeholder, placeholders
+from promoter.model.placeholders import plaintext_in
 from promoter.pointer import unescape
 
 SECRET_FIELDS = ("/auth/password", "/auth/clientSecret")
@@ -22,14 +22,15 @@ def email002_plaintext_secret(gate: GateInput) -> Iterator[Hit]:
         value = auth.get(name)
         if not isinstance(value, str) or not value:
             continue
-        if not is_exact_placeholder(value):
+        plain = plaintext_in(value)
+        if plain == "literal":
             yield Hit(
                 "EMAIL002",
                 pointer,
                 f"plaintext secret: auth.{name} is a literal value",
                 "use {$purpose: {name: ..., jsonPointer: ...}} or an &{esv.*} placeholder",
             )
-        elif any(default for _, default in placeholders(value)):
+        elif plain == "default":
             yield Hit(
                 "EMAIL002",
                 pointer,

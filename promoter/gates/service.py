@@ -73,7 +73,7 @@ def email018_graph_sender(gate: GateInput) -> Iterator[Hit]:
         return
     mailbox = graph_mailbox(gate.values.text(gate.config.mailEndpoint) or "")
     sender = address_of(gate.values.text(gate.config.from_) or "")
-    if mailbox and "@" in sender and sender.lower() != mailbox.lower():
+    if mailbox and "@" in sender and "&{" not in sender and sender.lower() != mailbox.lower():
         yield Hit(
             "EMAIL018",
             "/from",

@@ -17,10 +17,9 @@ from pathlib import Path
 from promoter.check.compiler import Compiler
 from promoter.compile.render import replace_at
 from promoter.errors import InputError, Location, PromoterError, RefusedError
-from promoter.files.atomic import write_atomic
 from promoter.importing.layout import Planned, store_for
 from promoter.importing.plan import Imported, same
-from promoter.model.schema import SCHEMA_DIR, generate, render
+from promoter.model import schema
 from promoter.project.load import load_project
 from promoter.project.types import PROJECT_FILE, Project
 
@@ -162,15 +161,4 @@ def write_schemas(root: Path) -> list[str]:
 
     They are generated, never edited: a missing or stale one is (re)written without
     ``--force``, an up-to-date one is left alone. Returns what was written."""
-    written = []
-    for name, schema in generate().items():
-        path, text = root / SCHEMA_DIR / name, render(schema)
-        try:
-            if path.read_text(encoding="utf-8") == text:
-                continue
-        except (OSError, UnicodeDecodeError):
-            pass  # missing or unreadable: write it
-        display = f"{SCHEMA_DIR}/{name}"
-        write_atomic(path, text, secret=False, display=display, backup=False)
-        written.append(display)
-    return written
+    return schema.write(root, schema.stale(root, schema.texts()))

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 PLACEHOLDER = re.compile(r"&\{([A-Za-z0-9._-]+)(?:\|([^}]*))?\}")
 PLACEHOLDER_TEXT = r"&\{[A-Za-z0-9._-]+(\|[^}]*)?\}"  # for schemas: a string holding one
@@ -29,6 +29,17 @@ def is_exact_placeholder(value: str) -> bool:
     """``value`` is one placeholder and nothing else (``&{esv.x}``, ``&{esv.x|default}``):
     anything more, or less, in a secret field is a literal."""
     return PLACEHOLDER.fullmatch(value.strip()) is not None
+
+
+def plaintext_in(value: str) -> Literal["literal", "default"] | None:
+    """What makes a secret field's value plaintext: ``literal`` (anything but exactly one
+    placeholder: ``x&{y}``, a lone ``&{``), ``default`` (a placeholder's ``|default``);
+    None for a bare placeholder or an empty value."""
+    if not value:
+        return None
+    if not is_exact_placeholder(value):
+        return "literal"
+    return "default" if any(default for _, default in placeholders(value)) else None
 
 
 def placeholders(text: str) -> Iterator[tuple[str, str | None]]:

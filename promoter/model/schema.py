@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
+
+from promoter.files.atomic import write_atomic
 
 SCHEMA_DIR = "schemas"
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -53,6 +56,33 @@ def _header(schema: dict[str, Any], title: str) -> dict[str, Any]:
 
 def render(schema: dict[str, Any]) -> str:
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"
+
+
+def texts() -> dict[str, str]:
+    """File name -> the text ``schemas/`` should hold."""
+    return {name: render(schema) for name, schema in generate().items()}
+
+
+def stale(root: Path, wanted: dict[str, str]) -> dict[str, str]:
+    """The schemas under ``root`` that are missing, unreadable or out of date."""
+    return {name: text for name, text in wanted.items() if _read(root / SCHEMA_DIR / name) != text}
+
+
+def write(root: Path, chosen: dict[str, str]) -> list[str]:
+    """Write ``chosen`` schemas under ``root``; their display paths."""
+    written = []
+    for name, text in chosen.items():
+        display = f"{SCHEMA_DIR}/{name}"
+        write_atomic(root / SCHEMA_DIR / name, text, secret=False, display=display, backup=False)
+        written.append(display)
+    return written
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def _with_properties(schema: dict[str, Any], replacement: dict[str, Any]) -> dict[str, Any]:

@@ -44,6 +44,15 @@ class Deadline:
         finally:
             timer.cancel()
 
+    def explain(self, said: str, exc: BaseException) -> str:
+        """What to say of a transport error: the bound, when it was the cut (a timeout of
+        httpx's own says itself); otherwise ``said``."""
+        import httpx  # lazy: only the commands that send requests build a Deadline
+
+        if self.expired and not isinstance(exc, httpx.TimeoutException):
+            return f"no complete answer within timeout: {self.seconds:g} s"
+        return said
+
     def _cut(self) -> None:
         self.expired = True
         with self._lock:

@@ -115,8 +115,7 @@ class Session:
                         )
                 except httpx.TransportError as exc:
                     said = self.describe(exc, sent_strings(json, params, sent))
-                    if self._deadline.expired and not isinstance(exc, httpx.TimeoutException):
-                        said = f"no complete answer within timeout: {self.timeout:g} s"
+                    said = self._deadline.explain(said, exc)
                     problem = f"cannot reach {self.reach}: {said}"
                     # not connected: nothing was sent, so even a POST may go again
                     if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout) or idempotent:

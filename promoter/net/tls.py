@@ -8,7 +8,7 @@ import ssl
 from pathlib import Path
 
 from promoter.errors import InputError
-from promoter.files.safeopen import NotRegular, TooLarge, read_file
+from promoter.files.safeopen import Unreadable, read_text_file
 
 MAX_CA_BYTES = 4 * 1024 * 1024  # a full public bundle is ~250 KB
 
@@ -23,7 +23,7 @@ def client_context(ca_file: Path | None) -> ssl.SSLContext:
     try:
         stamp = os.stat(ca_file).st_mtime_ns
     except OSError:
-        stamp = 0  # read_file below names the problem
+        stamp = 0  # read_text_file below names the problem
     return _context(str(ca_file), stamp)
 
 
@@ -32,24 +32,17 @@ def _context(ca_file: str | None, stamp: int) -> ssl.SSLContext:
     if ca_file is None:
         return ssl.create_default_context()
     try:
-        pem = read_file(ca_file, MAX_CA_BYTES).decode("ascii")
+        pem = read_text_file(ca_file, MAX_CA_BYTES)
+    except Unreadable as exc:
+        raise _unusable(ca_file, exc.reason) from None
+    try:
         return ssl.create_default_context(cadata=pem)
-    except (OSError, UnicodeDecodeError, ssl.SSLError, ValueError) as exc:
-        raise InputError(
-            f"cannot use the CA file {ca_file}: {_why(exc)}",
-            hint="caFile (or --ca-file) names a PEM file of CA certificates",
-        ) from None
+    except (ssl.SSLError, ValueError):
+        raise _unusable(ca_file, "no PEM certificate in it") from None
 
 
-def _why(exc: Exception) -> str:
-    if isinstance(exc, NotRegular):
-        return "not a regular file"
-    if isinstance(exc, TooLarge):
-        return f"larger than {MAX_CA_BYTES // (1024 * 1024)} MiB"
-    if isinstance(exc, ssl.SSLError | ValueError):
-        return "no PEM certificate in it"
-    if isinstance(exc, FileNotFoundError):
-        return "no such file"
-    if isinstance(exc, OSError):
-        return exc.strerror or type(exc).__name__
-    return "not ASCII PEM text"
+def _unusable(ca_file: str, reason: str) -> InputError:
+    return InputError(
+        f"cannot use the CA file {ca_file}: {reason}",
+        hint="caFile (or --ca-file) names a PEM file of CA certificates",
+    )

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from promoter.errors import InputError, TargetError
-from promoter.files.safeopen import NotRegular, TooLarge, read_file
+from promoter.files.safeopen import Unreadable, read_text_file
 from promoter.net.deadline import Deadline
 from promoter.net.tls import client_context
 from promoter.project.auth import (
@@ -128,19 +128,10 @@ class TokenProvider:
         try:
             # as overlays are read: non-blocking, a regular file only, bounded (a FIFO or
             # /dev/zero named as keyFile is an error, not a hang or a MemoryError)
-            return read_file(s.key_file, MAX_KEY_BYTES).decode("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = (
-                "not a regular file"
-                if isinstance(exc, NotRegular)
-                else "larger than 64 KiB"
-                if isinstance(exc, TooLarge)
-                else "not UTF-8 text"
-                if isinstance(exc, UnicodeDecodeError)
-                else exc.strerror or type(exc).__name__
-            )
+            return read_text_file(s.key_file, MAX_KEY_BYTES)
+        except Unreadable as exc:
             raise InputError(
-                f"cannot read the service-account key file {display}: {reason}",
+                f"cannot read the service-account key file {display}: {exc.reason}",
                 hint="keyFile names the key.jwk (or PEM) downloaded when the account was made",
             ) from None
 
@@ -167,11 +158,7 @@ class TokenProvider:
                             extensions={"trace": deadline.trace},
                         )
                 except httpx.TransportError as exc:
-                    why = (
-                        f"no complete answer within timeout: {self.timeout:g} s"
-                        if deadline.expired
-                        else type(exc).__name__
-                    )
+                    why = deadline.explain(type(exc).__name__, exc)
                     problem = f"cannot reach the token endpoint {url}: {why}"
                     continue
                 if response.status_code >= 500:

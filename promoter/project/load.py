@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import posixpath
 import re
 from collections.abc import Mapping
@@ -24,11 +23,10 @@ from promoter.model.shapes import (
 from promoter.model.validate import default_env_settings as env_default
 from promoter.model.validate import validate_project
 from promoter.pointer import escape
-from promoter.project.targets import _aic_target, _auth, _target_urls
+from promoter.project.targets import _aic_target, _auth, _target_urls, refuse_targets_on_inputs
 from promoter.project.types import (
     CONVENTIONAL_ORDER,
     ESV_ID_PATTERN,
-    LEDGER_FILE,
     PROJECT_FILE,
     TIER_BY_NAME,
     AicTarget,
@@ -121,7 +119,7 @@ def _build(root: Path, settings: ProjectSettings, doc: Doc) -> Project:
                 f"waiver names unknown environment '{waiver.env}'",
                 location=doc.loc(f"/waivers/{index}/env"),
             )
-    _refuse_targets_on_inputs(root, base, environments, doc)
+    refuse_targets_on_inputs(root, base, environments, doc)
     has_base = settings.base is not None or base.is_file()
     return Project(
         root=root,
@@ -133,52 +131,6 @@ def _build(root: Path, settings: ProjectSettings, doc: Doc) -> Project:
         scan_examples=tuple(settings.scan.examples),
         scan_allow=tuple((a.fingerprint, a.reason) for a in settings.scan.allow),
         stages=position,
-    )
-
-
-def _refuse_targets_on_inputs(
-    root: Path, base: Path, environments: dict[str, Environment], doc: Doc
-) -> None:
-    """A file target may not be a file the project reads: deliver would overwrite it with
-    JSON (and a second deliver its .bak too). Compared after resolving symlinks and '..'."""
-    real = os.path.realpath
-    files = {
-        real(root / PROJECT_FILE): "the project file promoter.yaml",
-        real(base): "the base",
-        real(root / LEDGER_FILE): "the ledger",
-    }
-    directories = {
-        real(root / "environments"): "under environments/, which holds the overlays and pins",
-        real(root / "ledger"): "under ledger/, which holds the ledger and archived pins",
-        real(root / "build" / ".promoter"): "under build/.promoter/, which holds promoter's "
-        "own state (journal, lock, secret-pointer records)",
-    }
-    for env in environments.values():
-        files[real(env.overlay)] = f"{env.name}'s overlay"
-        directories[real(env.store.directory)] = f"in {env.name}'s secret store"
-    for env in environments.values():
-        if not isinstance(env.target, FileTarget):
-            continue
-        path = env.target.path
-        # the .bak is renamed into the target's directory: its name there, not a link's target
-        backup = os.path.join(real(path.parent), path.name + ".bak")
-        which, what = "is", _input_at(real(path), files, directories)
-        if what is None:
-            which, what = "would keep its .bak as", _input_at(backup, files, directories)
-        if what is not None:
-            where = f"/environments/{escape(env.name)}/target/file"
-            raise InputError(
-                f"target file '{escape_control(env.target.display)}' {which} {what}: deliver "
-                "would overwrite the project's own input",
-                location=doc.loc(where) or doc.loc(f"/environments/{escape(env.name)}"),
-                hint="write the output elsewhere, e.g. build/<env>/conf/external.email.json "
-                "or IDM's conf/ directory",
-            )
-
-
-def _input_at(path: str, files: dict[str, str], directories: dict[str, str]) -> str | None:
-    return files.get(path) or next(
-        (why for d, why in directories.items() if path.startswith(d + os.sep)), None
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -10,9 +11,9 @@ from promoter.errors import InputError, Location
 from promoter.files.yamlfile import Doc
 from promoter.hosts import is_loopback
 from promoter.model.shapes import AicTargetKind, IdmTargetKind
-from promoter.project.types import (
-    AicTarget,
-)
+from promoter.pointer import escape
+from promoter.project.types import LEDGER_FILE, PROJECT_FILE, AicTarget, Environment, FileTarget
+from promoter.untrusted import escape_control
 
 if TYPE_CHECKING:
     from promoter.model.settings import (
@@ -142,4 +143,50 @@ def _auth(
         key_file=root / sa.keyFile if sa.keyFile else None,
         key_display=sa.keyFile,
         scope=tuple(sa.scope) if sa.scope else default_scope,
+    )
+
+
+def refuse_targets_on_inputs(
+    root: Path, base: Path, environments: dict[str, Environment], doc: Doc
+) -> None:
+    """A file target may not be a file the project reads: deliver would overwrite it with
+    JSON (and a second deliver its .bak too). Compared after resolving symlinks and '..'."""
+    real = os.path.realpath
+    files = {
+        real(root / PROJECT_FILE): "the project file promoter.yaml",
+        real(base): "the base",
+        real(root / LEDGER_FILE): "the ledger",
+    }
+    directories = {
+        real(root / "environments"): "under environments/, which holds the overlays and pins",
+        real(root / "ledger"): "under ledger/, which holds the ledger and archived pins",
+        real(root / "build" / ".promoter"): "under build/.promoter/, which holds promoter's "
+        "own state (journal, lock, secret-pointer records)",
+    }
+    for env in environments.values():
+        files[real(env.overlay)] = f"{env.name}'s overlay"
+        directories[real(env.store.directory)] = f"in {env.name}'s secret store"
+    for env in environments.values():
+        if not isinstance(env.target, FileTarget):
+            continue
+        path = env.target.path
+        # the .bak is renamed into the target's directory: its name there, not a link's target
+        backup = os.path.join(real(path.parent), path.name + ".bak")
+        which, what = "is", _input_at(real(path), files, directories)
+        if what is None:
+            which, what = "would keep its .bak as", _input_at(backup, files, directories)
+        if what is not None:
+            where = f"/environments/{escape(env.name)}/target/file"
+            raise InputError(
+                f"target file '{escape_control(env.target.display)}' {which} {what}: deliver "
+                "would overwrite the project's own input",
+                location=doc.loc(where) or doc.loc(f"/environments/{escape(env.name)}"),
+                hint="write the output elsewhere, e.g. build/<env>/conf/external.email.json "
+                "or IDM's conf/ directory",
+            )
+
+
+def _input_at(path: str, files: dict[str, str], directories: dict[str, str]) -> str | None:
+    return files.get(path) or next(
+        (why for d, why in directories.items() if path.startswith(d + os.sep)), None
     )

@@ -26,7 +26,7 @@ from typing import Any
 from promoter.errors import Location, PromoterError
 from promoter.files.yamlfile import Doc, parse_yaml
 from promoter.findings import Finding
-from promoter.model.placeholders import is_exact_placeholder, placeholders
+from promoter.model.placeholders import plaintext_in
 from promoter.pointer import escape
 from promoter.project.types import PROJECT_FILE, Project
 from promoter.scan.secretlike import looks_like_secret
@@ -141,17 +141,15 @@ def _scan_one(
             )
 
 
+_SAID = {"literal": "a literal value", "default": "a literal default inside the placeholder"}
+
+
 def _literal_in_secret_field(value: str) -> str | None:
     """What makes a secret field's value plaintext, or None: a key that names a credential
     holds one whatever the value looks like (``@``, spaces), and a placeholder's
     ``|default`` is as plain as a literal (as ``check``'s EMAIL002 says)."""
-    if not value.strip():
-        return None
-    if not is_exact_placeholder(value):
-        return "a literal value"
-    if any(default for _, default in placeholders(value)):
-        return "a literal default inside the placeholder"
-    return None
+    plain = plaintext_in(value) if value.strip() else None
+    return _SAID.get(plain) if plain else None
 
 
 def _parse(text: str, path: str) -> Doc:

@@ -33,7 +33,6 @@ from promoter.targets.templates import (
     parse_listing,
     send_body,
 )
-from promoter.untrusted import remote_json
 
 CONFIG_PATH = "/openidm/config/external.email"
 SEND_PATH = "/openidm/external/email"
@@ -108,11 +107,7 @@ class AicClient(EsvEndpoints, PromotionEndpoints, InfoEndpoints, DccEndpoints):
         )
         if response.status_code in (401, 403):
             raise self.refused(step, response)
-        try:
-            body = remote_json(response)
-        except ValueError:
-            body = None
-        return parse_answer(response.status_code, body, [*secrets, *self._sent()])
+        return parse_answer(response, [*secrets, *self._sent()])
 
     # -- restart --------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ The session's PUTs are never repeated blindly; only the state reads are polls.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,7 @@ from promoter.targets.aic_session import PROMOTION_READ, AicSession
 SESSION = "/environment/direct-configuration/session"
 MUTABLE = {"X-Configuration-Type": "mutable"}
 FINISHED = ("NO_SESSION", "SESSION_APPLIED", "SESSION_ABORTED")
+_STATE = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
 
 
 class DccEndpoints(AicSession):
@@ -26,7 +28,8 @@ class DccEndpoints(AicSession):
         step = "read the configuration session state"
         body = self.status_read(f"{SESSION}/state", step=step, headers=PROMOTION_READ)
         status = body.get("status") if isinstance(body, dict) else None
-        if not isinstance(status, str) or not status:
+        # shown, logged and kept in the ledger: a state name (SESSION_APPLIED), nothing else
+        if not isinstance(status, str) or not _STATE.fullmatch(status):
             raise TargetError(f"{step} on {self.label}: the answer has no status")
         return status
 

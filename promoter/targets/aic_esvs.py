@@ -118,8 +118,11 @@ class EsvEndpoints(AicSession):
         )
         found: list[tuple[str, str]] = []
         for item in body if isinstance(body, list) else []:
-            if isinstance(item, dict) and isinstance(item.get("version"), str | int):
-                found.append((str(item["version"]), str(item.get("status") or "")))
+            version = item.get("version") if isinstance(item, dict) else None
+            # a version goes into a DELETE path and the log: a number, or it is skipped
+            if isinstance(version, int | str) and not isinstance(version, bool):
+                if str(version).isascii() and str(version).isdigit():
+                    found.append((str(version), str(item.get("status") or "")))
         return found
 
     def delete_version(self, esv: str, version: str) -> None:

@@ -48,8 +48,8 @@ def deliver(
         with AicClient(
             target, label=f"{env.name}'s tenant", secrets=compiled.secret_values()
         ) as aic:
-            session = aic.immutable()  # asked before any ESV push or PUT
-            if session and not target.direct_configuration:
+            immutable = aic.immutable()  # asked before any ESV push or PUT
+            if immutable and not target.direct_configuration:
                 raise RefusedError(
                     f"{env.name}'s AIC tenant says it is immutable: its config changes only by "
                     "AIC promotion or a Direct Configuration session",
@@ -58,7 +58,7 @@ def deliver(
                     f"true on {env.name}'s target",
                 )
             pushed = aic_values.push(aic, env, config, aic_values.secret_values(env))
-            if session:
+            if immutable:  # and directConfiguration: through a session
                 states = _through_session(aic, compiled, config)
                 written = states is not None
                 if states is not None and detail is not None:
@@ -68,7 +68,7 @@ def deliver(
             restarted = aic.restart_if_needed(aic_values.in_use(pushed, config))
         esvs = f"; ESVs changed: {', '.join(pushed.changed)}" if pushed.changed else ""
         after = "; restarted to load ESVs" if restarted else ""
-        via = " through a Direct Configuration session" if session and written else ""
+        via = " through a Direct Configuration session" if immutable and written else ""
         return f"{_said(written, target.url + CONFIG_PATH + via)}{esvs}{after}"
 
     client = IdmClient(target)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from promoter.errors import InputError, Location, TargetError
 from promoter.files.atomic import write_atomic
-from promoter.files.safeopen import NotRegular, TooLarge, read_file
+from promoter.files.safeopen import Unreadable, read_file, read_text_file
 from promoter.files.yamlfile import MAX_FILE_BYTES
 from promoter.project.types import FileTarget
 
@@ -26,18 +26,11 @@ def write_file(target: FileTarget, text: str, *, secret: bool) -> str:
 def read_held(target: FileTarget) -> str | None:
     """What the file target holds (``None``: no file yet), read as overlays are: a FIFO,
     a device or a directory is refused without waiting, at most 1 MiB is read."""
-    where = Location(target.display)
     try:
-        raw = read_file(target.path, MAX_FILE_BYTES)
-    except FileNotFoundError:
-        return None
-    except NotRegular:
-        raise InputError("target file is not a regular file", location=where) from None
-    except TooLarge:
-        raise InputError("target file is larger than 1 MiB", location=where) from None
-    except OSError as exc:
-        raise InputError(f"cannot read the target file: {exc.strerror}", location=where) from None
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InputError("target file is not UTF-8 text", location=where) from None
+        return read_text_file(target.path, MAX_FILE_BYTES)
+    except Unreadable as exc:
+        if exc.missing:
+            return None
+        raise InputError(
+            f"target file is {exc.reason}", location=Location(target.display)
+        ) from None

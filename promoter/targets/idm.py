@@ -92,11 +92,7 @@ class IdmClient:
         )
         if response.status_code in (401, 403):
             raise TargetError(self._rejected("POST", SEND_PATH, response.status_code))
-        try:
-            body = remote_json(response)
-        except ValueError:
-            body = None
-        return parse_answer(response.status_code, body, [*secrets, *self.auth.secrets()])
+        return parse_answer(response, [*secrets, *self.auth.secrets()])
 
     def _json(self, response: Any, method: str) -> Any:
         """The answer's JSON; a 200 with an HTML page (a proxy, a login page) is a failure."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from promoter.errors import TargetError
-from promoter.untrusted import escape_control, http_status, scrub
+from promoter.untrusted import escape_control, http_status, remote_json, scrub
 
 PREFIX = "emailTemplate/"
 SEND_ACTION = "sendTemplate"
@@ -67,9 +67,15 @@ def send_body(name: str, to: str) -> dict[str, Any]:
     }
 
 
-def parse_answer(status: int, body: object, sent: Iterable[str]) -> SendAnswer:
-    if status == 200:
+def parse_answer(response: Any, sent: Iterable[str]) -> SendAnswer:
+    """The target's answer to ``sendTemplate``: accepted (200), or refused with its reason
+    (CREST ``message``/``reason``), scrubbed of ``sent`` (a target may echo it)."""
+    if response.status_code == 200:
         return SendAnswer(accepted=True)
+    try:
+        body = remote_json(response)
+    except ValueError:
+        body = None
     reason = ""
     if isinstance(body, dict):
         for key in ("message", "reason"):
@@ -78,7 +84,7 @@ def parse_answer(status: int, body: object, sent: Iterable[str]) -> SendAnswer:
                 reason = value
                 break
     shown = scrub(reason, sent) if reason else "no reason given"
-    return SendAnswer(accepted=False, reason=f"{http_status(status)}: {shown}")
+    return SendAnswer(accepted=False, reason=f"{http_status(response.status_code)}: {shown}")
 
 
 def shown(text: str, limit: int = 120) -> str:

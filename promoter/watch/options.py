@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from promoter.errors import InputError
+from promoter.project.types import AicTarget
 
 DEBOUNCE_CAP = 10  # a steady stream of events delays a reload by at most 10 debounces
 
@@ -57,3 +58,17 @@ def health_address(text: str, *, source: str = "--health") -> tuple[str, int]:
             hint="e.g. --health 127.0.0.1:9100",
         )
     return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def check_recipient(target: object, verify_to: str | None, env: str) -> None:
+    """A watcher on an AIC target needs a recipient for its test emails (exit 2 without)."""
+    if not isinstance(target, AicTarget):
+        return
+    local, _, domain = (verify_to or "").rpartition("@")
+    if not local or not domain:
+        raise InputError(
+            f"watch {env}: an AIC target needs --verify-to ADDRESS"
+            + (f" (got '{verify_to}')" if verify_to else ""),
+            hint="every rotation is proven by a test email through the tenant before the "
+            "previous ESV secret version is disabled; name a mailbox that accepts it",
+        )

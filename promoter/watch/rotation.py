@@ -26,14 +26,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from promoter.errors import InputError, PromoterError, TargetError
-from promoter.project.types import AicTarget, Environment, esv_id
+from promoter.errors import PromoterError, TargetError
+from promoter.project.types import AicTarget, Environment
 from promoter.targets import esv as aic_values
 from promoter.targets.aic import AicClient
-from promoter.targets.esv import secret_values
-from promoter.watch.digest import process_hmac
+from promoter.watch.options import check_recipient
 from promoter.watch.outcome import ReloadOutcome
 from promoter.watch.prune import prune
+from promoter.watch.values import Values, read_values
 
 if TYPE_CHECKING:
     from promoter.check.compiler import Compiled
@@ -41,44 +41,6 @@ if TYPE_CHECKING:
     from promoter.targets.aic_session import EsvState
 
 Log = Callable[..., None]
-
-
-def check_recipient(target: object, verify_to: str | None, env: str) -> None:
-    """A watcher on an AIC target needs a recipient for its test emails (exit 2 without)."""
-    if not isinstance(target, AicTarget):
-        return
-    local, _, domain = (verify_to or "").rpartition("@")
-    if not local or not domain:
-        raise InputError(
-            f"watch {env}: an AIC target needs --verify-to ADDRESS"
-            + (f" (got '{verify_to}')" if verify_to else ""),
-            hint="every rotation is proven by a test email through the tenant before the "
-            "previous ESV secret version is disabled; name a mailbox that accepts it",
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Values:
-    """The ESV values of one re-check: id -> value, by kind (memory only, never shown)."""
-
-    secrets: dict[str, str] = field(repr=False)
-    variables: dict[str, str] = field(repr=False)
-
-    def digest(self) -> str:
-        h = process_hmac()
-        for kind, values in (("s", self.secrets), ("v", self.variables)):
-            for key in sorted(values):
-                h.update(f"\0{kind}\0{key}\0".encode() + values[key].encode())
-        return h.hexdigest()
-
-    def all(self) -> list[str]:
-        return [*self.secrets.values(), *self.variables.values()]
-
-
-def read_values(env: Environment) -> Values:
-
-    variables = {esv_id(n): v for n, v in env.esvs.items() if isinstance(v, str)}
-    return Values(secret_values(env), variables)
 
 
 @dataclass
