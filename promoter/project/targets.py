@@ -151,7 +151,7 @@ def refuse_targets_on_inputs(
 ) -> None:
     """A file target may not be a file the project reads: deliver would overwrite it with
     JSON (and a second deliver its .bak too). Compared after resolving symlinks and '..'."""
-    real = os.path.realpath
+    real = _RealPaths()
     files = {
         real(root / PROJECT_FILE): "the project file promoter.yaml",
         real(base): "the base",
@@ -186,7 +186,61 @@ def refuse_targets_on_inputs(
             )
 
 
+class _RealPaths:
+    """``os.path.realpath`` with each directory resolved once: the overlays, stores and
+    targets of a thousand environments share most of their parents. A directory looked
+    into more than once is listed once (``scandir`` says which entries are links, with no
+    call per entry), so a thousand overlays in environments/ cost one listing, not a
+    thousand ``lstat`` calls."""
+
+    def __init__(self) -> None:
+        self._known: dict[str, str] = {}
+        self._seen: set[str] = set()  # directories looked into once
+        self._links: dict[str, frozenset[str]] = {}  # listed directory -> its link names
+
+    def __call__(self, path: str | os.PathLike[str]) -> str:
+        text = os.fspath(path)
+        if ".." in text.split(os.sep):  # a link before ".." changes what ".." means
+            return os.path.realpath(text)
+        return self._resolve(os.path.abspath(text))
+
+    def _resolve(self, path: str) -> str:
+        known = self._known.get(path)
+        if known is not None:
+            return known
+        parent, name = os.path.split(path)
+        if not name:
+            return path  # the filesystem's root
+        real_parent = self._resolve(parent)
+        joined = os.path.join(real_parent, name)
+        found = os.path.realpath(joined) if self._is_link(real_parent, joined) else joined
+        self._known[path] = found
+        return found
+
+    def _is_link(self, directory: str, path: str) -> bool:
+        links = self._links.get(directory)
+        if links is None and directory in self._seen:
+            try:
+                with os.scandir(directory) as entries:
+                    links = frozenset(e.name for e in entries if e.is_symlink())
+            except OSError:
+                links = frozenset()
+            self._links[directory] = links
+        if links is not None:
+            return os.path.basename(path) in links
+        self._seen.add(directory)
+        return os.path.islink(path)
+
+
 def _input_at(path: str, files: dict[str, str], directories: dict[str, str]) -> str | None:
-    return files.get(path) or next(
-        (why for d, why in directories.items() if path.startswith(d + os.sep)), None
-    )
+    """What ``path`` is to the project: one of its ``files``, or inside one of its
+    ``directories`` (looked up by each ancestor: linear in the path's depth, not in the
+    number of environments)."""
+    if path in files:
+        return files[path]
+    end = len(path)
+    while (end := path.rfind(os.sep, 0, end)) > 0:
+        found = directories.get(path[:end])
+        if found is not None:
+            return found
+    return None
