@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from promoter.errors import Location, RefusedError
+from promoter.untrusted import escape_control
 
 LOCK_FILE = Path("build") / ".promoter" / "lock"
 
@@ -40,7 +41,8 @@ def repo_lock(root: Path, *, wait: float, what: str = "") -> Iterator[None]:
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+                    said = os.pread(fd, 64, 0).decode(errors="replace").strip()
+                    holder = escape_control(said) or "unknown"  # a file anyone may write
                     raise RefusedError(
                         f"another promoter command holds the repo lock ({holder})",
                         hint=f"wait for it, or check {LOCK_FILE}; --lock-wait SECONDS",
