@@ -78,11 +78,13 @@ class Session:
         headers: dict[str, str] | None = None,
         idempotent: bool | None = None,
         answer_5xx: bool = False,
+        retries: int | None = None,
     ) -> httpx.Response:
         """Send one request; the answer (status < 500), or TargetError naming ``step``.
 
         ``answer_5xx``: a 5xx is the answer too (its body says why: a relay's refusal behind
-        IDM's send actions), returned once, never retried.
+        IDM's send actions), returned once, never retried. ``retries``: this call's, when
+        not the session's.
 
         ``describe`` words a transport error; it is given what this request sent (body,
         query, headers), which a hostile server may echo back inside the error.
@@ -91,7 +93,7 @@ class Session:
 
         if idempotent is None:
             idempotent = method in ("GET", "PUT", "DELETE", "HEAD")
-        attempts = 1 + self.retries
+        attempts = 1 + (self.retries if retries is None else retries)
         problem = ""
         refreshed = False
         attempt = 0

@@ -71,8 +71,8 @@ def deliver(
         via = " through a Direct Configuration session" if immutable and written else ""
         return f"{_said(written, target.url + CONFIG_PATH + via)}{esvs}{after}"
 
-    client = IdmClient(target)
-    written = _write_if_changed(client, config, compiled.secret_pointers, target.url, same)
+    with IdmClient(target) as client:
+        written = _write_if_changed(client, config, compiled.secret_pointers, target.url, same)
     return _said(written, f"{target.url}/config/external.email")
 
 

@@ -33,6 +33,8 @@ API_VERSION = "resource=1.0"
 
 
 class IdmClient:
+    """IDM's REST API. Used as a context manager, its requests share one connection."""
+
     def __init__(self, target: IdmTarget, environ: Mapping[str, str] | None = None) -> None:
         self.target = target
         self.auth: Provider = provider(
@@ -44,6 +46,23 @@ class IdmClient:
             environ=environ,
         )
         self.auth.headers()  # a missing variable is an input error before anything is sent
+        self.session = Session(
+            target.url,
+            self.auth,
+            ca_file=target.ca_file,
+            timeout=target.timeout,
+            retries=target.retries,
+            describe=lambda exc, sent: _describe(exc, sent + self.auth.secrets()),
+            name="IDM",
+            reach=f"IDM at {target.url}",
+        )
+
+    def __enter__(self) -> IdmClient:
+        self.session.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.session.__exit__(*exc)
 
     def _settings(self) -> Any:
         t = self.target
@@ -81,7 +100,7 @@ class IdmClient:
 
     def send_template(self, name: str, to: str, *, secrets: Iterable[str] = ()) -> SendAnswer:
         """Send one template; a refusal (the template, the relay) is an answer, not an error."""
-        response = self._session(retry=False).call(
+        response = self.session.call(
             "POST",
             SEND_PATH,
             json=send_body(name, to),
@@ -89,6 +108,7 @@ class IdmClient:
             headers={"Accept-API-Version": API_VERSION},
             idempotent=False,
             answer_5xx=True,
+            retries=0,
         )
         if response.status_code in (401, 403):
             raise TargetError(self._rejected("POST", SEND_PATH, response.status_code))
@@ -115,26 +135,20 @@ class IdmClient:
         missing_ok: bool = False,
     ) -> Any:
         headers = {"Accept-API-Version": API_VERSION}
-        response = self._session(retry).call(
-            method, path, json=json, params=params, headers=headers, idempotent=retry
+        response = self.session.call(
+            method,
+            path,
+            json=json,
+            params=params,
+            headers=headers,
+            idempotent=retry,
+            retries=None if retry else 0,
         )
         if response.status_code == 404 and missing_ok:
             return None
         if response.status_code >= 400:
             raise TargetError(self._rejected(method, path, response.status_code))
         return response
-
-    def _session(self, retry: bool) -> Session:
-        return Session(
-            self.target.url,
-            self.auth,
-            ca_file=self.target.ca_file,
-            timeout=self.target.timeout,
-            retries=self.target.retries if retry else 0,
-            describe=lambda exc, sent: _describe(exc, sent + self.auth.secrets()),
-            name="IDM",
-            reach=f"IDM at {self.target.url}",
-        )
 
     def _rejected(self, method: str, path: str, status: int) -> str:
         if status == 401:

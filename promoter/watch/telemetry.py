@@ -13,6 +13,7 @@ from typing import Any, TextIO
 
 from promoter.errors import InputError
 from promoter.watch.options import health_address
+from promoter.watch.outcome import RESULTS
 
 
 class JsonLog:
@@ -33,10 +34,6 @@ class JsonLog:
         with self.lock:
             self.stream.write(json.dumps(record) + "\n")
             self.stream.flush()
-
-
-RESULTS = ("success", "unchanged", "refused", "probe-failed", "delivery-failed", "error")
-"""Every result a re-check can have (ReloadOutcome.result): each series exists from the start."""
 
 
 class Metrics:

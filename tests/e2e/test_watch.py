@@ -380,6 +380,17 @@ def test_health_serves_on_ipv6_loopback(world: GraphWorld) -> None:
         assert daemon.stop() == 0
 
 
+def test_each_recheck_logs_its_result_and_how_long_it_took(world: GraphWorld) -> None:
+    daemon = world.daemon()
+    try:
+        daemon.wait_ready()
+        first = daemon.wait_log(lambda r: r.get("event") == "reload")
+        assert first["result"] == "success"
+        assert isinstance(first["seconds"], float) and 0 < first["seconds"] < 30
+    finally:
+        assert daemon.stop() == 0
+
+
 def test_readyz_is_503_until_the_first_delivery(world: GraphWorld) -> None:
     world.idm.fail_next(503, count=100)
     daemon = world.daemon("--resync-s", "60")
@@ -396,6 +407,8 @@ def test_readyz_is_503_until_the_first_delivery(world: GraphWorld) -> None:
             ("prod", "probe-failed"): 0.0,
             ("prod", "delivery-failed"): 1.0,
             ("prod", "error"): 0.0,
+            ("prod", "lock-busy"): 0.0,
+            ("prod", "changed"): 0.0,
         }
     finally:
         assert daemon.stop() == 0
@@ -517,7 +530,16 @@ def test_metrics_parse_and_hold_every_series_from_the_start(world: GraphWorld) -
         reloads = _samples(text, "promoter_reloads_total")
         assert set(reloads) == {
             ("prod", r)
-            for r in ("success", "unchanged", "refused", "probe-failed", "delivery-failed", "error")
+            for r in (
+                "success",
+                "unchanged",
+                "refused",
+                "probe-failed",
+                "delivery-failed",
+                "error",
+                "lock-busy",
+                "changed",
+            )
         }
         assert reloads[("prod", "success")] == 1.0 and reloads[("prod", "refused")] == 0.0
         for name in (

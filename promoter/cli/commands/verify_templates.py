@@ -37,7 +37,8 @@ def run_verify_templates(root: Path, env: str, *, to: str, names: Sequence[str])
             answers = _send_all(aic, compiled, to, names, provider_from)
         where = f"{target.url}/openidm/external/email"
     elif isinstance(target, IdmTarget):
-        answers = _send_all(IdmClient(target), compiled, to, names, provider_from)
+        with IdmClient(target) as idm:  # one connection for the listing and every send
+            answers = _send_all(idm, compiled, to, names, provider_from)
         where = f"{target.url}/external/email"
     else:
         raise InputError(
