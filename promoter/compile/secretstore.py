@@ -49,6 +49,10 @@ class SecretFile:
     purpose: str
     version: int | None
     content: str = field(repr=False)
+    # which file, unchanged since when: "<name>:<dev>:<ino>:<size>:<mtime_ns>:<ctime_ns>"
+    # (never the value, nor anything computed from it); changed_ns = max(mtime, ctime)
+    stamp: str = ""
+    changed_ns: int = 0
 
 
 class SecretStore:
@@ -88,7 +92,7 @@ class SecretStore:
         try:
             with open_directory(self.spec.directory) as store:
                 name, version = self._locate(store, purpose)
-                raw = self._read_beneath(store, name, purpose)
+                raw, info = self._read_beneath(store, name, purpose)
         except NotADirectoryError:
             raise SecretLookupError(
                 f"secret store {self.spec.display}/ is not a directory"
@@ -104,9 +108,12 @@ class SecretStore:
             raise SecretLookupError(
                 f"secret '{purpose}' is empty", f"write the value into {self.spec.display}/{name}"
             )
-        return SecretFile(purpose, version, content)
+        identity = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+        stamp = ":".join(map(str, (name, *identity)))
+        changed = max(info.st_mtime_ns, info.st_ctime_ns)
+        return SecretFile(purpose, version, content, stamp, changed)
 
-    def _read_beneath(self, store: int, name: str, purpose: str) -> bytes:
+    def _read_beneath(self, store: int, name: str, purpose: str) -> tuple[bytes, os.stat_result]:
         """The file's bytes, opened beneath the store's fd: no symlink swap can lead out."""
         try:
             fd = open_beneath(store, name, root_path=os.path.realpath(self.spec.directory))
@@ -122,7 +129,8 @@ class SecretStore:
         except OSError as exc:
             raise SecretLookupError(f"cannot read secret '{purpose}': {exc.strerror}") from None
         try:
-            return read_fd(fd, MAX_SECRET_BYTES)
+            info = os.fstat(fd)  # before the read: a write during it changes the stamp
+            return read_fd(fd, MAX_SECRET_BYTES), info
         except TooLarge:
             raise SecretLookupError(f"secret '{purpose}' is larger than 64 KiB") from None
         except OSError as exc:

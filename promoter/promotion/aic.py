@@ -37,6 +37,7 @@ from promoter.promotion.aic_report import changes, is_email_line, report_strings
 from promoter.targets import esv as aic_values
 from promoter.targets.aic import AicClient
 from promoter.targets.deliver import read_back_mismatch
+from promoter.targets.esv_record import PushRecord
 from promoter.untrusted import scrub
 
 
@@ -86,8 +87,10 @@ class Flow:
         started = time.monotonic()
         src, dst = self.source.env, self.dest.env
         self.secrets += self.source.secret_values() + self.dest.secret_values()
-        dst_secrets = aic_values.secret_values(dst)
+        dst_secrets, sources = aic_values.read_secrets(dst)
         self.secrets += list(dst_secrets.values())
+        assert isinstance(dst.target, AicTarget)
+        record = PushRecord.load(self.project.root, dst.target.url, sources)
         outcome = PromotionOutcome(result="dry-run" if dry_run else "applied")
         outcome.metadata = self._metadata()
         with self.client(src) as lower, self.client(dst) as upper:
@@ -95,7 +98,10 @@ class Flow:
                 self._check_lower(lower)
                 pushed = aic_values.Pushed()
                 if not dry_run:
-                    pushed = aic_values.push(upper, dst, self.dest.output, dst_secrets)
+                    try:
+                        pushed = aic_values.push(upper, dst, self.dest.output, dst_secrets, record)
+                    finally:
+                        record.save()
                     outcome.esvs_changed = pushed.changed
                     for item in pushed.changed:
                         self.out(f"{dst.name}'s tenant: ESV {item}")

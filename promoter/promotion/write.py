@@ -71,7 +71,7 @@ def write_change(
     result = result or ("promoted" if action == "promote" else "rolled-back")
     delivered: dict[str, Any] = {}
     if apply and isinstance(change.env.target, IdmTarget | AicTarget):
-        deliver(compiled, detail=delivered)
+        deliver(compiled, detail=delivered, root=project.root)
         result = "applied"
     root = project.root
     pin_file = pins.pin_path(project, change.env.name)

@@ -59,6 +59,7 @@ class EsvEndpoints(AicSession):
             loaded,
             active_version=str(active or ""),
             loaded_version=str(held) if held else None,
+            changed=changed if isinstance(changed := body.get("lastChangeDate"), str) else None,
         )
 
     def create_secret(self, esv: str, value: str) -> None:

@@ -42,6 +42,7 @@ class EsvState:
     value: str | None = None  # a variable's decoded value
     active_version: str | None = None  # a secret's newest version
     loaded_version: str | None = None  # the version a secret's placeholders see now
+    changed: str | None = None  # a secret's lastChangeDate (a delete and re-create changes it)
 
 
 class AicSession:

@@ -6,6 +6,7 @@ Each target kind has its own module; this one picks it and compares the read-bac
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from promoter.compile.diff import diff
@@ -14,6 +15,7 @@ from promoter.project.types import AicTarget, FileTarget
 from promoter.targets import esv as aic_values
 from promoter.targets.aic import CONFIG_PATH, AicClient
 from promoter.targets.aic_dcc import SessionRun
+from promoter.targets.esv_record import PushRecord
 from promoter.targets.file import write_file
 from promoter.targets.idm import IdmClient
 
@@ -27,13 +29,15 @@ def deliver(
     delivered_sha256: str | None = None,
     immutable_hint: str | None = None,
     detail: dict[str, Any] | None = None,
+    root: Path | None = None,
 ) -> str:
     """Deliver a gated result to its environment's target (file, IDM, AIC) and read it back.
 
     Returns a one-line summary. IDM stores secrets encrypted, so its read-back
     compares the non-secret fields. ``delivered_sha256`` is the output last delivered to
     this target (the ledger's): when it is this output's, secrets the target holds encrypted
-    count as unchanged, so an unchanged config is not written again.
+    count as unchanged, so an unchanged config is not written again. ``root``: the repo
+    whose ``esv_record`` spares an AIC tenant a secret version it already holds.
     """
     same = delivered_sha256 is not None and delivered_sha256 == compiled.sha256
 
@@ -57,7 +61,13 @@ def deliver(
                     or f"promoter promote <lower env> {env.name} --apply, or directConfiguration: "
                     f"true on {env.name}'s target",
                 )
-            pushed = aic_values.push(aic, env, config, aic_values.secret_values(env))
+            values, sources = aic_values.read_secrets(env)
+            record = PushRecord.load(root, target.url, sources) if root else None
+            try:
+                pushed = aic_values.push(aic, env, config, values, record)
+            finally:
+                if record is not None:
+                    record.save()  # what was pushed stays pushed, whatever follows
             if immutable:  # and directConfiguration: through a session
                 states = _through_session(aic, compiled, config)
                 written = states is not None

@@ -10,6 +10,8 @@ output names the ESV id and "changed" or the new version number.
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +22,7 @@ from promoter.model.placeholders import kind, normalise_esv, placeholders
 from promoter.project.types import Environment, esv_id
 from promoter.targets.aic import AicClient
 from promoter.targets.aic_session import EsvState
+from promoter.targets.esv_record import PushRecord, Source
 from promoter.untrusted import sent_strings
 
 
@@ -42,27 +45,46 @@ def used_esvs(config: Any) -> set[str]:
 
 def secret_values(env: Environment) -> dict[str, str]:
     """ESV id -> the store's value for every ESV secret of ``env`` (for pushing and masking)."""
+    return read_secrets(env)[0]
+
+
+def read_secrets(env: Environment) -> tuple[dict[str, str], dict[str, Source]]:
+    """``secret_values(env)``, and where each value was read (for the push record)."""
     store = SecretStore(env.store)
-    out: dict[str, str] = {}
+    values: dict[str, str] = {}
+    sources: dict[str, Source] = {}
     for name, value in env.esvs.items():
         if not isinstance(value, dict):
             continue
         spec = value.get("$purpose") or {}
+        purpose, pointer = str(spec.get("name")), spec.get("jsonPointer")
         try:
-            out[esv_id(name)], _ = store.lookup(str(spec.get("name")), spec.get("jsonPointer"))
+            found, secret = store.lookup(purpose, pointer)
         except SecretLookupError as exc:
             raise RefusedError(
                 f"{env.name}: the value of ESV secret {name} cannot be read: {exc}",
                 hint=exc.hint,
             ) from None
-    return out
+        esv = esv_id(name)
+        values[esv] = found
+        where = json.dumps([str(env.store.directory), env.store.format, purpose, pointer])
+        sources[esv] = Source(f"{where} {secret.stamp}", secret.changed_ns, time.time_ns())
+    return values, sources
 
 
-def push(client: AicClient, env: Environment, config: Any, secrets: Mapping[str, str]) -> Pushed:
+def push(
+    client: AicClient,
+    env: Environment,
+    config: Any,
+    secrets: Mapping[str, str],
+    record: PushRecord | None = None,
+) -> Pushed:
     """Set ``env``'s ESV values that differ on its tenant; read the state of those in use.
 
     ``secrets`` is ``secret_values(env)`` as the caller read it (once: what it proves or
-    masks is what is pushed, even if the store changes meanwhile).
+    masks is what is pushed, even if the store changes meanwhile). With a ``record``
+    (``esv_record``), a secret whose active version holds the store's value is not given
+    another, and each pushed one is recorded.
     """
     result = Pushed()
     client.remember(*secrets.values())
@@ -78,16 +100,22 @@ def push(client: AicClient, env: Environment, config: Any, secrets: Mapping[str,
             result.states[esv] = EsvState(esv, "variable", True, False, value)
         elif isinstance(value, dict):
             state = client.secret(esv)
+            if record is not None and record.holds(state):
+                result.states[esv] = state
+                continue
+            before = state
             if not state.exists:
                 client.create_secret(esv, secrets[esv])
                 result.changed.append(f"secret {esv} (created)")
-                result.states[esv] = EsvState(esv, "secret", True, False, active_version="1")
-                continue
-            version = client.new_secret_version(esv, secrets[esv])
-            if version and version != state.active_version:
-                result.changed.append(f"secret {esv} v{version}")
-                result.versions[esv] = state.active_version or ""
-                state = EsvState(esv, "secret", True, False, active_version=version)
+                state = EsvState(esv, "secret", True, False, active_version="1")
+            else:
+                version = client.new_secret_version(esv, secrets[esv])
+                if version and version != state.active_version:
+                    result.changed.append(f"secret {esv} v{version}")
+                    result.versions[esv] = state.active_version or ""
+                    state = EsvState(esv, "secret", True, False, active_version=version)
+            if record is not None:  # a new version changed lastChangeDate: read it again
+                record.note(before if state is before else client.secret(esv))
             result.states[esv] = state
     for esv in sorted(used_esvs(config) - set(result.states)):
         state = client.variable(esv)

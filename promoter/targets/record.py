@@ -57,6 +57,7 @@ def deliver_recorded(
         delivered_sha256=delivered_sha256,
         immutable_hint=immutable_hint,
         detail=detail,
+        root=root,
     )
     if isinstance(compiled.env.target, FileTarget):  # an IDM target's record is kept as a union
         remember(root, output, pointers, exact=True)

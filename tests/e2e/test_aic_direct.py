@@ -8,12 +8,19 @@ output or repo file."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 from tests.conftest import write
 from tests.e2e.test_aic import Chain, chain  # noqa: F401  (the fixture)
 from tests.support.aic_standin import DEFAULT_EMAIL
+from tests.support.watch_harness import wait_until
+
+STATE = "/environment/direct-configuration/session/state"
 
 
 def _direct(chain: Chain) -> None:
@@ -128,3 +135,34 @@ def test_slow_session_polls_that_fail_are_not_ready_yet(chain: Chain) -> None:
     assert run.code == 0, run.err
     assert staging.dcc.applies == 1
     assert [m for m, _, status in staging.seen if status == 503] == ["GET"] * 4
+
+
+def test_ctrl_c_while_the_session_opens_aborts_it(chain: Chain) -> None:
+    staging = chain.tenants.staging
+    staging.dcc.dwell = None  # the session stays SESSION_INITIALISE_REQUESTED until released
+    _direct(chain)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "promoter", "deliver", "staging"],
+        cwd=chain.repo,
+        env={**os.environ, **chain.environ},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_until(lambda: staging.dcc.inits == 1, timeout=30, what="the session's init")
+        wait_until(lambda: staging.count("GET", STATE) >= 2, timeout=30, what="a state poll")
+        proc.send_signal(signal.SIGINT)  # what ^C in the terminal sends
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 3, err
+    assert err.startswith(
+        "error: direct configuration on staging's tenant: open the configuration session "
+        "failed: interrupted; the session was aborted, nothing applied"
+    )
+    assert "Traceback" not in err
+    assert not any(canary in out + err for canary in chain.canaries())
+    assert staging.dcc.aborts == 1 and staging.dcc.applies == 0
+    assert staging.count("PUT", "/openidm/config/external.email") == 0
+    assert staging.config() == DEFAULT_EMAIL

@@ -393,6 +393,7 @@ class AicStandin(HttpStandin):
             if not secret.versions or secret.active.value_base64 != encoded:
                 number = str(int(secret.active.version) + 1) if secret.versions else "1"
                 secret.versions.append(Version(number, encoded))
+                secret.last_change = now_stamp()
             if loaded or not use_in_placeholders:
                 secret.loaded_version = secret.active.version
             if loaded and use_in_placeholders:
