@@ -21,6 +21,7 @@ the machine's (stand-ins, sender and daemon share the cores).
 from __future__ import annotations
 
 import json
+import math
 import os
 import statistics
 import sys
@@ -53,6 +54,12 @@ def rss_mb(pid: int) -> float:
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def percentile(ordered: list[float], p: int) -> float:
+    """Nearest rank: the smallest value with at least p % of the values at or below it
+    (p99 of 100 values is the 99th, not the maximum, which is printed on its own)."""
+    return ordered[max(0, math.ceil(len(ordered) * p / 100) - 1)]
 
 
 def rotate(mode: str, creds: Path, text: str) -> None:
@@ -114,12 +121,12 @@ def run(mode: str, rotations: int, debounce_ms: int, tmp: Path) -> None:
         finally:
             daemon.stop()
     ms = sorted(x * 1000 for x in latencies)
-    p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))]
+    p99 = percentile(ms, 99)
     print(
         f"  {mode:<8} rotations {len(ms)}: p50 {statistics.median(ms):6.1f} ms  "
         f"p99 {p99:6.1f} ms  (debounce {debounce_ms} ms)  sends {sender.sent} "
         f"({sender.rate:.0f}/s), failed {len(sender.failed)}  RSS {rss:5.1f} MB  "
-        f"idle CPU {idle:4.2f}%  (p90 {ms[int(len(ms) * 0.9)]:.1f} ms, max {ms[-1]:.1f} ms; "
+        f"idle CPU {idle:4.2f}%  (p90 {percentile(ms, 90):.1f} ms, max {ms[-1]:.1f} ms; "
         f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
     )
     if len(rechecks) == len(latencies):
