@@ -43,7 +43,7 @@ def lookup(root: Path, argv_key: Sequence[str]) -> Replay | None:
         if entry["digest"] != digest(root, argv_key, entry["files"], entry["stores"]):
             return None
         return Replay(entry["out"], entry["err"], int(entry["code"]))
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
 
 

@@ -175,5 +175,5 @@ def _typed(key: str, expr: str, values: Values, original: Any) -> Any:
         if key == "$list":
             return [item.strip() for item in text.split(",") if item.strip()]
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return original

@@ -93,7 +93,7 @@ def recover(root: Path, directories: Iterable[Path]) -> bool:
         try:
             journal = json.loads(raw)
             valid = isinstance(journal["moves"], list) and isinstance(journal["ledger"], str)
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             valid = False
         if not valid:
             # a journal torn before its rename cannot exist (it is renamed into place);

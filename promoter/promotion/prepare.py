@@ -190,7 +190,7 @@ def _rendered(project: Project, env: Environment) -> Any:
 
     try:
         return json.loads(rendered_path(project, env).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
 
 

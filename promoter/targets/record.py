@@ -87,7 +87,7 @@ def recorded(root: Path, output: Path) -> set[str] | None:
     for path in (record_path(root, output), legacy_record_path(output)):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             continue
         if isinstance(data, list) and all(isinstance(p, str) for p in data):
             return set(data)

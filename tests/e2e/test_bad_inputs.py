@@ -4,7 +4,7 @@ Every case starts from a copy of the shipped example (with overlays of known
 content, so line numbers are exact, and one `promote dev staging` already done, so
 a pin, a ledger and a rendered output exist), changes a few files, runs
 `promoter check`, `promoter compile ENV -o build/out.json` or `promote dev staging` (a few
-read the ledger with `history`/`rollback`, or start `watch --once`),
+read the ledger with `history`/`rollback`, start `watch --once`, or `import` a file),
 and asserts: the exact exit code, the file (and `:LINE:COL`) named, the rule or
 message, no traceback, and that nothing in the repo was created or changed (the
 lock and the check cache excepted).
@@ -168,6 +168,7 @@ COMPILE_DEV = ("compile", "dev")
 PROMOTE = ("promote", "dev", "staging")
 DIFF_DEV = ("diff", "dev")
 DEEP_JSON = "[" * 100_000 + "]" * 100_000
+RECORDS = "build/.promoter/records"
 
 ALIAS_BOMB = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
@@ -938,6 +939,49 @@ CASES: list[Case] = [
     ),
     # --- round 3: files a setting names, read as overlays are (issue 19, item 10) -------
     case(
+        "state/check cache nested 100000 deep (ignored, checked afresh)",
+        {"build/.promoter/check-cache.json": DEEP_JSON},
+        CHECK,
+        0,
+        None,
+        "3 environments checked: 3 ok, 0 not",
+    ),
+    case(
+        "state/last rendered output nested 100000 deep (no old side)",
+        {STAGING_OUT: DEEP_JSON},
+        ("promote", "dev", "staging", "--dry-run"),
+        0,
+        None,
+        "dry run, nothing written",
+    ),
+    case(
+        "state/secret-pointer record nested 100000 deep (every old value masked)",
+        {
+            STAGING_OUT: '{"host": "smtp.old.example.com"}\n',
+            f"{RECORDS}/build~staging~conf~external.email.json.secret-pointers.json": DEEP_JSON,
+        },
+        ("promote", "dev", "staging", "--dry-run"),
+        0,
+        None,
+        "dry run, nothing written",
+    ),
+    case(
+        "state/promotion journal nested 100000 deep",
+        {"build/.promoter/journal.json": DEEP_JSON},
+        PROMOTE,
+        2,
+        "build/.promoter/journal.json",
+        "not a promotion journal",
+    ),
+    case(
+        "import/a JSON file nested 100000 deep",
+        {"build/deep.json": DEEP_JSON},
+        ("import", "build/deep.json", "--env", "dev"),
+        2,
+        "build/deep.json",
+        "JSON nested deeper than 64 levels",
+    ),
+    case(
         "file target/held JSON nested 100000 deep",
         {**dev_target("{file: build/held.json}"), "build/held.json": DEEP_JSON},
         DIFF_DEV,
@@ -1241,7 +1285,7 @@ def changed_paths(
 def test_the_corpus_is_large_and_ids_are_unique() -> None:
     assert len(CASES) >= 35
     assert len({c.id for c in CASES}) == len(CASES)
-    commands = {"check", "compile", "promote", "history", "rollback", "watch", "diff"}
+    commands = {"check", "compile", "promote", "history", "rollback", "watch", "diff", "import"}
     assert {"check", "compile", "promote"} <= {c.run[0] for c in CASES} <= commands
 
 
