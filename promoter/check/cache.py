@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from promoter.files.safeopen import read_file
+from promoter.files.safeopen import read_file, read_local_text
 from promoter.files.yamlfile import MAX_FILE_BYTES
 
 CACHE_FILE = Path("build") / ".promoter" / "check-cache.json"
@@ -37,7 +37,7 @@ def lookup(root: Path, argv_key: Sequence[str]) -> Replay | None:
     if os.environ.get("PROMOTER_NO_CACHE"):
         return None
     try:
-        entry = json.loads((root / CACHE_FILE).read_text(encoding="utf-8"))
+        entry = json.loads(read_local_text(root / CACHE_FILE))
         if entry.get("version") != _VERSION or entry.get("argv") != list(argv_key):
             return None
         if entry["digest"] != digest(root, argv_key, entry["files"], entry["stores"]):

@@ -69,6 +69,16 @@ def read_file(path: Path | str, limit: int) -> bytes:
         os.close(fd)
 
 
+MAX_STATE_BYTES = 256 * 1024 * 1024
+
+
+def read_local_text(path: Path | str, *, errors: str = "strict") -> str:
+    """A file the repo or promoter keeps (ledger, pins, caches, records, journal, hooks) as
+    UTF-8, read as ``read_file`` reads: a FIFO, device or directory put in its place is
+    ``NotRegular`` (an OSError) at once, never a hang. Not UTF-8: ``UnicodeDecodeError``."""
+    return read_file(path, MAX_STATE_BYTES).decode("utf-8", errors)
+
+
 class Unreadable(Exception):
     """A file named by a setting that cannot be used; ``reason`` says why in a few words
     (``not a regular file``, ``larger than 64 KiB``, ``not UTF-8 text``...)."""

@@ -14,6 +14,7 @@ from pathlib import Path
 from promoter.compile.overlay import compose
 from promoter.compile.secretstore import versions
 from promoter.errors import InputError, Location, RefusedError
+from promoter.files.safeopen import read_local_text
 from promoter.files.yamlfile import load_yaml
 from promoter.importing.plan import Imported, difference, placeholder_names, split, store_files
 from promoter.importing.yamlwrite import to_yaml
@@ -84,7 +85,7 @@ def left_behind(project: Project, imported: list[Imported], files: list[Planned]
     if planned is None:
         return []
     try:
-        current: str | None = base_path.read_text(encoding="utf-8")
+        current: str | None = read_local_text(base_path)
     except (OSError, UnicodeDecodeError):
         current = None
     if current == planned.text:

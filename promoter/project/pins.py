@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from promoter.files.safeopen import read_local_text
 from promoter.project.types import Environment, Project
 
 HEADER = (
@@ -39,7 +40,7 @@ def base_for(project: Project, env: Environment) -> Path | None:
 
 def pin_text(project: Project, env: str, source: Path | None) -> str:
     """The pin ``env`` gets when promoted from a stage whose base is ``source``."""
-    body = source.read_text(encoding="utf-8") if source is not None else ""
+    body = read_local_text(source) if source is not None else ""
     if body.startswith("# promoter pin:"):
         body = body.split("\n", 2)[2]  # re-pinning a pin: keep one header
     label = project.display(source) if source is not None else "no base"

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from promoter.errors import InputError, Location, TargetError
 from promoter.files.atomic import create_new, fsync_dir, keep_backup, remove_dead_temps
+from promoter.files.safeopen import read_local_text
 from promoter.promotion import ledger
 
 JOURNAL = Path("build") / ".promoter" / "journal.json"
@@ -84,11 +85,13 @@ def recover(root: Path, directories: Iterable[Path]) -> bool:
     path = root / JOURNAL
     finished = False
     try:
-        raw = path.read_text(encoding="utf-8")
+        raw = read_local_text(path)
     except FileNotFoundError:
         raw = None
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", location=Location(str(JOURNAL))) from None
+    except UnicodeDecodeError:
+        raw = ""  # not ours: refused below as not a promotion journal
     if raw is not None:
         try:
             journal = json.loads(raw)

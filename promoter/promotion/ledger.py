@@ -18,6 +18,7 @@ from typing import Any
 from promoter.errors import InputError, Location
 from promoter.files import git
 from promoter.files.atomic import write_atomic
+from promoter.files.safeopen import read_local_text
 from promoter.project.types import LEDGER_FILE
 
 LEDGER = LEDGER_FILE
@@ -74,9 +75,21 @@ def append(root: Path, entry: Entry) -> None:
 
 def lines(root: Path) -> list[str]:
     try:
-        return (root / LEDGER).read_text(encoding="utf-8").splitlines()
+        return _text(root / LEDGER).splitlines()
     except FileNotFoundError:
         return []
+
+
+def _text(path: Path) -> str:
+    """The ledger's text; unreadable (a FIFO, not UTF-8...) is an input error naming it."""
+    try:
+        return read_local_text(path)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", location=Location(str(LEDGER))) from None
+    except UnicodeDecodeError:
+        raise InputError("not UTF-8 text", location=Location(str(LEDGER))) from None
 
 
 def append_line(root: Path, line: str) -> None:
@@ -107,11 +120,9 @@ def replace_last(root: Path, old: Entry, new: Entry) -> None:
 def read(root: Path) -> list[Entry]:
     path = root / LEDGER
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = _text(path).splitlines()
     except FileNotFoundError:
         return []
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", location=Location(str(LEDGER))) from None
     entries = []
     for number, line in enumerate(lines, 1):
         if not line.strip():
@@ -157,8 +168,8 @@ def history(root: Path, env: str) -> list[Entry]:
 def archived_pin(root: Path, sha256: str) -> str:
     path = root / PIN_ARCHIVE / f"{sha256}.yaml"
     try:
-        return path.read_text(encoding="utf-8")
-    except OSError:
+        return read_local_text(path)
+    except (OSError, UnicodeDecodeError):
         raise InputError(
             f"pin {sha256[:12]} is not in {PIN_ARCHIVE}/", hint="restore it from git history"
         ) from None

@@ -17,6 +17,7 @@ from promoter.check.compiler import Compiled, Compiler
 from promoter.compile import diff as diffs
 from promoter.compile.render import sha256_hex
 from promoter.errors import InputError, PromoterError, RefusedError
+from promoter.files.safeopen import read_local_text
 from promoter.files.yamlfile import parse_yaml
 from promoter.findings import Finding
 from promoter.project import pins
@@ -174,7 +175,7 @@ def prepare_rollback(compiler: Compiler, name: str, to: int | None) -> PinChange
         sha = entries[to - 1].pin_sha256
     else:
         current_file = pins.pin_path(compiler.project, name)
-        current = sha256_hex(current_file.read_text()) if current_file.is_file() else None
+        current = sha256_hex(read_local_text(current_file)) if current_file.is_file() else None
         earlier = [e.pin_sha256 for e in entries if e.pin_sha256 and e.pin_sha256 != current]
         if not earlier:
             raise RefusedError(
@@ -189,7 +190,7 @@ def _rendered(project: Project, env: Environment) -> Any:
     """What the last promotion rendered for ``env``, if it is still there."""
 
     try:
-        return json.loads(rendered_path(project, env).read_text(encoding="utf-8"))
+        return json.loads(read_local_text(rendered_path(project, env)))
     except (OSError, ValueError, RecursionError):
         return None
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from promoter.files.atomic import write_atomic
+from promoter.files.safeopen import read_local_text
 from promoter.targets.aic_session import EsvState
 
 RECORD = Path("build") / ".promoter" / "esv-pushes.json"
@@ -55,7 +56,7 @@ class PushRecord:
     def load(cls, root: Path, url: str, sources: Mapping[str, Source]) -> PushRecord:
         path = root / RECORD
         try:
-            entries = json.loads(path.read_text(encoding="utf-8"))
+            entries = json.loads(read_local_text(path))
         except (OSError, ValueError, RecursionError):  # none yet, or unreadable: push all
             entries = {}
         return cls(path, url, sources, entries if isinstance(entries, dict) else {})

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from promoter.compile.diff import flatten
 from promoter.compile.render import LITERAL_SECRET_POINTERS
 from promoter.files.atomic import write_atomic
+from promoter.files.safeopen import read_local_text
 from promoter.project.types import FileTarget
 from promoter.targets.deliver import deliver
 
@@ -86,7 +87,7 @@ def recorded(root: Path, output: Path) -> set[str] | None:
     """The pointers recorded for ``output``; None when nothing was recorded."""
     for path in (record_path(root, output), legacy_record_path(output)):
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(read_local_text(path))
         except (OSError, ValueError, RecursionError):
             continue
         if isinstance(data, list) and all(isinstance(p, str) for p in data):

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from promoter.errors import RefusedError
 from promoter.files import git
+from promoter.files.atomic import write_atomic
+from promoter.files.safeopen import read_local_text
 
 MARKER = "# promoter pre-commit hook"
 
@@ -30,8 +32,8 @@ def hook_script(prefix: str = "") -> str:
 def run_install(root: Path, *, force: bool) -> int:
     path = git.hooks_dir(root) / "pre-commit"
     script = hook_script(git.prefix(root))
-    if path.exists():
-        current = path.read_text(encoding="utf-8", errors="replace")
+    if path.exists() or path.is_symlink():
+        current = _held(path)
         if current == script:
             print(f"{path}: already installed")
             return 0
@@ -41,7 +43,7 @@ def run_install(root: Path, *, force: bool) -> int:
                 hint="chain it yourself, or pass --force to replace it",
             )
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(script, encoding="utf-8")
+    write_atomic(path, script, secret=False, backup=False)  # replaces, never writes into, it
     path.chmod(0o755)
     print(f"installed {path}")
     return 0
@@ -52,8 +54,17 @@ def run_uninstall(root: Path) -> int:
     if not path.exists():
         print(f"{path}: no hook installed")
         return 0
-    if MARKER not in path.read_text(encoding="utf-8", errors="replace"):
+    if MARKER not in _held(path):
         raise RefusedError(f"{path} is not promoter's hook; left alone")
     path.unlink()
     print(f"removed {path}")
     return 0
+
+
+def _held(path: Path) -> str:
+    """What the hook file holds; "" when it is not a readable regular file (a FIFO, a
+    device, a dangling link): not promoter's hook, so left alone without --force."""
+    try:
+        return read_local_text(path, errors="replace")
+    except OSError:
+        return ""

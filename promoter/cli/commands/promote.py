@@ -17,6 +17,7 @@ from promoter.cli.commands.promote_io import (
     refused_early,
     store_missing,
 )
+from promoter.files.safeopen import read_local_text
 from promoter.project.load import load_project
 from promoter.project.pins import pin_path
 from promoter.project.types import AicTarget, FileTarget, IdmTarget, Project
@@ -142,8 +143,8 @@ def _already_holds(project: Project, change: PinChange) -> bool:
     """The pin and the rendered output are already exactly what this change would write."""
 
     try:
-        pin = pin_path(project, change.env.name).read_text(encoding="utf-8")
-        rendered = rendered_path(project, change.env).read_text(encoding="utf-8")
+        pin = read_local_text(pin_path(project, change.env.name))
+        rendered = read_local_text(rendered_path(project, change.env))
     except (OSError, UnicodeDecodeError):
         return False
     # compiled.sha256 hashes the masked output: compare the resolved text itself

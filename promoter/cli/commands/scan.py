@@ -11,6 +11,7 @@ from promoter.check.report import REPORTERS, EnvResult, exit_code, finding_lines
 from promoter.colour import emit
 from promoter.errors import InputError, Location
 from promoter.files import git
+from promoter.files.safeopen import read_local_text
 from promoter.project.load import load_project
 from promoter.project.types import PROJECT_FILE, Project
 from promoter.scan.scanner import kind, project_inputs, scan
@@ -42,7 +43,7 @@ def run_scan(
 
         def read(path: str) -> str:
             try:
-                return (root / path).read_text(encoding="utf-8")
+                return read_local_text(root / path)
             except (OSError, UnicodeDecodeError) as exc:
                 raise InputError(f"cannot read: {exc}", location=Location(path)) from None
 
