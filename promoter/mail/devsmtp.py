@@ -14,6 +14,7 @@ import ipaddress
 import itertools
 import json
 import logging
+import os
 import signal
 import socket
 import ssl
@@ -57,10 +58,11 @@ class _Sink:
             "tls": session.ssl is not None,
             "message": name,
         }
-        (self.maildir / name).write_bytes(content)
-        (self.maildir / f"{name[:-4]}.json").write_text(
-            json.dumps(envelope_record, indent=2) + "\n"
-        )
+        # envelope first, each renamed into place: whoever sees an .eml finds it whole,
+        # and its envelope beside it
+        record = (json.dumps(envelope_record, indent=2) + "\n").encode()
+        _place(self.maildir / f"{name[:-4]}.json", record)
+        _place(self.maildir / name, content)
         parsed = message_from_bytes(content, policy=policy.default)
         # the client's text (decoded MIME words included): ESC, BEL or a newline never raw
         subject = escape_control(str(parsed.get("Subject", "")))
@@ -196,3 +198,9 @@ def run_dev_smtp(listen: str, maildir: Path, *, tls: bool, require_starttls: boo
             controller.stop()
     print("dev-smtp stopped", file=sys.stderr)
     return 0
+
+
+def _place(path: Path, data: bytes) -> None:
+    temp = path.with_name(f".{path.name}.tmp")
+    temp.write_bytes(data)
+    os.replace(temp, path)
