@@ -1,19 +1,18 @@
 """A FIFO where promoter keeps its state (pins, ledger, journal, caches, records, the git
 hook): every command answers at once, as it does for an overlay or a secret. Each of these
-waited for a writer that never came. Each run has a time bound: a hang fails it."""
+waited for a writer that never came. Each run has test_hostile_files' time bound."""
 
 from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import cli
+from tests.e2e.test_hostile_files import check
 
-TIMEOUT_S = 30  # a bound, not a measurement: a FIFO that blocks never returns at all
 PIN = "environments/staging.pin.yaml"
 LEDGER = "ledger/promotions.jsonl"
 OUTPUT = "build/staging/conf/external.email.json"
@@ -57,17 +56,10 @@ def test_a_fifo_in_place_of_state_answers_at_once(
     path.unlink(missing_ok=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     os.mkfifo(path)
-    proc = subprocess.run(
-        [sys.executable, "-m", "promoter", *args],
-        cwd=promoted,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT_S,
-    )
-    shown = f"exit {proc.returncode}\n{proc.stdout}{proc.stderr}"
-    assert proc.returncode == code, shown
-    assert says in proc.stdout + proc.stderr, shown
-    assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr, shown
+    got, out = check(promoted, *args)  # bounded in time: a hang fails the run
+    assert got == code, out
+    assert says in out, out
+    assert "internal error" not in out, out
     if code:
         assert path.exists() and not path.is_file()  # refused: left as it was
 
@@ -76,13 +68,7 @@ def test_install_hook_force_replaces_a_fifo_hook(promoted: Path) -> None:
     hook = promoted / ".git/hooks/pre-commit"
     hook.parent.mkdir(parents=True, exist_ok=True)
     os.mkfifo(hook)
-    proc = subprocess.run(
-        [sys.executable, "-m", "promoter", "install-hook", "--force"],
-        cwd=promoted,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT_S,
-    )
-    assert proc.returncode == 0, proc.stderr
+    code, out = check(promoted, "install-hook", "--force")
+    assert code == 0, out
     assert hook.is_file() and "promoter" in hook.read_text()
     assert os.access(hook, os.X_OK)
