@@ -21,6 +21,7 @@ from pathlib import Path
 
 from promoter.files.safeopen import read_file, read_local_text
 from promoter.files.yamlfile import MAX_FILE_BYTES
+from promoter.untrusted import json_text
 
 CACHE_FILE = Path("build") / ".promoter" / "check-cache.json"
 _VERSION = 1
@@ -37,13 +38,13 @@ def lookup(root: Path, argv_key: Sequence[str]) -> Replay | None:
     if os.environ.get("PROMOTER_NO_CACHE"):
         return None
     try:
-        entry = json.loads(read_local_text(root / CACHE_FILE))
+        entry = json_text(read_local_text(root / CACHE_FILE))
         if entry.get("version") != _VERSION or entry.get("argv") != list(argv_key):
             return None
         if entry["digest"] != digest(root, argv_key, entry["files"], entry["stores"]):
             return None
         return Replay(entry["out"], entry["err"], int(entry["code"]))
-    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+    except (OSError, ValueError, KeyError, TypeError):
         return None
 
 

@@ -72,11 +72,13 @@ def read_file(path: Path | str, limit: int) -> bytes:
 MAX_STATE_BYTES = 256 * 1024 * 1024
 
 
-def read_local_text(path: Path | str, *, errors: str = "strict") -> str:
+def read_local_text(
+    path: Path | str, *, limit: int = MAX_STATE_BYTES, errors: str = "strict"
+) -> str:
     """A file the repo or promoter keeps (ledger, pins, caches, records, journal, hooks) as
     UTF-8, read as ``read_file`` reads: a FIFO, device or directory put in its place is
     ``NotRegular`` (an OSError) at once, never a hang. Not UTF-8: ``UnicodeDecodeError``."""
-    return read_file(path, MAX_STATE_BYTES).decode("utf-8", errors)
+    return read_file(path, limit).decode("utf-8", errors)
 
 
 class Unreadable(Exception):
@@ -96,7 +98,7 @@ def read_text_file(path: Path | str, limit: int) -> str:
     words the one-line error around ``reason``.
     """
     try:
-        raw = read_file(path, limit)
+        return read_local_text(path, limit=limit)
     except NotRegular:
         raise Unreadable("not a regular file") from None
     except TooLarge:
@@ -105,8 +107,6 @@ def read_text_file(path: Path | str, limit: int) -> str:
         raise Unreadable("no such file", missing=True) from None
     except OSError as exc:
         raise Unreadable(f"not readable: {exc.strerror or type(exc).__name__}") from None
-    try:
-        return raw.decode("utf-8")
     except UnicodeDecodeError:
         raise Unreadable("not UTF-8 text") from None
 

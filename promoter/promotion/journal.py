@@ -29,6 +29,7 @@ from promoter.errors import InputError, Location, TargetError
 from promoter.files.atomic import create_new, fsync_dir, keep_backup, remove_dead_temps
 from promoter.files.safeopen import read_local_text
 from promoter.promotion import ledger
+from promoter.untrusted import json_text
 
 JOURNAL = Path("build") / ".promoter" / "journal.json"
 TEMP_MARK = ".txn-"
@@ -94,9 +95,9 @@ def recover(root: Path, directories: Iterable[Path]) -> bool:
         raw = ""  # not ours: refused below as not a promotion journal
     if raw is not None:
         try:
-            journal = json.loads(raw)
+            journal = json_text(raw)
             valid = isinstance(journal["moves"], list) and isinstance(journal["ledger"], str)
-        except (ValueError, KeyError, TypeError, RecursionError):
+        except (ValueError, KeyError, TypeError):
             valid = False
         if not valid:
             # a journal torn before its rename cannot exist (it is renamed into place);

@@ -8,7 +8,6 @@ restores an earlier pin the same way.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from promoter.project import pins
 from promoter.project.types import Environment, Project
 from promoter.promotion import ledger
 from promoter.targets import record as outputrecord
+from promoter.untrusted import json_text
 
 
 @dataclass(slots=True)
@@ -190,8 +190,8 @@ def _rendered(project: Project, env: Environment) -> Any:
     """What the last promotion rendered for ``env``, if it is still there."""
 
     try:
-        return json.loads(read_local_text(rendered_path(project, env)))
-    except (OSError, ValueError, RecursionError):
+        return json_text(read_local_text(rendered_path(project, env)))
+    except (OSError, ValueError):
         return None
 
 

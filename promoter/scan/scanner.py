@@ -19,7 +19,7 @@ import hmac
 import json
 import re
 from collections.abc import Callable, Collection, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,6 @@ from promoter.project.types import PROJECT_FILE, Project
 from promoter.scan.secretlike import looks_like_secret
 from promoter.secretnames import is_secret_key
 
-SECRET_KEYS = frozenset({"password", "clientSecret"})
 CONFIG_SUFFIXES = (".json", ".yaml", ".yml")
 _PROPERTY_LINE = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_.-]*)\s*=(.*)$", re.DOTALL)
 Reader = Callable[[str], str]
@@ -116,7 +115,7 @@ def _scan_one(
         return  # `check` reports files that do not parse
     strict_ids = is_overlay and _tier_of(project, path) in ("staging", "production")
     for pointer, key, value in _strings(doc.data, ""):
-        named = key in SECRET_KEYS or is_secret_key(key) or (strict_ids and key == "clientId")
+        named = is_secret_key(key) or (strict_ids and key == "clientId")
         prop = _PROPERTY_LINE.match(value)  # "mail.smtp.proxy.password=..." (IDM's list form)
         if secret_fields and prop and is_secret_key(prop.group(1)):
             named, value = True, prop.group(2)
@@ -210,21 +209,47 @@ STORE_NOTES = frozenset({"README.md", "README", ".gitkeep", ".gitignore"})
 def _store_of(project: Project, path: str) -> str | None:
     if path.rsplit("/", 1)[-1] in STORE_NOTES:
         return None  # a store's own notes are not secrets (``promoter init`` writes a README)
-    for name, env in project.environments.items():
-        if env.tier != "development" and path.startswith(env.store.display.rstrip("/") + "/"):
-            return name
+    stores = _paths(project).stores
+    folder = path
+    while "/" in folder:  # each folder the path is in, nearest first
+        folder = folder.rsplit("/", 1)[0]
+        if folder in stores:
+            return stores[folder]
     return None
 
 
 def project_inputs(project: Project) -> dict[str, str | None]:
     """What the project reads, wherever promoter.yaml puts it: every overlay (-> its
     environment) and the base (-> None), by repo-relative path."""
-    inputs: dict[str, str | None] = {
-        env.overlay_display: env.name for env in project.environments.values()
-    }
-    if project.base is not None:
-        inputs[project.base_display] = None
-    return inputs
+    return _paths(project).inputs
+
+
+@dataclass(frozen=True, slots=True)
+class _Paths:
+    """Where a project's files are, by repo-relative path: built once per project, not
+    once per file scanned (a scan of a thousand environments looks up thousands of paths)."""
+
+    stores: dict[str, str]  # a staging or production store's folder -> its environment
+    inputs: dict[str, str | None]  # an overlay -> its environment; the base -> None
+
+
+_last: tuple[Project, _Paths] | None = None
+
+
+def _paths(project: Project) -> _Paths:
+    global _last
+    if _last is None or _last[0] is not project:
+        stores: dict[str, str] = {}
+        for name, env in project.environments.items():
+            if env.tier != "development":
+                stores.setdefault(env.store.display.rstrip("/"), name)
+        inputs: dict[str, str | None] = {
+            env.overlay_display: env.name for env in project.environments.values()
+        }
+        if project.base is not None:
+            inputs[project.base_display] = None
+        _last = (project, _Paths(stores, inputs))
+    return _last[1]
 
 
 def _tier_of(project: Project, path: str) -> str | None:

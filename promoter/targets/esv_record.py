@@ -26,6 +26,7 @@ from typing import Any
 from promoter.files.atomic import write_atomic
 from promoter.files.safeopen import read_local_text
 from promoter.targets.aic_session import EsvState
+from promoter.untrusted import json_text
 
 RECORD = Path("build") / ".promoter" / "esv-pushes.json"
 RACY_NS = 2_000_000_000
@@ -56,8 +57,8 @@ class PushRecord:
     def load(cls, root: Path, url: str, sources: Mapping[str, Source]) -> PushRecord:
         path = root / RECORD
         try:
-            entries = json.loads(read_local_text(path))
-        except (OSError, ValueError, RecursionError):  # none yet, or unreadable: push all
+            entries = json_text(read_local_text(path))
+        except (OSError, ValueError):  # none yet, or unreadable: push all
             entries = {}
         return cls(path, url, sources, entries if isinstance(entries, dict) else {})
 
@@ -94,7 +95,6 @@ class PushRecord:
 
     def save(self) -> None:
         if self.dirty:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             text = json.dumps(self.entries, indent=1, sort_keys=True) + "\n"
             write_atomic(self.path, text, secret=False, backup=False)
             self.dirty = False

@@ -26,6 +26,7 @@ from promoter.files.atomic import write_atomic
 from promoter.files.safeopen import read_local_text
 from promoter.project.types import FileTarget
 from promoter.targets.deliver import deliver
+from promoter.untrusted import json_text
 
 if TYPE_CHECKING:
     from promoter.check.compiler import Compiled
@@ -87,8 +88,8 @@ def recorded(root: Path, output: Path) -> set[str] | None:
     """The pointers recorded for ``output``; None when nothing was recorded."""
     for path in (record_path(root, output), legacy_record_path(output)):
         try:
-            data = json.loads(read_local_text(path))
-        except (OSError, ValueError, RecursionError):
+            data = json_text(read_local_text(path))
+        except (OSError, ValueError):
             continue
         if isinstance(data, list) and all(isinstance(p, str) for p in data):
             return set(data)
@@ -110,7 +111,6 @@ def remember(root: Path, output: Path, pointers: Iterable[str], *, exact: bool) 
     wanted = set(pointers) if exact else set(pointers) | (held or set())
     path = record_path(root, output)
     if held != wanted or not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, text(wanted), secret=False, backup=False)
     legacy_record_path(output).unlink(missing_ok=True)  # the target directory: output + .bak
 

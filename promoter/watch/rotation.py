@@ -37,7 +37,6 @@ from promoter.watch.values import Values, read_values
 
 if TYPE_CHECKING:
     from promoter.check.compiler import Compiled
-    from promoter.targets.aic import AicClient
     from promoter.targets.aic_session import EsvState
 
 Log = Callable[..., None]

@@ -32,7 +32,7 @@ def hook_script(prefix: str = "") -> str:
 def run_install(root: Path, *, force: bool) -> int:
     path = git.hooks_dir(root) / "pre-commit"
     script = hook_script(git.prefix(root))
-    if path.exists() or path.is_symlink():
+    if _there(path):
         current = _held(path)
         if current == script:
             print(f"{path}: already installed")
@@ -51,7 +51,7 @@ def run_install(root: Path, *, force: bool) -> int:
 
 def run_uninstall(root: Path) -> int:
     path = git.hooks_dir(root) / "pre-commit"
-    if not path.exists():
+    if not _there(path):
         print(f"{path}: no hook installed")
         return 0
     if MARKER not in _held(path):
@@ -68,3 +68,8 @@ def _held(path: Path) -> str:
         return read_local_text(path, errors="replace")
     except OSError:
         return ""
+
+
+def _there(path: Path) -> bool:
+    """Anything at the hook's name, a dangling link included."""
+    return path.exists() or path.is_symlink()

@@ -61,7 +61,7 @@ def run_promote(root: Path, src: str, dst: str, options: WriteOptions) -> int:
             done = finish_aic(project, source, change, f"{src} → {dst}", options)
             if done is not None:
                 return done
-        return _finish(project, change, f"{src} → {dst}", "promote", options)
+        return _finish(project, change, f"{src} → {dst}", f"promote {src} {dst}", options)
 
 
 def run_rollback(root: Path, env: str, *, to: int | None, options: WriteOptions) -> int:
@@ -74,20 +74,19 @@ def run_rollback(root: Path, env: str, *, to: int | None, options: WriteOptions)
             done = finish_aic(project, None, change, f"rollback {env}", options)
             if done is not None:
                 return done
-        return _finish(project, change, f"rollback {env}", "rollback", options)
+        return _finish(project, change, f"rollback {env}", f"rollback {env}", options)
 
 
 def _finish(
-    project: Project, change: PinChange, title: str, action: str, options: WriteOptions
+    project: Project, change: PinChange, title: str, command: str, options: WriteOptions
 ) -> int:
+    """``command``: what was run (``promote dev staging``), named in a refusal."""
     compiled = change.compiled
     env = change.env
+    action = command.split()[0]
     print_findings(compiled.findings)
     as_json = options.fmt == "json"
-    command = "promoter " + (
-        f"promote {title.replace(' → ', ' ')}" if action == "promote" else title
-    )
-    if store_missing(change, options, command):
+    if store_missing(change, options, f"promoter {command}"):
         if as_json:
             print_json(change, action, "refused")
         return 1

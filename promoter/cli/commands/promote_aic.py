@@ -51,15 +51,17 @@ def finish_aic(
     assert isinstance(env.target, AicTarget)
     with AicClient(env.target, label=f"{env.name}'s tenant") as tenant:
         immutable = tenant.immutable()
-    if not immutable:  # the tenant, not its place in order, decides: a direct deliver
-        say(f"{env.name}'s tenant says it is mutable: delivered directly, not by AIC promotion")
-        compiled.findings = [f for f in compiled.findings if f.rule != "EMAIL016"]
-        return None
-    if env.target.direct_configuration:  # EMAIL016 does not apply: the config is written
-        say(
-            f"{env.name}'s tenant says it is immutable: written through a Direct Configuration "
-            "session" + (" (none opened by a dry run)" if options.dry_run else "")
-        )
+    if not immutable or env.target.direct_configuration:
+        # the tenant, not its place in order, decides; its config is written directly (a
+        # deliver, or a Direct Configuration session), so EMAIL016 does not apply
+        if not immutable:
+            say(f"{env.name}'s tenant says it is mutable: delivered directly, not by AIC promotion")
+        else:
+            dry = " (none opened by a dry run)" if options.dry_run else ""
+            say(
+                f"{env.name}'s tenant says it is immutable: written through a Direct "
+                f"Configuration session{dry}"
+            )
         compiled.findings = [f for f in compiled.findings if f.rule != "EMAIL016"]
         return None
     say(f"{env.name}'s tenant says it is immutable: AIC's promotion carries the change")

@@ -116,7 +116,8 @@ def _default_paths(root: Path, project: Project, stores: list[str]) -> list[str]
     """Every file the project reads (overlays and base wherever promoter.yaml puts them,
     promoter.yaml, pins) and the staging/production stores."""
     paths = [p.relative_to(root).as_posix() for p in sorted((root / "environments").glob("*.y*ml"))]
-    paths += [p for p in project_inputs(project) if p not in paths and (root / p).is_file()]
+    listed = set(paths)
+    paths += [p for p in project_inputs(project) if p not in listed and (root / p).is_file()]
     if (root / PROJECT_FILE).is_file():
         paths.append(PROJECT_FILE)
     for store in stores:
